@@ -1,0 +1,202 @@
+// The queue's durable rows in SQLite, behind a one-method SQL port that both a Durable Object and node:sqlite satisfy.
+import type { Order } from "./types.ts";
+
+export type SqlValue = string | number | null;
+
+/** Runs one statement and returns its rows. The Durable Object adapts `ctx.storage.sql`; tests adapt `node:sqlite`. */
+export interface Sql {
+  exec<T extends Record<string, SqlValue>>(query: string, ...params: SqlValue[]): T[];
+}
+
+export type ItemState = "ready" | "leased" | "dead";
+
+export interface ItemRow extends Record<string, SqlValue> {
+  id: number;
+  value: string;
+  priority: number;
+  state: ItemState;
+  visible_at: number;
+  deliveries: number;
+  token: string | null;
+  lease_expires: number | null;
+}
+
+// Append-only: a deployed object runs every migration it has not seen, in order.
+const MIGRATIONS: string[][] = [
+  [
+    "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
+    // AUTOINCREMENT: an id is never reused, so an old receipt can never name a newer item.
+    `CREATE TABLE items (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      value TEXT NOT NULL,
+      priority REAL NOT NULL,
+      state TEXT NOT NULL,
+      visible_at INTEGER NOT NULL,
+      deliveries INTEGER NOT NULL DEFAULT 0,
+      token TEXT,
+      lease_expires INTEGER
+    )`,
+    "CREATE INDEX items_order ON items (state, priority, id)",
+    "CREATE INDEX items_visible ON items (state, visible_at)",
+    "CREATE INDEX items_lease ON items (state, lease_expires)",
+    // Completed deliveries, kept for a while so a repeated task_done is recognised rather than called stale.
+    "CREATE TABLE acks (item_id INTEGER PRIMARY KEY, delivery INTEGER NOT NULL, token TEXT NOT NULL, at INTEGER NOT NULL)",
+    "CREATE INDEX acks_at ON acks (at)",
+    "CREATE TABLE idempotency (key TEXT PRIMARY KEY, result TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+    "CREATE INDEX idempotency_expires ON idempotency (expires_at)",
+  ],
+];
+
+const ORDER_BY: Record<Order, string> = {
+  fifo: "id ASC",
+  lifo: "id DESC",
+  priority: "priority ASC, id ASC",
+};
+
+const ITEM_COLUMNS = "id, value, priority, state, visible_at, deliveries, token, lease_expires";
+
+export class Store {
+  constructor(private readonly sql: Sql) {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY)");
+    const done = this.sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM migrations")[0]?.v ?? 0;
+    MIGRATIONS.slice(done).forEach((statements, i) => {
+      for (const statement of statements) this.sql.exec(statement);
+      this.sql.exec("INSERT INTO migrations (version) VALUES (?)", done + i + 1);
+    });
+  }
+
+  loadMeta<M>(): M | undefined {
+    const row = this.sql.exec<{ state: string }>("SELECT state FROM meta WHERE id = 1")[0];
+    return row ? (JSON.parse(row.state) as M) : undefined;
+  }
+
+  saveMeta(meta: unknown): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (id, state) VALUES (1, ?)", JSON.stringify(meta));
+  }
+
+  count(state: ItemState): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM items WHERE state = ?", state)[0]!.n;
+  }
+
+  countDelayed(now: number): number {
+    return this.sql.exec<{ n: number }>(
+      "SELECT count(*) AS n FROM items WHERE state = 'ready' AND visible_at > ?",
+      now,
+    )[0]!.n;
+  }
+
+  insert(value: string, priority: number, visibleAt: number): number {
+    return this.sql.exec<{ id: number }>(
+      "INSERT INTO items (value, priority, state, visible_at) VALUES (?, ?, 'ready', ?) RETURNING id",
+      value,
+      priority,
+      visibleAt,
+    )[0]!.id;
+  }
+
+  /** The next `limit` visible items in the queue's order. */
+  nextVisible(order: Order, now: number, limit: number): ItemRow[] {
+    return this.sql.exec<ItemRow>(
+      `SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'ready' AND visible_at <= ? ORDER BY ${ORDER_BY[order]} LIMIT ?`,
+      now,
+      limit,
+    );
+  }
+
+  item(id: number): ItemRow | undefined {
+    return this.sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`, id)[0];
+  }
+
+  lease(id: number, deliveries: number, token: string | null, expires: number | null): void {
+    this.sql.exec(
+      "UPDATE items SET state = 'leased', deliveries = ?, token = ?, lease_expires = ? WHERE id = ?",
+      deliveries,
+      token,
+      expires,
+      id,
+    );
+  }
+
+  extend(id: number, expires: number): void {
+    this.sql.exec("UPDATE items SET lease_expires = ? WHERE id = ?", expires, id);
+  }
+
+  /** Back into the queue (keeping its id, so a FIFO item returns to the head), or to the dead letters. */
+  unlease(id: number, state: "ready" | "dead", visibleAt: number): void {
+    this.sql.exec(
+      "UPDATE items SET state = ?, visible_at = ?, token = NULL, lease_expires = NULL WHERE id = ?",
+      state,
+      visibleAt,
+      id,
+    );
+  }
+
+  delete(id: number): void {
+    this.sql.exec("DELETE FROM items WHERE id = ?", id);
+  }
+
+  /** Deletes every waiting (ready) item and says how many there were. */
+  deleteReady(): number {
+    return this.sql.exec("DELETE FROM items WHERE state = 'ready' RETURNING id").length;
+  }
+
+  /** The oldest open lease: what an anonymous task_done completes. */
+  oldestLeased(): ItemRow | undefined {
+    return this.sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'leased' ORDER BY id LIMIT 1`)[0];
+  }
+
+  expiredLeases(now: number): ItemRow[] {
+    return this.sql.exec<ItemRow>(
+      `SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'leased' AND lease_expires <= ? ORDER BY id`,
+      now,
+    );
+  }
+
+  /** The earliest moment something stored changes by itself: a lease expiring or a delayed item showing up. */
+  nextDeadline(now: number): number | undefined {
+    const row = this.sql.exec<{ t: number | null }>(
+      `SELECT min(t) AS t FROM (
+         SELECT min(lease_expires) AS t FROM items WHERE state = 'leased'
+         UNION ALL SELECT min(visible_at) FROM items WHERE state = 'ready' AND visible_at > ?)`,
+      now,
+    )[0];
+    return row?.t ?? undefined;
+  }
+
+  deadLetters(limit: number): ItemRow[] {
+    return this.sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'dead' ORDER BY id LIMIT ?`, limit);
+  }
+
+  /** Moves up to `limit` dead letters back into the queue as fresh items; returns their ids. */
+  redrive(limit: number): number[] {
+    return this.sql
+      .exec<{ id: number }>(
+        `UPDATE items SET state = 'ready', deliveries = 0, visible_at = 0
+         WHERE id IN (SELECT id FROM items WHERE state = 'dead' ORDER BY id LIMIT ?) RETURNING id`,
+        limit,
+      )
+      .map((r) => r.id);
+  }
+
+  purgeDead(): number {
+    return this.sql.exec("DELETE FROM items WHERE state = 'dead' RETURNING id").length;
+  }
+
+  recordAck(itemId: number, delivery: number, token: string, now: number, keepMs: number): void {
+    this.sql.exec("DELETE FROM acks WHERE at < ?", now - keepMs);
+    this.sql.exec("INSERT OR REPLACE INTO acks (item_id, delivery, token, at) VALUES (?, ?, ?, ?)", itemId, delivery, token, now);
+  }
+
+  ack(itemId: number): { delivery: number; token: string } | undefined {
+    return this.sql.exec<{ delivery: number; token: string }>("SELECT delivery, token FROM acks WHERE item_id = ?", itemId)[0];
+  }
+
+  idempotent(key: string, now: number): string | undefined {
+    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+    return this.sql.exec<{ result: string }>("SELECT result FROM idempotency WHERE key = ?", key)[0]?.result;
+  }
+
+  remember(key: string, result: string, expiresAt: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO idempotency (key, result, expires_at) VALUES (?, ?, ?)", key, result, expiresAt);
+  }
+}

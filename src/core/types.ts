@@ -1,0 +1,104 @@
+// The queue's vocabulary: configuration, requests and tagged outcomes, shared by the core and its adapters.
+
+export type Order = "fifo" | "lifo" | "priority";
+
+export interface QueueConfig {
+  /** 0 means unbounded, as in Python. */
+  maxsize: number;
+  order: Order;
+  /** Seconds a get holds an item before it returns to the queue; null means never (pure CPython). */
+  lease_seconds: number | null;
+  /** Deliveries after which an item goes to the dead letters instead of back to the queue; null means never. */
+  max_deliveries: number | null;
+}
+
+/** A normal "no" from the queue: a value, not an exception (the adapters map codes to HTTP problems). */
+export type QueueErrorCode =
+  | "empty"
+  | "full"
+  | "shutdown"
+  | "poll_again"
+  | "task_done_too_many"
+  | "invalid_receipt"
+  | "stale_receipt"
+  | "batch_too_large"
+  | "invalid_request"
+  | "not_found"
+  | "conflict";
+
+export interface QueueError {
+  ok: false;
+  code: QueueErrorCode;
+  message: string;
+}
+
+export type Outcome<T> = ({ ok: true } & T) | QueueError;
+
+export const fail = (code: QueueErrorCode, message: string): QueueError => ({ ok: false, code, message });
+
+/** How long a blocking call may wait: `timeout` in seconds (undefined = forever, like Python's None). */
+export interface WaitOptions {
+  block?: boolean;
+  timeout?: number;
+}
+
+export interface NewItem {
+  /** Any JSON value, already encoded. */
+  json: string;
+  priority?: number;
+}
+
+export interface PutRequest extends WaitOptions {
+  items: NewItem[];
+  /** Seconds before the items become visible to get. */
+  delay?: number;
+  idempotency_key?: string;
+}
+
+export interface PutResult {
+  ids: number[];
+  /** True when an earlier put with the same idempotency key is being answered again. */
+  replayed: boolean;
+}
+
+export interface GetRequest extends WaitOptions {
+  /** Up to this many items in one answer (at least one when it succeeds). */
+  max?: number;
+  /** Overrides the queue's lease length for this delivery. */
+  lease_seconds?: number;
+}
+
+export interface Delivery {
+  id: number;
+  item: unknown;
+  priority: number;
+  /** 1 on the first delivery, 2 on the first redelivery, and so on. */
+  deliveries: number;
+  /** Null when the queue has no leases: then task_done takes no receipt. */
+  receipt: string | null;
+  lease_expires_at: number | null;
+}
+
+export interface JoinResult {
+  /** False when the caller's timeout ended the wait first. */
+  drained: boolean;
+  unfinished_tasks: number;
+  dead_lettered: number;
+}
+
+export interface Stats extends QueueConfig {
+  qsize: number;
+  empty: boolean;
+  full: boolean;
+  unfinished_tasks: number;
+  /** Items taken by get and not yet task_done'd: leased or, without leases, simply outstanding. */
+  in_flight: number;
+  leased: number;
+  delayed: number;
+  dead_lettered: number;
+  deliveries: number;
+  redeliveries: number;
+  shutdown: boolean;
+  immediate: boolean;
+  waiting: { getters: number; putters: number; joiners: number };
+}

@@ -1,0 +1,67 @@
+// The one place where an error becomes HTTP: RFC 9457 problem documents with a stable `code`.
+import type { QueueErrorCode } from "./core/types.ts";
+
+export type ProblemCode =
+  | QueueErrorCode
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "method_not_allowed"
+  | "unauthorized"
+  | "unavailable"
+  | "internal";
+
+// Queue outcomes are 409/410, never 408/429/503: clients and proxies retry those by themselves, duplicating puts.
+const STATUS: Record<ProblemCode, number> = {
+  empty: 409,
+  full: 409,
+  poll_again: 409,
+  shutdown: 410,
+  task_done_too_many: 409,
+  stale_receipt: 409,
+  conflict: 409,
+  invalid_receipt: 400,
+  invalid_request: 400,
+  batch_too_large: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unauthorized: 401,
+  unavailable: 503,
+  internal: 500,
+};
+
+const TITLE: Record<ProblemCode, string> = {
+  empty: "Queue empty",
+  full: "Queue full",
+  poll_again: "Poll again",
+  shutdown: "Queue shut down",
+  task_done_too_many: "task_done() called too many times",
+  stale_receipt: "Stale receipt",
+  conflict: "Conflict",
+  invalid_receipt: "Invalid receipt",
+  invalid_request: "Invalid request",
+  batch_too_large: "Batch too large",
+  not_found: "Not found",
+  method_not_allowed: "Method not allowed",
+  payload_too_large: "Payload too large",
+  unsupported_media_type: "Unsupported media type",
+  unauthorized: "Unauthorized",
+  unavailable: "Temporarily unavailable",
+  internal: "Internal error",
+};
+
+export const PROBLEM_CODES = Object.keys(STATUS) as ProblemCode[];
+
+export const problemStatus = (code: ProblemCode): number => STATUS[code];
+
+export function problemBody(code: ProblemCode, detail: string, instance?: string) {
+  return { type: `urn:joinable-queues:problem:${code}`, title: TITLE[code], status: STATUS[code], code, detail, instance };
+}
+
+export function problem(code: ProblemCode, detail: string, instance?: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problemBody(code, detail, instance)), {
+    status: STATUS[code],
+    headers: { "content-type": "application/problem+json", ...headers },
+  });
+}

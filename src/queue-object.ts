@@ -1,0 +1,194 @@
+// One Durable Object per queue: SQLite storage, timers and suspended calls around the pure core.
+//
+// A Durable Object runs one event at a time, which is exactly the mutex CPython's queue needs: each RPC method
+// below runs the core synchronously, so no await splits a put from the SQL writes that record it. Writes made in
+// one turn are committed together, and the runtime's output gate holds the answer until they are durable, so an
+// acknowledged put survives any crash that follows it.
+import { DurableObject } from "cloudflare:workers";
+import { JoinableQueue, type Limits } from "./core/queue.ts";
+import { Store, type Sql } from "./core/store.ts";
+import {
+  fail,
+  type Delivery,
+  type GetRequest,
+  type JoinResult,
+  type Outcome,
+  type PutRequest,
+  type PutResult,
+  type QueueConfig,
+  type QueueError,
+  type Stats,
+} from "./core/types.ts";
+import { LIMITS } from "./limits.ts";
+import { Subscriptions } from "./subscriptions.ts";
+
+const QUEUE_LIMITS: Limits = {
+  maxWaitMs: LIMITS.maxWaitSeconds * 1000,
+  idempotencyMs: LIMITS.idempotencyMinutes * 60_000,
+  ackKeepMs: LIMITS.ackKeepMinutes * 60_000,
+};
+
+const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
+
+/** A blocking call may carry an id chosen by the Worker, so it can be withdrawn if the client goes away. */
+type Waiting<T> = T & { waiter?: string };
+
+export class QueueObject extends DurableObject<Env> {
+  private store: Store;
+  private queue: JoinableQueue | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private alarmAt: number | null = null;
+  private readonly subscriptions: Subscriptions;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = this.openStore();
+    this.queue = JoinableQueue.open(this.store, QUEUE_LIMITS);
+    this.subscriptions = new Subscriptions(ctx, () => this.queue);
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Creates the queue; repeating it with the same configuration is a no-op, with another one a conflict. */
+  create(config: QueueConfig): Outcome<{ created: boolean }> {
+    if (this.queue) {
+      const same = JSON.stringify(this.queue.config) === JSON.stringify(config);
+      return same ? { ok: true, created: false } : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
+    }
+    this.queue = JoinableQueue.create(this.store, config, QUEUE_LIMITS);
+    return { ok: true, created: true };
+  }
+
+  /** Deletes the queue and everything in it; waiting calls and subscribers are told so. */
+  async destroy(): Promise<boolean> {
+    const existed = this.queue !== undefined;
+    this.queue?.abandon(fail("not_found", "the queue was deleted"));
+    this.subscriptions.close("deleted");
+    this.queue = undefined;
+    clearTimeout(this.timer);
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.alarmAt = null;
+    this.store = this.openStore();
+    return existed;
+  }
+
+  stats(): Outcome<{ stats: Stats }> {
+    return this.run((q, now) => ({ ok: true, stats: q.stats(now) }));
+  }
+
+  put(request: Waiting<PutRequest>): Promise<Outcome<PutResult>> {
+    return this.wait((q, now, reply) => q.put(request, now, reply, request.waiter));
+  }
+
+  get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
+    return this.wait((q, now, reply) => q.get(request, now, reply, request.waiter));
+  }
+
+  join(request: Waiting<{ timeout?: number }>): Promise<Outcome<JoinResult>> {
+    return this.wait((q, now, reply) => q.join(request, now, reply, request.waiter));
+  }
+
+  taskDone(receipt: string | undefined): Outcome<{ unfinished_tasks: number; replayed: boolean }> {
+    return this.run((q, now) => q.taskDone(receipt, now));
+  }
+
+  shutdown(immediate: boolean): Outcome<{ stats: Stats }> {
+    return this.run((q, now) => {
+      q.shutdown(immediate, now);
+      return { ok: true, stats: q.stats(now) };
+    });
+  }
+
+  extend(receipt: string, seconds: number): Outcome<{ lease_expires_at: number }> {
+    return this.run((q, now) => q.extend(receipt, seconds, now));
+  }
+
+  release(receipt: string, delay: number): Outcome<{ dead_lettered: boolean }> {
+    return this.run((q, now) => q.release(receipt, delay, now));
+  }
+
+  deadLetters(limit: number): Outcome<{ items: Delivery[] }> {
+    return this.run((q) => ({ ok: true, items: q.deadLetters(limit) }));
+  }
+
+  redrive(limit: number): Outcome<{ ids: number[] }> {
+    return this.run((q, now) => ({ ok: true, ...q.redrive(limit, now) }));
+  }
+
+  purgeDeadLetters(): Outcome<{ purged: number }> {
+    return this.run((q, now) => ({ ok: true, ...q.purgeDeadLetters(now) }));
+  }
+
+  /** The Worker calls this when a waiting client disconnects, so no item is handed to a caller who is gone. */
+  withdraw(waiter: string): boolean {
+    const withdrawn = this.queue?.withdraw(waiter) ?? false;
+    this.schedule();
+    return withdrawn;
+  }
+
+  /** WebSocket upgrades (the only fetch this object serves; the Worker has validated the request). */
+  override async fetch(request: Request): Promise<Response> {
+    if (!this.queue) return new Response(JSON.stringify(NOT_FOUND), { status: 404 });
+    return this.subscriptions.accept(request);
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.subscriptions.message(ws, message, Date.now());
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    this.subscriptions.closed(ws, code);
+  }
+
+  /** Lease expiries and delayed items are stored, so they are driven by the alarm, which survives eviction. */
+  override alarm(): void {
+    this.alarmAt = null;
+    this.run((q, now) => {
+      q.tick(now);
+      return { ok: true };
+    });
+  }
+
+  private openStore(): Store {
+    const sql: Sql = { exec: (query, ...params) => this.ctx.storage.sql.exec(query, ...params).toArray() as never };
+    return new Store(sql);
+  }
+
+  /** Runs one non-blocking step of the core, then re-arms timers and tells subscribers what changed. */
+  private run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError {
+    const q = this.queue;
+    if (!q) return NOT_FOUND;
+    const outcome = step(q, Date.now());
+    this.schedule();
+    return outcome;
+  }
+
+  /** Runs a step that may block: its answer comes when the core calls `reply`, now or later. */
+  private wait<T>(step: (q: JoinableQueue, now: number, reply: (o: Outcome<T>) => void) => void): Promise<Outcome<T>> {
+    return new Promise((resolve) => {
+      const outcome = this.run((q, now) => {
+        step(q, now, resolve);
+        return { ok: true };
+      });
+      if (!outcome.ok) resolve(outcome);
+    });
+  }
+
+  private schedule(): void {
+    const q = this.queue;
+    this.subscriptions.changed(Date.now());
+    clearTimeout(this.timer);
+    const next = q?.nextDeadline();
+    // Waits live only in memory, so an in-memory timer is enough for them.
+    if (next !== undefined) {
+      this.timer = setTimeout(() => this.run((q, now) => (q.tick(now), { ok: true })), Math.max(0, next - Date.now()));
+    }
+    const durable = q?.nextDurableDeadline(Date.now()) ?? null;
+    if (durable !== this.alarmAt) {
+      this.alarmAt = durable;
+      void (durable === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(durable));
+    }
+  }
+}

@@ -1,0 +1,143 @@
+// The API's request and response shapes: zod schemas that validate at the edge and generate the OpenAPI document.
+import { z } from "@hono/zod-openapi";
+import { LIMITS } from "./limits.ts";
+
+export const QueueName = z
+  .string()
+  .regex(LIMITS.namePattern, "a queue name is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")
+  .openapi({ param: { name: "name", in: "path" }, example: "thumbnails" });
+
+export const NameParams = z.object({ name: QueueName });
+
+const seconds = (max: number) => z.number().min(0).max(max);
+
+/** Python's `timeout`: seconds to wait, or null/absent for "no limit" (the server still answers poll_again). */
+const Timeout = seconds(LIMITS.maxTimeoutSeconds)
+  .nullable()
+  .optional()
+  .openapi({ description: `Seconds to wait; null or absent waits without limit (each call still ends within ${LIMITS.maxWaitSeconds} s with poll_again).` });
+
+const LeaseSeconds = z.number().int().min(LIMITS.minLeaseSeconds).max(LIMITS.maxLeaseSeconds);
+const Receipt = z.string().min(1).max(200).openapi({ example: "5f0c2a9e.17.1.9b1c3f0a7d2e4c11" });
+
+export const QueueConfigBody = z
+  .object({
+    maxsize: z.number().int().min(0).max(LIMITS.maxMaxsize).default(0).openapi({ description: "0 means unbounded." }),
+    order: z.enum(["fifo", "lifo", "priority"]).default("fifo"),
+    lease_seconds: LeaseSeconds.nullable().default(LIMITS.defaultLeaseSeconds).openapi({
+      description: "How long a get holds an item before it is redelivered; null: never (pure CPython).",
+    }),
+    max_deliveries: z.number().int().min(1).max(LIMITS.maxMaxDeliveries).nullable().default(LIMITS.defaultMaxDeliveries).openapi({
+      description: "After this many deliveries an item goes to the dead letters; null: never.",
+    }),
+  })
+  .strict()
+  .openapi("QueueConfig");
+
+const Item = z.json().openapi({ description: `Any JSON value, at most ${LIMITS.maxItemBytes} bytes encoded.`, example: { job: 1 } });
+const Priority = z.number().min(-1e15).max(1e15).optional().openapi({ description: "Priority queues only: lower comes first." });
+
+export const PutBody = z
+  .object({
+    item: Item.optional(),
+    priority: Priority,
+    items: z.array(z.object({ item: Item, priority: Priority }).strict()).min(1).max(LIMITS.maxBatch).optional().openapi({
+      description: "A batch, all-or-nothing, instead of `item`.",
+    }),
+    block: z.boolean().default(true),
+    timeout: Timeout,
+    delay: seconds(LIMITS.maxDelaySeconds).optional().openapi({ description: "Seconds before the item becomes visible to get." }),
+    idempotency_key: z.string().min(1).max(LIMITS.maxIdempotencyKeyLength).optional(),
+  })
+  .strict()
+  .refine((b) => (b.item === undefined) !== (b.items === undefined), "give exactly one of 'item' or 'items'")
+  .refine((b) => b.items === undefined || b.priority === undefined, "with 'items', give each item its own 'priority'")
+  .openapi("PutRequest");
+
+export const GetBody = z
+  .object({
+    block: z.boolean().default(true),
+    timeout: Timeout,
+    max: z.number().int().min(1).max(LIMITS.maxBatch).optional().openapi({ description: "Answer a batch of up to this many items." }),
+    lease_seconds: LeaseSeconds.optional(),
+  })
+  .strict()
+  .openapi("GetRequest");
+
+export const TaskDoneBody = z.object({ receipt: Receipt.optional() }).strict().openapi("TaskDoneRequest");
+export const JoinBody = z.object({ timeout: Timeout }).strict().openapi("JoinRequest");
+export const ShutdownBody = z.object({ immediate: z.boolean().default(false) }).strict().openapi("ShutdownRequest");
+export const ExtendBody = z.object({ receipt: Receipt, lease_seconds: LeaseSeconds }).strict().openapi("ExtendRequest");
+export const ReleaseBody = z
+  .object({ receipt: Receipt, delay: seconds(LIMITS.maxDelaySeconds).default(0) })
+  .strict()
+  .openapi("ReleaseRequest");
+export const LimitQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxDeadLettersPage).default(100),
+});
+export const RedriveBody = z
+  .object({ limit: z.number().int().min(1).max(LIMITS.maxDeadLettersPage).default(LIMITS.maxDeadLettersPage) })
+  .strict();
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: QueueName.optional().openapi({ param: { name: "after", in: "query" } }),
+});
+
+// ---- responses
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().openapi({ description: "Stable, machine-readable; see the README's error table." }),
+    detail: z.string(),
+    instance: z.string().optional(),
+  })
+  .openapi("Problem");
+
+export const Delivery = z
+  .object({
+    id: z.number().int(),
+    item: z.json(),
+    priority: z.number(),
+    deliveries: z.number().int(),
+    receipt: z.string().nullable(),
+    lease_expires_at: z.number().nullable().openapi({ description: "Unix ms; null without a lease." }),
+  })
+  .openapi("Delivery");
+
+export const Stats = QueueConfigBody.extend({
+  name: z.string(),
+  qsize: z.number().int(),
+  empty: z.boolean(),
+  full: z.boolean(),
+  unfinished_tasks: z.number().int(),
+  in_flight: z.number().int(),
+  leased: z.number().int(),
+  delayed: z.number().int(),
+  dead_lettered: z.number().int(),
+  deliveries: z.number().int(),
+  redeliveries: z.number().int(),
+  shutdown: z.boolean(),
+  immediate: z.boolean(),
+  waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }),
+}).openapi("QueueStats");
+
+export const JoinResult = z
+  .object({ drained: z.boolean(), unfinished_tasks: z.number().int(), dead_lettered: z.number().int() })
+  .openapi("JoinResult");
+
+/** One WebSocket frame from a subscriber (see README "WebSocket subscriptions"). */
+export const SubscriberMessage = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("join"), id: z.string().max(100).optional(), repeat: z.boolean().optional() }).strict(),
+  z.object({ op: z.literal("unjoin"), id: z.string().max(100).optional() }).strict(),
+  z.object({ op: z.literal("watch") }).strict(),
+  z.object({ op: z.literal("unwatch") }).strict(),
+]);
+export type SubscriberMessage = z.infer<typeof SubscriberMessage>;
+
+/** A precise one-line account of what failed validation, e.g. `timeout: Too small: expected number to be >=0`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+}

@@ -1,0 +1,186 @@
+// WebSocket subscriptions to join and to live stats, on the Hibernation API so idle subscribers cost no memory.
+//
+// A hibernated object is rebuilt from scratch when a message or a queue call wakes it, and only what was given
+// to `serializeAttachment` comes back with each socket. So every session's subscriptions live in its attachment,
+// and the in-memory map below is only a cache, refilled from `ctx.getWebSockets()` on first use after waking.
+import type { JoinableQueue } from "./core/queue.ts";
+import type { Stats } from "./core/types.ts";
+import { problemStatus, type ProblemCode } from "./problems.ts";
+import { describeIssues, SubscriberMessage } from "./schemas.ts";
+
+/** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
+interface JoinSubscription {
+  id: string | null;
+  repeat: boolean;
+  armed: boolean;
+}
+
+interface Session {
+  joins: JoinSubscription[];
+  watch: boolean;
+  /** When stats were last sent, and what they were, for coalescing. */
+  sentAt: number;
+  sent: string;
+}
+
+export const WATCH_INTERVAL_MS = 100;
+export const MAX_FRAME_BYTES = 4096;
+/** Close codes (4000-4999 are the application's): the queue was shut down, or deleted. */
+export const CLOSE_SHUTDOWN = 4001;
+export const CLOSE_DELETED = 4004;
+
+export class Subscriptions {
+  private sessions: Map<WebSocket, Session> | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly queue: () => JoinableQueue | undefined,
+  ) {
+    // Keep-alive pings are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  accept(request: Request): Response {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426 });
+    }
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    this.save(server, { joins: [], watch: false, sentAt: 0, sent: "" });
+    if (this.queue()?.stats(Date.now()).shutdown) this.end(server, "shutdown", CLOSE_SHUTDOWN);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  message(ws: WebSocket, data: string | ArrayBuffer, now: number): void {
+    const session = this.all().get(ws);
+    const q = this.queue();
+    if (!session || !q) return;
+    const parsed = parse(data);
+    if ("code" in parsed) return send(ws, { type: "error", code: parsed.code, status: problemStatus(parsed.code), detail: parsed.detail });
+    const msg = parsed.message;
+    if (msg.op === "join") {
+      const sub = { id: msg.id ?? null, repeat: msg.repeat ?? false, armed: true };
+      if (!this.fireJoin(ws, sub, q) || sub.repeat) session.joins.push(sub);
+    } else if (msg.op === "unjoin") {
+      session.joins = session.joins.filter((j) => msg.id !== undefined && j.id !== msg.id);
+    } else if (msg.op === "watch") {
+      session.watch = true;
+      session.sent = "";
+      session.sentAt = 0;
+      this.sendStats(ws, session, q.stats(now), now);
+    } else {
+      session.watch = false;
+    }
+    this.save(ws, session);
+  }
+
+  closed(ws: WebSocket, code: number): void {
+    this.all().delete(ws);
+    try {
+      ws.close(code === 1005 ? 1000 : code, "bye");
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Called after every queue operation, in the same turn: joins fire at once, stats are coalesced. */
+  changed(now: number): void {
+    const q = this.queue();
+    if (!q || this.closing) return;
+    const sessions = this.all();
+    if (sessions.size === 0) return;
+    const stats = [...sessions.values()].some((s) => s.watch) ? q.stats(now) : undefined;
+    if (stats?.shutdown) return this.close("shutdown");
+    let due = Infinity;
+    for (const [ws, session] of sessions) {
+      let dirty = false;
+      for (const sub of [...session.joins]) {
+        if (q.unfinishedTasks > 0 && !sub.armed) {
+          sub.armed = true;
+          dirty = true;
+        } else if (this.fireJoin(ws, sub, q)) {
+          dirty = true;
+          if (!sub.repeat) session.joins.splice(session.joins.indexOf(sub), 1);
+        }
+      }
+      if (stats && session.watch && JSON.stringify(stats) !== session.sent) {
+        if (now - session.sentAt >= WATCH_INTERVAL_MS) {
+          this.sendStats(ws, session, stats, now);
+          dirty = true;
+        } else {
+          due = Math.min(due, session.sentAt + WATCH_INTERVAL_MS);
+        }
+      }
+      if (dirty) this.save(ws, session);
+    }
+    // A burst is coalesced into at most one message per interval; the trailing flush sends the final state.
+    if (due !== Infinity && this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.changed(Date.now());
+      }, due - now);
+    }
+  }
+
+  /** Tells every subscriber why, then closes its socket with the matching close code. */
+  close(reason: "shutdown" | "deleted"): void {
+    this.closing = reason === "deleted";
+    for (const ws of this.ctx.getWebSockets()) {
+      this.end(ws, reason, reason === "shutdown" ? CLOSE_SHUTDOWN : CLOSE_DELETED);
+    }
+    this.sessions = new Map();
+    this.closing = false;
+  }
+
+  private end(ws: WebSocket, reason: "shutdown" | "deleted", code: number): void {
+    const q = this.queue();
+    send(ws, { type: reason, stats: reason === "shutdown" ? q?.stats(Date.now()) : undefined });
+    ws.close(code, reason === "shutdown" ? "queue shut down" : "queue deleted");
+  }
+
+  private fireJoin(ws: WebSocket, sub: JoinSubscription, q: JoinableQueue): boolean {
+    if (!sub.armed || q.unfinishedTasks > 0) return false;
+    sub.armed = false;
+    send(ws, { type: "joined", id: sub.id, unfinished_tasks: 0, dead_lettered: q.stats(Date.now()).dead_lettered });
+    return true;
+  }
+
+  private sendStats(ws: WebSocket, session: Session, stats: Stats, now: number): void {
+    session.sent = JSON.stringify(stats);
+    session.sentAt = now;
+    send(ws, { type: "stats", stats });
+  }
+
+  private all(): Map<WebSocket, Session> {
+    this.sessions ??= new Map(this.ctx.getWebSockets().map((ws) => [ws, ws.deserializeAttachment() as Session]));
+    return this.sessions;
+  }
+
+  private save(ws: WebSocket, session: Session): void {
+    this.all().set(ws, session);
+    ws.serializeAttachment(session);
+  }
+}
+
+function send(ws: WebSocket, message: unknown): void {
+  try {
+    ws.send(JSON.stringify(message));
+  } catch {
+    // The peer is gone; webSocketClose will clean up.
+  }
+}
+
+function parse(data: string | ArrayBuffer): { message: SubscriberMessage } | { code: ProblemCode; detail: string } {
+  if (typeof data !== "string") return { code: "invalid_request", detail: "binary frames are not supported; send JSON text" };
+  if (data.length > MAX_FRAME_BYTES) return { code: "payload_too_large", detail: `a frame may be at most ${MAX_FRAME_BYTES} bytes` };
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return { code: "invalid_request", detail: "the frame is not JSON" };
+  }
+  const result = SubscriberMessage.safeParse(value);
+  return result.success ? { message: result.data } : { code: "invalid_request", detail: describeIssues(result.error) };
+}

@@ -1,0 +1,27 @@
+// Test harness: a core queue on an in-memory node:sqlite database, and a way to watch a call that may block.
+import { DatabaseSync } from "node:sqlite";
+import { JoinableQueue, DEFAULT_LIMITS, type Limits } from "../../src/core/queue.ts";
+import { Store, type Sql, type SqlValue } from "../../src/core/store.ts";
+import type { QueueConfig } from "../../src/core/types.ts";
+
+export const CONFIG: QueueConfig = { maxsize: 0, order: "fifo", lease_seconds: null, max_deliveries: null };
+
+export function sqliteSql(db = new DatabaseSync(":memory:")): Sql {
+  return { exec: <T,>(query: string, ...params: SqlValue[]) => db.prepare(query).all(...params) as T[] };
+}
+
+/** A queue plus `reopen()`, which rebuilds it from the same database as a restarted Durable Object would. */
+export function newQueue(config: Partial<QueueConfig> = {}, limits: Limits = DEFAULT_LIMITS) {
+  const sql = sqliteSql();
+  const q = JoinableQueue.create(new Store(sql), { ...CONFIG, ...config }, limits);
+  return { q, reopen: () => JoinableQueue.open(new Store(sql), limits)! };
+}
+
+/** Captures the answer of a call that may block; `value` stays undefined while it waits. */
+export function call<T>() {
+  const c = { value: undefined as T | undefined, reply: (v: T) => {
+    if (c.value !== undefined) throw new Error("answered twice");
+    c.value = v;
+  } };
+  return c;
+}

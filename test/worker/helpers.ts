@@ -1,0 +1,39 @@
+// Helpers for tests that call the real Worker inside workerd: a unique queue per test, JSON calls, timing gates.
+import { exports } from "cloudflare:workers";
+
+let counter = 0;
+/** A queue name no other test uses, so tests never share a Durable Object. */
+export const uniqueName = (prefix = "q") => `${prefix}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+  }
+  const res = await exports.default.fetch(new Request(`http://queues.test${path}`, init));
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get("content-type"), headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+}
+
+export async function createQueue(config: Record<string, unknown> = {}, name = uniqueName()) {
+  const res = await call("PUT", `/v1/queues/${name}`, config);
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return name;
+}
+
+export const op = (name: string, verb: string, body: unknown = {}, headers?: Record<string, string>) =>
+  call("POST", `/v1/queues/${name}/${verb}`, body, headers);
+
+export const stats = async (name: string) => (await call("GET", `/v1/queues/${name}`)).body!;
+
+/** Polls `check` until it holds (no fixed sleeps): used to know a call is really waiting inside the object. */
+export async function until(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const waitingGetters = (name: string, n: number) => until(async () => (await stats(name)).waiting.getters === n);
