@@ -22,11 +22,11 @@ import {
 import { LIMITS } from "./limits.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
-const QUEUE_LIMITS: Limits = {
-  maxWaitMs: LIMITS.maxWaitSeconds * 1000,
+const queueLimits = (env: Env): Limits => ({
+  maxWaitMs: Number(env.MAX_WAIT_SECONDS ?? LIMITS.maxWaitSeconds) * 1000,
   idempotencyMs: LIMITS.idempotencyMinutes * 60_000,
   ackKeepMs: LIMITS.ackKeepMinutes * 60_000,
-};
+});
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
 
@@ -39,11 +39,13 @@ export class QueueObject extends DurableObject<Env> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private alarmAt: number | null = null;
   private readonly subscriptions: Subscriptions;
+  private readonly limits: Limits;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.limits = queueLimits(env);
     this.store = this.openStore();
-    this.queue = JoinableQueue.open(this.store, QUEUE_LIMITS);
+    this.queue = JoinableQueue.open(this.store, this.limits);
     this.subscriptions = new Subscriptions(ctx, () => this.queue);
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
@@ -56,7 +58,7 @@ export class QueueObject extends DurableObject<Env> {
       const same = JSON.stringify(this.queue.config) === JSON.stringify(config);
       return same ? { ok: true, created: false } : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
     }
-    this.queue = JoinableQueue.create(this.store, config, QUEUE_LIMITS);
+    this.queue = JoinableQueue.create(this.store, config, this.limits);
     return { ok: true, created: true };
   }
 

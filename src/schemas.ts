@@ -34,14 +34,16 @@ export const QueueConfigBody = z
   .strict()
   .openapi("QueueConfig");
 
-const Item = z.json().openapi({ description: `Any JSON value, at most ${LIMITS.maxItemBytes} bytes encoded.`, example: { job: 1 } });
+// z.unknown, not z.json: zod-to-openapi recurses forever on z.json's lazy definition. JSON parsing already
+// guarantees the value is JSON; only presence needs checking.
+const Item = z.unknown().openapi({ description: `Any JSON value, at most ${LIMITS.maxItemBytes} bytes encoded.`, example: { job: 1 } });
 const Priority = z.number().min(-1e15).max(1e15).optional().openapi({ description: "Priority queues only: lower comes first." });
 
 export const PutBody = z
   .object({
     item: Item.optional(),
     priority: Priority,
-    items: z.array(z.object({ item: Item, priority: Priority }).strict()).min(1).max(LIMITS.maxBatch).optional().openapi({
+    items: z.array(z.object({ item: Item.refine((v) => v !== undefined, "each entry needs an 'item'"), priority: Priority }).strict()).min(1).max(LIMITS.maxBatch).optional().openapi({
       description: "A batch, all-or-nothing, instead of `item`.",
     }),
     block: z.boolean().default(true),
@@ -99,7 +101,7 @@ export const Problem = z
 export const Delivery = z
   .object({
     id: z.number().int(),
-    item: z.json(),
+    item: Item,
     priority: z.number(),
     deliveries: z.number().int(),
     receipt: z.string().nullable(),
