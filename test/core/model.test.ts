@@ -1,0 +1,262 @@
+// Model-based test: random command sequences against the core and a deliberately naive model of CPython's
+// queue.Queue (plus leases, expiry and restarts), compared after every step.
+import fc from "fast-check";
+import { describe, it } from "vitest";
+import type { JoinableQueue } from "../../src/core/queue.ts";
+import type { Delivery, Outcome } from "../../src/core/types.ts";
+import { call, newQueue } from "./harness.ts";
+
+const T0 = 1_000_000;
+const LIMITS = { maxWaitMs: 10_000, idempotencyMs: 60_000, ackKeepMs: 3_600_000 };
+
+interface Item { id: number; v: number; deliveries: number }
+interface Lease extends Item { expires: number }
+interface Pending { kind: "get" | "put" | "join"; v?: number; timeoutAt: number; deadline: number; answer: { value?: unknown }; expected?: unknown }
+
+/** The naive model: arrays and a counter, written from the CPython docs and our README, not from the core. */
+class Model {
+  now = T0;
+  ready: Item[] = []; // kept in id order: FIFO, and a returning item goes back to its place at the head
+  leased: Lease[] = [];
+  dead: Item[] = [];
+  acked = new Set<string>();
+  receipts = new Map<string, { id: number; delivery: number }>();
+  unfinished = 0;
+  shutdown = false;
+  immediate = false;
+  nextId = 1;
+  pending: Pending[] = [];
+  constructor(readonly maxsize: number, readonly leaseMs: number | null, readonly maxDeliveries: number | null) {}
+
+  full = () => this.maxsize > 0 && this.ready.length >= this.maxsize;
+  put(v: number): string {
+    if (this.shutdown) return "shutdown";
+    if (this.full()) return "full";
+    this.ready.push({ id: this.nextId++, v, deliveries: 0 });
+    this.unfinished++;
+    return "ok";
+  }
+  get(): Item | "empty" | "shutdown" {
+    if (this.shutdown && this.ready.length === 0) return "shutdown";
+    const item = this.ready.shift();
+    if (!item) return "empty";
+    item.deliveries++;
+    if (this.leaseMs !== null) this.leased.push({ ...item, expires: this.now + this.leaseMs });
+    return item;
+  }
+  taskDone(receipt?: string): string {
+    let lease: Lease | undefined;
+    if (receipt !== undefined) {
+      const r = this.receipts.get(receipt)!;
+      if (this.acked.has(receipt)) return "ok";
+      lease = this.leased.find((l) => l.id === r.id && l.deliveries === r.delivery);
+      if (!lease) return "stale_receipt";
+    } else {
+      lease = [...this.leased].sort((a, b) => a.id - b.id)[0];
+    }
+    if (this.unfinished <= 0) return "task_done_too_many";
+    if (lease) {
+      this.leased = this.leased.filter((l) => l !== lease);
+      for (const [text, r] of this.receipts) if (r.id === lease.id && r.delivery === lease.deliveries) this.acked.add(text);
+    }
+    this.unfinished--;
+    return "ok";
+  }
+  expire(): void {
+    for (const l of this.leased.filter((l) => l.expires <= this.now)) {
+      this.leased = this.leased.filter((x) => x !== l);
+      if (this.immediate || (this.maxDeliveries !== null && l.deliveries >= this.maxDeliveries)) {
+        if (!this.immediate) this.dead.push(l);
+        this.unfinished = Math.max(0, this.unfinished - 1);
+      } else {
+        this.ready.push({ id: l.id, v: l.v, deliveries: l.deliveries });
+        this.ready.sort((a, b) => a.id - b.id);
+      }
+    }
+  }
+  doShutdown(immediate: boolean): void {
+    this.shutdown = true;
+    if (immediate) {
+      this.immediate = true;
+      for (; this.ready.length > 0; this.ready.shift()) if (this.unfinished > 0) this.unfinished--;
+    }
+  }
+  /** Hands waiting calls their answers in arrival order (putters, then getters, until nothing moves), then joiners. */
+  settle(): void {
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const p of this.pending.filter((p) => p.kind === "put")) {
+        if (this.shutdown) this.resolve(p, "shutdown");
+        else if (!this.full()) {
+          this.resolve(p, this.put(p.v!));
+          moved = true;
+        }
+      }
+      for (const p of this.pending.filter((p) => p.kind === "get")) {
+        if (this.shutdown && this.ready.length === 0) this.resolve(p, "shutdown");
+        else if (this.ready.length > 0) {
+          this.resolve(p, this.get());
+          moved = true;
+        }
+      }
+    }
+    if (this.unfinished === 0) for (const p of this.pending.filter((p) => p.kind === "join")) this.resolve(p, true);
+  }
+  resolve(p: Pending, expected: unknown): void {
+    p.expected = expected;
+    this.pending = this.pending.filter((x) => x !== p);
+  }
+  tick(): void {
+    this.expire();
+    this.settle();
+    for (const p of this.pending.filter((p) => p.deadline <= this.now)) {
+      this.resolve(p, p.timeoutAt > this.now ? "poll_again" : p.kind === "get" ? "empty" : p.kind === "put" ? "full" : false);
+    }
+  }
+}
+
+interface Real {
+  q: JoinableQueue;
+  reopen: () => JoinableQueue;
+  answers: { pending: Pending; got: { value?: unknown } }[];
+}
+
+const summarize = (o: unknown): unknown => {
+  const out = o as Outcome<{ deliveries?: Delivery[]; drained?: boolean }>;
+  if (!out.ok) return out.code;
+  if (out.deliveries) return out.deliveries[0]!.item;
+  if (out.drained !== undefined) return out.drained;
+  return "ok";
+};
+const expectedSummary = (e: unknown): unknown => (typeof e === "object" && e !== null ? (e as Item).v : e);
+
+function check(m: Model, r: Real): void {
+  for (const { pending, got } of r.answers) {
+    if (pending.expected === undefined) {
+      if (got.value !== undefined) throw new Error(`answered early: ${JSON.stringify(got.value)}`);
+      continue;
+    }
+    const actual = summarize(got.value);
+    if (JSON.stringify(actual) !== JSON.stringify(expectedSummary(pending.expected))) {
+      throw new Error(`${pending.kind}: expected ${JSON.stringify(pending.expected)}, got ${JSON.stringify(got.value)}`);
+    }
+    recordReceipts(m, got.value);
+  }
+  r.answers = r.answers.filter((a) => a.pending.expected === undefined);
+  const s = r.q.stats(m.now);
+  const want = { qsize: m.ready.length, unfinished_tasks: m.unfinished, leased: m.leased.length, dead_lettered: m.dead.length };
+  const have = { qsize: s.qsize, unfinished_tasks: s.unfinished_tasks, leased: s.leased, dead_lettered: s.dead_lettered };
+  if (JSON.stringify(want) !== JSON.stringify(have)) throw new Error(`stats: expected ${JSON.stringify(want)}, got ${JSON.stringify(have)}`);
+}
+
+function recordReceipts(m: Model, value: unknown): void {
+  const out = value as Outcome<{ deliveries?: Delivery[] }>;
+  for (const d of (out.ok && out.deliveries) || []) if (d.receipt) m.receipts.set(d.receipt, { id: d.id, delivery: d.deliveries });
+}
+
+type Cmd = fc.Command<Model, Real>;
+const cmd = (name: string, run: (m: Model, r: Real) => void): Cmd => ({
+  check: () => true,
+  run: (m, r) => {
+    run(m, r);
+    check(m, r);
+  },
+  toString: () => name,
+});
+
+/** A call that may block: the model predicts its answer now, or later when `settle` / `tick` resolves it. */
+function blocking(kind: Pending["kind"], m: Model, r: Real, timeout: number | undefined, start: (reply: (o: unknown) => void) => void, immediate: () => unknown) {
+  m.expire();
+  const got = call<unknown>();
+  const pending: Pending = { kind, timeoutAt: timeout === undefined ? Infinity : m.now + timeout * 1000, deadline: 0, answer: got };
+  pending.deadline = Math.min(pending.timeoutAt, m.now + LIMITS.maxWaitMs);
+  const now = immediate();
+  if (now === undefined) m.pending.push(pending);
+  else pending.expected = now;
+  start(got.reply);
+  r.answers.push({ pending, got });
+  m.settle();
+}
+
+const timeouts = fc.constantFrom(undefined, 0, 1, 3, 15);
+const commands = [
+  fc.tuple(fc.integer({ min: 0, max: 99 }), fc.boolean(), timeouts).map(([v, block, timeout]) =>
+    cmd(`put(${v}, block=${block}, timeout=${timeout})`, (m, r) =>
+      blocking("put", m, r, timeout, (reply) => r.q.put({ items: [{ json: String(v) }], block, timeout }, m.now, reply), () => {
+        if (m.shutdown) return "shutdown";
+        if (!m.full()) return m.put(v);
+        if (!block || timeout === 0) return "full";
+        return undefined;
+      }),
+    ),
+  ),
+  fc.tuple(fc.boolean(), timeouts).map(([block, timeout]) =>
+    cmd(`get(block=${block}, timeout=${timeout})`, (m, r) =>
+      blocking("get", m, r, timeout, (reply) => r.q.get({ block, timeout }, m.now, reply), () => {
+        const got = m.get();
+        if (got !== "empty") return got;
+        return !block || timeout === 0 ? "empty" : undefined;
+      }),
+    ),
+  ),
+  fc.constantFrom(0, undefined, 2).map((timeout) =>
+    cmd(`join(timeout=${timeout})`, (m, r) =>
+      blocking("join", m, r, timeout, (reply) => r.q.join({ timeout }, m.now, reply), () =>
+        m.unfinished === 0 ? true : timeout === 0 ? false : undefined,
+      ),
+    ),
+  ),
+  fc.option(fc.nat(), { nil: undefined }).map((pick) =>
+    cmd(`task_done(${pick === undefined ? "" : `receipt #${pick}`})`, (m, r) => {
+      m.expire();
+      const receipts = [...m.receipts.keys()];
+      const receipt = pick === undefined || receipts.length === 0 ? undefined : receipts[pick % receipts.length];
+      const expected = m.taskDone(receipt);
+      m.settle();
+      const got = r.q.taskDone(receipt, m.now);
+      if ((got.ok ? "ok" : got.code) !== expected) throw new Error(`task_done: expected ${expected}, got ${JSON.stringify(got)}`);
+    }),
+  ),
+  fc.boolean().map((immediate) =>
+    cmd(`shutdown(immediate=${immediate})`, (m, r) => {
+      m.expire();
+      m.doShutdown(immediate);
+      m.settle();
+      r.q.shutdown(immediate, m.now);
+    }),
+  ),
+  fc.integer({ min: 1, max: 12_000 }).map((ms) =>
+    cmd(`advance(${ms} ms)`, (m, r) => {
+      m.now += ms;
+      m.tick();
+      r.q.tick(m.now);
+    }),
+  ),
+  fc.constant(
+    cmd("restart", (m, r) => {
+      // Waiting calls live in memory and die with the object; their callers see an error and retry.
+      for (const p of m.pending) p.expected = "lost";
+      m.pending = [];
+      r.answers = r.answers.filter((a) => a.pending.expected !== "lost");
+      r.q = r.reopen();
+    }),
+  ),
+];
+
+describe("model-based: the core against a naive CPython model", () => {
+  for (const [label, maxsize, leaseMs, maxDeliveries] of [
+    ["no leases (pure CPython)", 2, null, null],
+    ["leases, redelivery and dead letters", 3, 5_000, 2],
+    ["unbounded with leases", 0, 2_000, null],
+  ] as const) {
+    it(label, () => {
+      fc.assert(
+        fc.property(fc.commands(commands, { maxCommands: 60 }), (cmds) => {
+          const { q, reopen } = newQueue({ maxsize, lease_seconds: leaseMs === null ? null : leaseMs / 1000, max_deliveries: maxDeliveries }, LIMITS);
+          fc.modelRun(() => ({ model: new Model(maxsize, leaseMs, maxDeliveries), real: { q, reopen, answers: [] } }), cmds);
+        }),
+        { numRuns: 2000 },
+      );
+    });
+  }
+});
