@@ -49,7 +49,7 @@ export class Subscriptions {
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     this.save(server, { joins: [], watch: false, sentAt: 0, sent: "" });
-    if (this.queue()?.stats(Date.now()).shutdown) this.end(server, "shutdown", CLOSE_SHUTDOWN);
+    if (this.queue()?.isShutdown) this.end(server, "shutdown", CLOSE_SHUTDOWN);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -91,8 +91,8 @@ export class Subscriptions {
     if (!q || this.closing) return;
     const sessions = this.all();
     if (sessions.size === 0) return;
+    if (q.isShutdown) return this.close("shutdown");
     const stats = [...sessions.values()].some((s) => s.watch) ? q.stats(now) : undefined;
-    if (stats?.shutdown) return this.close("shutdown");
     let due = Infinity;
     for (const [ws, session] of sessions) {
       let dirty = false;

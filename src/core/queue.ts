@@ -103,6 +103,10 @@ export class JoinableQueue {
     return this.meta.unfinished_tasks;
   }
 
+  get isShutdown(): boolean {
+    return this.meta.shutdown;
+  }
+
   /** Items waiting in the queue, delayed ones included (taken items are not in it, as in Python). */
   get qsize(): number {
     return this.ready;
