@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/summary-reporter.ts"],
     projects: [
       { test: { name: "core", include: ["test/core/**/*.test.ts"], environment: "node" } },
       {
