@@ -14,7 +14,8 @@ type Ctx = Context<App>;
 
 export const app = new OpenAPIHono<App>({
   defaultHook: (result, c) => {
-    if (!result.success) return problem("invalid_request", `invalid ${result.target}: ${S.describeIssues(result.error)}`, c.req.path);
+    const where = { json: "body", param: "path", query: "query" }[result.target as string] ?? result.target;
+    if (!result.success) return problem("invalid_request", `invalid ${where}: ${S.describeIssues(result.error)}`, c.req.path);
   },
 });
 

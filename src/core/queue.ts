@@ -390,6 +390,7 @@ export class JoinableQueue {
 
   /** Returns expired leases to the queue (or the dead letters). Idempotent: a late or repeated call finds nothing. */
   private expireLeases(now: number): void {
+    if (this.leased === 0) return; // the common case costs no query
     for (const row of this.store.expiredLeases(now)) {
       this.leased--;
       if (this.meta.immediate) {

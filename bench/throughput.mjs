@@ -1,0 +1,77 @@
+// Benchmark: starts `wrangler dev` on a free port with throwaway storage, then measures puts, gets with
+// task_done, and how fast a blocked get wakes. Prints figures; asserts nothing. Usage: npm run bench [-- N C]
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const N = Number(process.argv[2] ?? 2000); // operations per phase
+const C = Number(process.argv[3] ?? 32); // concurrent clients
+
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = s.address();
+    s.close(() => resolve(port));
+  });
+});
+const persist = mkdtempSync(join(tmpdir(), "jq-bench-"));
+const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist], {
+  detached: true,
+  stdio: "ignore",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+});
+const base = `http://127.0.0.1:${port}/v1/queues/bench`;
+const post = (verb, body) =>
+  fetch(`${base}/${verb}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json());
+
+try {
+  for (let up = false; !up; ) up = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => new Promise((r) => setTimeout(() => r(false), 250)));
+  await fetch(base, { method: "PUT", headers: { "content-type": "application/json" }, body: "{}" });
+
+  /** Runs `op` N times over C concurrent loops; answers ops/s and latency percentiles in ms. */
+  async function phase(label, op) {
+    const latencies = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: C }, async () => {
+      for (let i = next++; i < N; i = next++) {
+        const t = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t);
+      }
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const p = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1);
+    console.log(`${label.padEnd(26)} ${String(Math.round(N / seconds)).padStart(6)} ops/s   p50 ${p(0.5)} ms   p99 ${p(0.99)} ms`);
+  }
+
+  console.log(`wrangler dev on 127.0.0.1:${port}; ${N} operations per phase, ${C} concurrent clients`);
+  await phase("put", (i) => post("put", { item: { n: i, pad: "x".repeat(100) } }));
+  await phase("get + task_done (leased)", async () => {
+    const d = await post("get", {});
+    await post("task_done", { receipt: d.receipt });
+  });
+  const batch = Array.from({ length: 100 }, (_, i) => ({ item: i }));
+  const t = performance.now();
+  for (let i = 0; i < 20; i++) await post("put", { items: batch });
+  console.log(`batch put (100 items)       ${Math.round(2000 / ((performance.now() - t) / 1000))} items/s`);
+
+  const wakes = [];
+  for (let i = 0; i < 50; i++) {
+    const drained = await post("get", { max: 100, block: false });
+    if (drained.items) for (const d of drained.items) await post("task_done", { receipt: d.receipt });
+    const waiting = post("get", { timeout: 5 });
+    await new Promise((r) => setTimeout(r, 20));
+    const sent = performance.now();
+    await post("put", { item: i });
+    await waiting;
+    wakes.push(performance.now() - sent);
+  }
+  wakes.sort((a, b) => a - b);
+  console.log(`blocked get woken by put    p50 ${wakes[25].toFixed(1)} ms   max ${wakes.at(-1).toFixed(1)} ms (put sent -> get answered)`);
+} finally {
+  process.kill(-dev.pid, "SIGKILL");
+  rmSync(persist, { recursive: true, force: true });
+}
