@@ -5,6 +5,8 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Outcome } from "./core/types.ts";
 import { LIMITS } from "./limits.ts";
+import { ObjectUnavailable, rpc } from "./rpc.ts";
+import type { CatalogObject } from "./catalog-object.ts";
 import type { QueueObject } from "./queue-object.ts";
 import { PROBLEM_CODES, problem, type ProblemCode } from "./problems.ts";
 import * as S from "./schemas.ts";
@@ -48,9 +50,11 @@ app.onError((err, c) => {
     const detail = code === "unsupported_media_type" ? "send the body as 'Content-Type: application/json'" : err.message;
     return problem(code, detail, c.req.path);
   }
-  // Durable Object errors mark whether a retry may succeed (e.g. the object was reset or moved).
-  if ((err as { retryable?: boolean }).retryable && !(err as { overloaded?: boolean }).overloaded) {
-    return problem("unavailable", "the queue's object restarted; retry (puts with an idempotency key retry safely)", c.req.path, { "retry-after": "1" });
+  if (err instanceof ObjectUnavailable) {
+    const detail = err.overloaded
+      ? "the queue's object is overloaded; back off before retrying"
+      : "the queue's object restarted during the call; retry (puts with an idempotency key retry safely)";
+    return problem("unavailable", detail, c.req.path, err.overloaded ? {} : { "retry-after": "1" });
   }
   console.error(err);
   return problem("internal", "an internal error occurred", c.req.path);
@@ -58,10 +62,8 @@ app.onError((err, c) => {
 
 app.notFound((c) => problem("not_found", `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`, c.req.path));
 
-/** The queue's object, typed as its class: RPC stub types wrap results in ways that lose an outcome's `ok` tag. */
-type QueueApi = { [K in keyof QueueObject]: QueueObject[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never };
-const queueObject = (c: Ctx, name: string) => c.env.QUEUES.get(c.env.QUEUES.idFromName(name)) as unknown as QueueApi;
-const catalog = (c: Ctx) => c.env.CATALOG.get(c.env.CATALOG.idFromName("catalog"));
+const queueObject = (c: Ctx, name: string) => rpc<QueueObject>(c.env.QUEUES.get(c.env.QUEUES.idFromName(name)));
+const catalog = (c: Ctx) => rpc<CatalogObject>(c.env.CATALOG.get(c.env.CATALOG.idFromName("catalog")));
 
 /** A success answer, or the outcome's problem document. */
 function reply<T extends object>(c: Ctx, outcome: Outcome<T>, status = 200, body: (o: T) => unknown = (o) => o): Response {

@@ -131,6 +131,24 @@ describe("blocking calls", () => {
 });
 
 describe("durability", () => {
+  it("a call waiting when the object restarts fails with 503 unavailable, and no item is lost", async () => {
+    const name = await createQueue();
+    const pending = op(name, "get", { timeout: 10 });
+    await waitingGetters(name, 1);
+    await abortAllDurableObjects();
+    expect(await pending).toMatchObject({ status: 503, body: { code: "unavailable" } });
+    await op(name, "put", { item: 1 });
+    expect(await stats(name)).toMatchObject({ qsize: 1, unfinished_tasks: 1, waiting: { getters: 0 } });
+  });
+
+  it("deleting a queue answers its waiting calls with 404", async () => {
+    const name = await createQueue();
+    const pending = op(name, "get", { timeout: 10 });
+    await waitingGetters(name, 1);
+    await call("DELETE", `/v1/queues/${name}`);
+    expect(await pending).toMatchObject({ status: 404, body: { code: "not_found", detail: "the queue was deleted" } });
+  });
+
   it("items, order and the counter survive restarts of the object between operations", async () => {
     const name = await createQueue({ order: "priority" });
     await op(name, "put", { items: [{ item: "low", priority: 5 }, { item: "high", priority: 1 }, { item: "mid", priority: 3 }] });
