@@ -1,4 +1,6 @@
 // Every documented limit of the service, in one place (README "Limits" lists the same numbers).
+import type { Limits } from "./core/queue.ts";
+
 export const LIMITS = {
   /** Longest single wait before the answer is `poll_again` (Workers may end incoming requests near 30 s). */
   maxWaitSeconds: 20,
@@ -26,3 +28,10 @@ export const LIMITS = {
   namePattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
   maxDeadLettersPage: 1000,
 } as const;
+
+/** The limits the core enforces, in its units (ms). */
+export const coreLimits = (maxWaitSeconds: number = LIMITS.maxWaitSeconds): Limits => ({
+  maxWaitMs: maxWaitSeconds * 1000,
+  idempotencyMs: LIMITS.idempotencyMinutes * 60_000,
+  ackKeepMs: LIMITS.ackKeepMinutes * 60_000,
+});

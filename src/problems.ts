@@ -5,7 +5,6 @@ export type ProblemCode =
   | QueueErrorCode
   | "payload_too_large"
   | "unsupported_media_type"
-  | "method_not_allowed"
   | "unauthorized"
   | "unavailable"
   | "internal";
@@ -23,7 +22,6 @@ const STATUS: Record<ProblemCode, number> = {
   invalid_request: 400,
   batch_too_large: 400,
   not_found: 404,
-  method_not_allowed: 405,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unauthorized: 401,
@@ -43,7 +41,6 @@ const TITLE: Record<ProblemCode, string> = {
   invalid_request: "Invalid request",
   batch_too_large: "Batch too large",
   not_found: "Not found",
-  method_not_allowed: "Method not allowed",
   payload_too_large: "Payload too large",
   unsupported_media_type: "Unsupported media type",
   unauthorized: "Unauthorized",

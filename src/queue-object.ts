@@ -19,14 +19,9 @@ import {
   type QueueError,
   type Stats,
 } from "./core/types.ts";
-import { LIMITS } from "./limits.ts";
+import { coreLimits } from "./limits.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
-const queueLimits = (env: Env): Limits => ({
-  maxWaitMs: Number(env.MAX_WAIT_SECONDS ?? LIMITS.maxWaitSeconds) * 1000,
-  idempotencyMs: LIMITS.idempotencyMinutes * 60_000,
-  ackKeepMs: LIMITS.ackKeepMinutes * 60_000,
-});
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
 
@@ -43,7 +38,7 @@ export class QueueObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.limits = queueLimits(env);
+    this.limits = coreLimits(env.MAX_WAIT_SECONDS ? Number(env.MAX_WAIT_SECONDS) : undefined);
     this.store = this.openStore();
     this.queue = JoinableQueue.open(this.store, this.limits);
     this.subscriptions = new Subscriptions(ctx, () => this.queue);

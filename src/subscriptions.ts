@@ -32,7 +32,6 @@ export const CLOSE_DELETED = 4004;
 export class Subscriptions {
   private sessions: Map<WebSocket, Session> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  private closing = false;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -88,7 +87,7 @@ export class Subscriptions {
   /** Called after every queue operation, in the same turn: joins fire at once, stats are coalesced. */
   changed(now: number): void {
     const q = this.queue();
-    if (!q || this.closing) return;
+    if (!q) return;
     const sessions = this.all();
     if (sessions.size === 0) return;
     if (q.isShutdown) return this.close("shutdown");
@@ -126,12 +125,10 @@ export class Subscriptions {
 
   /** Tells every subscriber why, then closes its socket with the matching close code. */
   close(reason: "shutdown" | "deleted"): void {
-    this.closing = reason === "deleted";
     for (const ws of this.ctx.getWebSockets()) {
       this.end(ws, reason, reason === "shutdown" ? CLOSE_SHUTDOWN : CLOSE_DELETED);
     }
     this.sessions = new Map();
-    this.closing = false;
   }
 
   private end(ws: WebSocket, reason: "shutdown" | "deleted", code: number): void {
@@ -143,7 +140,7 @@ export class Subscriptions {
   private fireJoin(ws: WebSocket, sub: JoinSubscription, q: JoinableQueue): boolean {
     if (!sub.armed || q.unfinishedTasks > 0) return false;
     sub.armed = false;
-    send(ws, { type: "joined", id: sub.id, unfinished_tasks: 0, dead_lettered: q.stats(Date.now()).dead_lettered });
+    send(ws, { type: "joined", id: sub.id, unfinished_tasks: 0, dead_lettered: q.deadLettered });
     return true;
   }
 

@@ -30,8 +30,6 @@ export interface Limits {
   ackKeepMs: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxWaitMs: 20_000, idempotencyMs: 10 * 60_000, ackKeepMs: 60 * 60_000 };
-
 /** What survives a restart besides the item rows. */
 interface Meta {
   config: QueueConfig;
@@ -85,12 +83,12 @@ export class JoinableQueue {
   }
 
   /** The queue stored in `store`, or undefined if none was created there. */
-  static open(store: Store, limits: Limits = DEFAULT_LIMITS): JoinableQueue | undefined {
+  static open(store: Store, limits: Limits): JoinableQueue | undefined {
     const meta = store.loadMeta<Meta>();
     return meta && new JoinableQueue(store, meta, limits);
   }
 
-  static create(store: Store, config: QueueConfig, limits: Limits = DEFAULT_LIMITS): JoinableQueue {
+  static create(store: Store, config: QueueConfig, limits: Limits): JoinableQueue {
     const meta = { config, tag: randomHex(4), unfinished_tasks: 0, shutdown: false, immediate: false, deliveries: 0, redeliveries: 0 };
     return new JoinableQueue(store, meta, limits);
   }
@@ -101,6 +99,10 @@ export class JoinableQueue {
 
   get unfinishedTasks(): number {
     return this.meta.unfinished_tasks;
+  }
+
+  get deadLettered(): number {
+    return this.dead;
   }
 
   get isShutdown(): boolean {

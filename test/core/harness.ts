@@ -1,6 +1,7 @@
 // Test harness: a core queue on an in-memory node:sqlite database, and a way to watch a call that may block.
 import { DatabaseSync } from "node:sqlite";
-import { JoinableQueue, DEFAULT_LIMITS, type Limits } from "../../src/core/queue.ts";
+import { JoinableQueue, type Limits } from "../../src/core/queue.ts";
+import { coreLimits } from "../../src/limits.ts";
 import { Store, type Sql, type SqlValue } from "../../src/core/store.ts";
 import type { QueueConfig } from "../../src/core/types.ts";
 
@@ -11,7 +12,7 @@ export function sqliteSql(db = new DatabaseSync(":memory:")): Sql {
 }
 
 /** A queue plus `reopen()`, which rebuilds it from the same database as a restarted Durable Object would. */
-export function newQueue(config: Partial<QueueConfig> = {}, limits: Limits = DEFAULT_LIMITS) {
+export function newQueue(config: Partial<QueueConfig> = {}, limits: Limits = coreLimits()) {
   const sql = sqliteSql();
   const q = JoinableQueue.create(new Store(sql), { ...CONFIG, ...config }, limits);
   return { q, reopen: () => JoinableQueue.open(new Store(sql), limits)! };
