@@ -78,7 +78,7 @@ function reply<T extends object>(c: Ctx, outcome: Outcome<T>, status = 200, body
  */
 async function waiting<T>(c: Ctx, name: string, call: (waiter: string) => Promise<T>): Promise<T> {
   const waiter = crypto.randomUUID();
-  const withdraw = () => void queueObject(c, name).withdraw(waiter);
+  const withdraw = () => void queueObject(c, name).withdraw(waiter).catch(() => undefined); // best effort
   c.req.raw.signal.addEventListener("abort", withdraw, { once: true });
   try {
     return await call(waiter);
