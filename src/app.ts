@@ -16,8 +16,9 @@ type Ctx = Context<App>;
 
 export const app = new OpenAPIHono<App>({
   defaultHook: (result, c) => {
+    if (result.success) return;
     const where = { json: "body", param: "path", query: "query" }[result.target as string] ?? result.target;
-    if (!result.success) return problem("invalid_request", `invalid ${where}: ${S.describeIssues(result.error)}`, c.req.path);
+    return problem("invalid_request", `invalid ${where}: ${S.describeIssues(result.error)}`, c.req.path);
   },
 });
 
@@ -38,11 +39,17 @@ app.use("/v1/*", bodyLimit({
 // Optional bearer token: set the API_TOKEN secret to require it; without one (local dev) the API is open.
 app.use("/v1/queues*", async (c, next) => {
   const token = c.env.API_TOKEN;
-  if (token && c.req.header("authorization") !== `Bearer ${token}`) {
+  if (token && !sameSecret(c.req.header("authorization") ?? "", `Bearer ${token}`)) {
     return problem("unauthorized", "send 'Authorization: Bearer <API_TOKEN>'", c.req.path, { "www-authenticate": "Bearer" });
   }
   await next();
 });
+
+/** Compares in constant time, so response timing does not reveal how much of a guessed token was right. */
+function sameSecret(given: string, expected: string): boolean {
+  const [a, b] = [new TextEncoder().encode(given), new TextEncoder().encode(expected)];
+  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+}
 
 app.onError((err, c) => {
   if (err instanceof HTTPException) {
