@@ -121,7 +121,7 @@ export class QueueObject extends DurableObject<Env> {
   /** The Worker calls this when a waiting client disconnects, so no item is handed to a caller who is gone. */
   withdraw(waiter: string): boolean {
     const withdrawn = this.queue?.withdraw(waiter) ?? false;
-    this.schedule();
+    this.afterChange();
     return withdrawn;
   }
 
@@ -142,6 +142,10 @@ export class QueueObject extends DurableObject<Env> {
   /** Lease expiries and delayed items are stored, so they are driven by the alarm, which survives eviction. */
   override alarm(): void {
     this.alarmAt = null;
+    this.tick();
+  }
+
+  private tick(): void {
     this.run((q, now) => {
       q.tick(now);
       return { ok: true };
@@ -158,7 +162,7 @@ export class QueueObject extends DurableObject<Env> {
     const q = this.queue;
     if (!q) return NOT_FOUND;
     const outcome = step(q, Date.now());
-    this.schedule();
+    this.afterChange();
     return outcome;
   }
 
@@ -173,14 +177,15 @@ export class QueueObject extends DurableObject<Env> {
     });
   }
 
-  private schedule(): void {
+  /** After every step: subscribers hear of it in the same turn, and timers are re-armed for the next deadline. */
+  private afterChange(): void {
     const q = this.queue;
     this.subscriptions.changed(Date.now());
     clearTimeout(this.timer);
     const next = q?.nextDeadline();
     // Waits live only in memory, so an in-memory timer is enough for them.
     if (next !== undefined) {
-      this.timer = setTimeout(() => this.run((q, now) => (q.tick(now), { ok: true })), Math.max(0, next - Date.now()));
+      this.timer = setTimeout(() => this.tick(), Math.max(0, next - Date.now()));
     }
     const durable = q?.nextDurableDeadline(Date.now()) ?? null;
     if (durable !== this.alarmAt) {
