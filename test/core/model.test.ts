@@ -1,5 +1,6 @@
 // Model-based test: random command sequences against the core and a deliberately naive model of CPython's
-// queue.Queue (plus leases, expiry and restarts), compared after every step.
+// queue.Queue (plus leases, expiry, release, dead letters, delayed and idempotent puts, and restarts), compared
+// after every step.
 import fc from "fast-check";
 import { describe, it } from "vitest";
 import type { JoinableQueue } from "../../src/core/queue.ts";
@@ -9,9 +10,10 @@ import { call, newQueue } from "./harness.ts";
 const T0 = 1_000_000;
 const LIMITS = { maxWaitMs: 10_000, idempotencyMs: 60_000, ackKeepMs: 3_600_000 };
 
-interface Item { id: number; v: number; deliveries: number }
+interface Item { id: number; v: number; deliveries: number; visibleAt: number }
 interface Lease extends Item { expires: number }
-interface Pending { kind: "get" | "put" | "join"; v?: number; timeoutAt: number; deadline: number; answer: { value?: unknown }; expected?: unknown }
+interface PutArgs { v: number; key?: string; delay: number }
+interface Pending { kind: "get" | "put" | "join"; put?: PutArgs; timeoutAt: number; deadline: number; answer: { value?: unknown }; expected?: unknown }
 
 /** The naive model: arrays and a counter, written from the CPython docs and our README, not from the core. */
 class Model {
@@ -25,32 +27,60 @@ class Model {
   shutdown = false;
   immediate = false;
   nextId = 1;
+  keys = new Map<string, number>(); // idempotency key -> when it is forgotten
   pending: Pending[] = [];
   constructor(readonly maxsize: number, readonly leaseMs: number | null, readonly maxDeliveries: number | null) {}
 
   full = () => this.maxsize > 0 && this.ready.length >= this.maxsize;
-  put(v: number): string {
+  visible = () => this.ready.filter((i) => i.visibleAt <= this.now);
+  replayed = (key?: string) => key !== undefined && (this.keys.get(key) ?? 0) > this.now;
+  /** The answer a put gets at once, or undefined when it would have to wait. */
+  put({ v, key, delay }: PutArgs): string | undefined {
+    if (this.replayed(key)) return "replayed";
     if (this.shutdown) return "shutdown";
-    if (this.full()) return "full";
-    this.ready.push({ id: this.nextId++, v, deliveries: 0 });
+    if (this.full()) return undefined;
+    this.ready.push({ id: this.nextId++, v, deliveries: 0, visibleAt: this.now + delay * 1000 });
     this.unfinished++;
+    if (key !== undefined) this.keys.set(key, this.now + LIMITS.idempotencyMs);
     return "ok";
   }
   get(): Item | "empty" | "shutdown" {
     if (this.shutdown && this.ready.length === 0) return "shutdown";
-    const item = this.ready.shift();
+    const item = this.visible()[0];
     if (!item) return "empty";
+    this.ready = this.ready.filter((i) => i !== item);
     item.deliveries++;
     if (this.leaseMs !== null) this.leased.push({ ...item, expires: this.now + this.leaseMs });
     return item;
   }
+  /** The open lease a receipt names, or why there is none. */
+  lease(receipt: string): Lease | "ok" | "stale_receipt" {
+    const r = this.receipts.get(receipt)!;
+    if (this.acked.has(receipt)) return "ok";
+    return this.leased.find((l) => l.id === r.id && l.deliveries === r.delivery) ?? "stale_receipt";
+  }
+  release(receipt: string, delay: number): string {
+    const lease = this.lease(receipt);
+    if (typeof lease === "string") return "stale_receipt";
+    this.leased = this.leased.filter((l) => l !== lease);
+    return this.requeue(lease, this.now + delay * 1000) ? "dead" : "ok";
+  }
+  requeue(l: Lease, visibleAt: number): boolean {
+    if (this.maxDeliveries !== null && l.deliveries >= this.maxDeliveries) {
+      this.dead.push(l);
+      this.unfinished = Math.max(0, this.unfinished - 1);
+      return true;
+    }
+    this.ready.push({ id: l.id, v: l.v, deliveries: l.deliveries, visibleAt });
+    this.ready.sort((a, b) => a.id - b.id);
+    return false;
+  }
   taskDone(receipt?: string): string {
     let lease: Lease | undefined;
     if (receipt !== undefined) {
-      const r = this.receipts.get(receipt)!;
-      if (this.acked.has(receipt)) return "ok";
-      lease = this.leased.find((l) => l.id === r.id && l.deliveries === r.delivery);
-      if (!lease) return "stale_receipt";
+      const found = this.lease(receipt);
+      if (typeof found === "string") return found;
+      lease = found;
     } else {
       lease = [...this.leased].sort((a, b) => a.id - b.id)[0];
     }
@@ -65,13 +95,8 @@ class Model {
   expire(): void {
     for (const l of this.leased.filter((l) => l.expires <= this.now)) {
       this.leased = this.leased.filter((x) => x !== l);
-      if (this.immediate || (this.maxDeliveries !== null && l.deliveries >= this.maxDeliveries)) {
-        if (!this.immediate) this.dead.push(l);
-        this.unfinished = Math.max(0, this.unfinished - 1);
-      } else {
-        this.ready.push({ id: l.id, v: l.v, deliveries: l.deliveries });
-        this.ready.sort((a, b) => a.id - b.id);
-      }
+      if (this.immediate) this.unfinished = Math.max(0, this.unfinished - 1);
+      else this.requeue(l, this.now);
     }
   }
   doShutdown(immediate: boolean): void {
@@ -88,13 +113,13 @@ class Model {
       for (const p of this.pending.filter((p) => p.kind === "put")) {
         if (this.shutdown) this.resolve(p, "shutdown");
         else if (!this.full()) {
-          this.resolve(p, this.put(p.v!));
+          this.resolve(p, this.put(p.put!));
           moved = true;
         }
       }
       for (const p of this.pending.filter((p) => p.kind === "get")) {
         if (this.shutdown && this.ready.length === 0) this.resolve(p, "shutdown");
-        else if (this.ready.length > 0) {
+        else if (this.visible().length > 0) {
           this.resolve(p, this.get());
           moved = true;
         }
@@ -122,11 +147,11 @@ interface Real {
 }
 
 const summarize = (o: unknown): unknown => {
-  const out = o as Outcome<{ deliveries?: Delivery[]; drained?: boolean }>;
+  const out = o as Outcome<{ deliveries?: Delivery[]; drained?: boolean; replayed?: boolean }>;
   if (!out.ok) return out.code;
   if (out.deliveries) return out.deliveries[0]!.item;
   if (out.drained !== undefined) return out.drained;
-  return "ok";
+  return out.replayed ? "replayed" : "ok";
 };
 const expectedSummary = (e: unknown): unknown => (typeof e === "object" && e !== null ? (e as Item).v : e);
 
@@ -165,10 +190,10 @@ const cmd = (name: string, run: (m: Model, r: Real) => void): Cmd => ({
 });
 
 /** A call that may block: the model predicts its answer now, or later when `settle` / `tick` resolves it. */
-function blocking(kind: Pending["kind"], m: Model, r: Real, timeout: number | undefined, start: (reply: (o: unknown) => void) => void, immediate: () => unknown) {
+function blocking(kind: Pending["kind"], m: Model, r: Real, timeout: number | undefined, start: (reply: (o: unknown) => void) => void, immediate: () => unknown, put?: PutArgs) {
   m.expire();
   const got = call<unknown>();
-  const pending: Pending = { kind, timeoutAt: timeout === undefined ? Infinity : m.now + timeout * 1000, deadline: 0, answer: got };
+  const pending: Pending = { kind, put, timeoutAt: timeout === undefined ? Infinity : m.now + timeout * 1000, deadline: 0, answer: got };
   pending.deadline = Math.min(pending.timeoutAt, m.now + LIMITS.maxWaitMs);
   const now = immediate();
   if (now === undefined) m.pending.push(pending);
@@ -180,16 +205,17 @@ function blocking(kind: Pending["kind"], m: Model, r: Real, timeout: number | un
 
 const timeouts = fc.constantFrom(undefined, 0, 1, 3, 15);
 const commands = [
-  fc.tuple(fc.integer({ min: 0, max: 99 }), fc.boolean(), timeouts).map(([v, block, timeout]) =>
-    cmd(`put(${v}, block=${block}, timeout=${timeout})`, (m, r) =>
-      blocking("put", m, r, timeout, (reply) => r.q.put({ items: [{ json: String(v) }], block, timeout }, m.now, reply), () => {
-        if (m.shutdown) return "shutdown";
-        if (!m.full()) return m.put(v);
-        if (!block || timeout === 0) return "full";
-        return undefined;
+  fc
+    .tuple(fc.integer({ min: 0, max: 99 }), fc.boolean(), timeouts, fc.constantFrom(undefined, undefined, "k1", "k2"), fc.constantFrom(0, 0, 0, 2))
+    .map(([v, block, timeout, key, delay]) =>
+      cmd(`put(${v}, block=${block}, timeout=${timeout}, key=${key}, delay=${delay})`, (m, r) => {
+        const request = { items: [{ json: String(v) }], block, timeout, idempotency_key: key, delay };
+        blocking("put", m, r, timeout, (reply) => r.q.put(request, m.now, reply), () => {
+          const now = m.put({ v, key, delay });
+          return now ?? (!block || timeout === 0 ? "full" : undefined);
+        }, { v, key, delay });
       }),
     ),
-  ),
   fc.tuple(fc.boolean(), timeouts).map(([block, timeout]) =>
     cmd(`get(block=${block}, timeout=${timeout})`, (m, r) =>
       blocking("get", m, r, timeout, (reply) => r.q.get({ block, timeout }, m.now, reply), () => {
@@ -215,6 +241,19 @@ const commands = [
       m.settle();
       const got = r.q.taskDone(receipt, m.now);
       if ((got.ok ? "ok" : got.code) !== expected) throw new Error(`task_done: expected ${expected}, got ${JSON.stringify(got)}`);
+    }),
+  ),
+  fc.tuple(fc.nat(), fc.constantFrom(0, 1, 3)).map(([pick, delay]) =>
+    cmd(`release(receipt #${pick}, delay=${delay})`, (m, r) => {
+      const receipts = [...m.receipts.keys()];
+      if (receipts.length === 0) return;
+      const receipt = receipts[pick % receipts.length]!;
+      m.expire();
+      const expected = m.release(receipt, delay);
+      m.settle();
+      const got = r.q.release(receipt, delay, m.now);
+      const actual = got.ok ? (got.dead_lettered ? "dead" : "ok") : got.code;
+      if (actual !== expected) throw new Error(`release: expected ${expected}, got ${JSON.stringify(got)}`);
     }),
   ),
   fc.boolean().map((immediate) =>
