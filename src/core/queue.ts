@@ -109,6 +109,11 @@ export class JoinableQueue {
     return this.meta.shutdown;
   }
 
+  /** CPython's get raises ShutDown only once a shut-down queue is empty: until then it keeps draining. */
+  private get shutDownAndEmpty(): boolean {
+    return this.meta.shutdown && this.ready === 0;
+  }
+
   /** Items waiting in the queue, delayed ones included (taken items are not in it, as in Python). */
   get qsize(): number {
     return this.ready;
@@ -128,9 +133,9 @@ export class JoinableQueue {
 
   get(request: GetRequest, now: number, reply: (o: Outcome<{ deliveries: Delivery[] }>) => void, waiterId?: string): void {
     this.expireLeases(now);
-    const taken = this.meta.shutdown && this.ready === 0 ? [] : this.take(request, now);
-    if (taken.length > 0) reply({ ok: true, deliveries: taken });
-    else if (this.meta.shutdown && this.ready === 0) reply(SHUTDOWN);
+    const taken = this.shutDownAndEmpty ? undefined : this.take(request, now);
+    if (!taken) reply(SHUTDOWN);
+    else if (taken.length > 0) reply({ ok: true, deliveries: taken });
     else this.block(this.getters, { id: waiterId, reply, request, timedOut: () => fail("empty", "the queue is empty") }, request, now);
     this.settle(now);
   }
@@ -293,7 +298,7 @@ export class JoinableQueue {
         }
       }
       for (const getter of [...this.getters]) {
-        if (this.meta.shutdown && this.ready === 0) {
+        if (this.shutDownAndEmpty) {
           this.answer(this.getters, getter, SHUTDOWN);
           continue;
         }
