@@ -173,7 +173,7 @@ export class JoinableQueue {
     this.meta.shutdown = true;
     if (immediate) {
       this.meta.immediate = true;
-      const drained = this.store.deleteReady();
+      const drained = this.store.deleteAll("ready");
       this.ready -= drained;
       // As CPython: one task_done per drained item, never below zero.
       this.meta.unfinished_tasks = Math.max(0, this.meta.unfinished_tasks - drained);
@@ -217,7 +217,7 @@ export class JoinableQueue {
   }
 
   purgeDeadLetters(now: number): { purged: number } {
-    const purged = this.store.purgeDead();
+    const purged = this.store.deleteAll("dead");
     this.dead -= purged;
     this.settle(now);
     return { purged };

@@ -135,9 +135,11 @@ export class Store {
     this.sql.exec("DELETE FROM items WHERE id = ?", id);
   }
 
-  /** Deletes every waiting (ready) item and says how many there were. */
-  deleteReady(): number {
-    return this.sql.exec("DELETE FROM items WHERE state = 'ready' RETURNING id").length;
+  /** Deletes every item in a state and says how many there were (counted first: RETURNING would load them all). */
+  deleteAll(state: ItemState): number {
+    const n = this.count(state);
+    this.sql.exec("DELETE FROM items WHERE state = ?", state);
+    return n;
   }
 
   /** The oldest open lease: what an anonymous task_done completes. */
@@ -176,10 +178,6 @@ export class Store {
         limit,
       )
       .map((r) => r.id);
-  }
-
-  purgeDead(): number {
-    return this.sql.exec("DELETE FROM items WHERE state = 'dead' RETURNING id").length;
   }
 
   recordAck(itemId: number, delivery: number, token: string, now: number, keepMs: number): void {
