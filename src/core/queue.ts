@@ -452,7 +452,7 @@ export class JoinableQueue {
 
   private save(): void {
     const json = JSON.stringify(this.meta);
-    if (json !== this.saved) this.store.saveMeta(this.meta);
+    if (json !== this.saved) this.store.saveMeta(json);
     this.saved = json;
   }
 }

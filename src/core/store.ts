@@ -70,8 +70,8 @@ export class Store {
     return row ? (JSON.parse(row.state) as M) : undefined;
   }
 
-  saveMeta(meta: unknown): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta (id, state) VALUES (1, ?)", JSON.stringify(meta));
+  saveMeta(json: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (id, state) VALUES (1, ?)", json);
   }
 
   count(state: ItemState): number {
