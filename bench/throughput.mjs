@@ -58,10 +58,34 @@ try {
   for (let i = 0; i < 20; i++) await post("put", { items: batch });
   console.log(`batch put (100 items)       ${Math.round(2000 / ((performance.now() - t) / 1000))} items/s`);
 
+  /** Takes and completes everything left in the queue. */
+  async function drain() {
+    for (;;) {
+      const got = await post("get", { max: 100, block: false });
+      if (!got.items) return;
+      await Promise.all(got.items.map((d) => post("task_done", { receipt: d.receipt })));
+    }
+  }
+  await drain();
+
+  // Fan-out: many consumers long-polling at once, released by batch puts.
+  const W = 1000;
+  const waiters = Array.from({ length: W }, () => post("get", { timeout: 15 }));
+  for (let tries = 0; (await fetch(base).then((r) => r.json())).waiting.getters < W; tries++) {
+    if (tries > 100) throw new Error("the waiting gets never all arrived");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const fanStart = performance.now();
+  for (let i = 0; i < W / 100; i++) await post("put", { items: batch });
+  const answered = await Promise.all(waiters);
+  const fanMs = performance.now() - fanStart;
+  const delivered = new Set(answered.map((d) => d.id)).size;
+  console.log(`${W} waiting gets released   ${fanMs.toFixed(0)} ms for all (${delivered} distinct items delivered)`);
+  await Promise.all(answered.map((d) => post("task_done", { receipt: d.receipt })));
+
   const wakes = [];
   for (let i = 0; i < 50; i++) {
-    const drained = await post("get", { max: 100, block: false });
-    if (drained.items) for (const d of drained.items) await post("task_done", { receipt: d.receipt });
+    await drain();
     const waiting = post("get", { timeout: 5 });
     await new Promise((r) => setTimeout(r, 20));
     const sent = performance.now();
