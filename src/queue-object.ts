@@ -180,7 +180,12 @@ export class QueueObject extends DurableObject<Env> {
   /** After every step: subscribers hear of it in the same turn, and timers are re-armed for the next deadline. */
   private afterChange(): void {
     const q = this.queue;
-    this.subscriptions.changed(Date.now());
+    try {
+      this.subscriptions.changed(Date.now());
+    } catch (e) {
+      // The queue step is already done and committed: a subscriber's trouble must not turn it into an error.
+      console.error("notifying subscribers failed", e);
+    }
     clearTimeout(this.timer);
     const next = q?.nextDeadline();
     // Waits live only in memory, so an in-memory timer is enough for them.

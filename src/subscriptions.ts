@@ -92,6 +92,7 @@ export class Subscriptions {
     if (sessions.size === 0) return;
     if (q.isShutdown) return this.close("shutdown");
     const stats = [...sessions.values()].some((s) => s.watch) ? q.stats(now) : undefined;
+    const statsJson = JSON.stringify(stats);
     let due = Infinity;
     for (const [ws, session] of sessions) {
       let dirty = false;
@@ -104,7 +105,7 @@ export class Subscriptions {
           if (!sub.repeat) session.joins.splice(session.joins.indexOf(sub), 1);
         }
       }
-      if (stats && session.watch && JSON.stringify(stats) !== session.sent) {
+      if (stats && session.watch && statsJson !== session.sent) {
         if (now - session.sentAt >= WATCH_INTERVAL_MS) {
           this.sendStats(ws, session, stats, now);
           dirty = true;
@@ -134,7 +135,11 @@ export class Subscriptions {
   private end(ws: WebSocket, reason: "shutdown" | "deleted", code: number): void {
     const q = this.queue();
     send(ws, { type: reason, stats: reason === "shutdown" ? q?.stats(Date.now()) : undefined });
-    ws.close(code, reason === "shutdown" ? "queue shut down" : "queue deleted");
+    try {
+      ws.close(code, reason === "shutdown" ? "queue shut down" : "queue deleted");
+    } catch {
+      // the peer closed first
+    }
   }
 
   private fireJoin(ws: WebSocket, sub: JoinSubscription, q: JoinableQueue): boolean {
