@@ -22,7 +22,6 @@ import {
 import { coreLimits } from "./limits.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
-
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
 
 /** A blocking call may carry an id chosen by the Worker, so it can be withdrawn if the client goes away. */

@@ -48,7 +48,8 @@ export class Subscriptions {
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     this.save(server, { joins: [], watch: false, sentAt: 0, sent: "" });
-    if (this.queue()?.isShutdown) this.end(server, "shutdown", CLOSE_SHUTDOWN);
+    const q = this.queue();
+    if (q?.isShutdown) this.end(server, "shutdown", q.stats(Date.now()));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -126,17 +127,16 @@ export class Subscriptions {
 
   /** Tells every subscriber why, then closes its socket with the matching close code. */
   close(reason: "shutdown" | "deleted"): void {
-    for (const ws of this.ctx.getWebSockets()) {
-      this.end(ws, reason, reason === "shutdown" ? CLOSE_SHUTDOWN : CLOSE_DELETED);
-    }
+    const stats = reason === "shutdown" ? this.queue()?.stats(Date.now()) : undefined; // once, not per socket
+    for (const ws of this.ctx.getWebSockets()) this.end(ws, reason, stats);
     this.sessions = new Map();
   }
 
-  private end(ws: WebSocket, reason: "shutdown" | "deleted", code: number): void {
-    const q = this.queue();
-    send(ws, { type: reason, stats: reason === "shutdown" ? q?.stats(Date.now()) : undefined });
+  private end(ws: WebSocket, reason: "shutdown" | "deleted", stats: Stats | undefined): void {
+    send(ws, { type: reason, stats });
     try {
-      ws.close(code, reason === "shutdown" ? "queue shut down" : "queue deleted");
+      if (reason === "shutdown") ws.close(CLOSE_SHUTDOWN, "queue shut down");
+      else ws.close(CLOSE_DELETED, "queue deleted");
     } catch {
       // the peer closed first
     }
