@@ -16,7 +16,7 @@ const port = await new Promise((resolve) => {
   });
 });
 const persist = mkdtempSync(join(tmpdir(), "jq-bench-"));
-const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist], {
+const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--var", "AUTH:none"], {
   detached: true,
   stdio: "ignore",
   env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },

@@ -1,9 +1,11 @@
-// The catalog: one Durable Object that lists the queues, so GET /v1/queues needs no scan of every queue object.
+// The catalog: one Durable Object that lists the queues (and caps their number) and records issued tokens.
 //
-// The queue objects are the truth about whether a queue exists; the Worker updates the catalog after each create
-// and delete. A crash between the two steps leaves the catalog behind, and repeating the same create or delete
-// (both idempotent) repairs it.
+// The queue objects are the truth about whether a queue exists; the Worker admits a name here before creating it
+// and removes it after deleting it. A crash between the two steps leaves the catalog behind, and repeating the
+// same create or delete (both idempotent) repairs it. Tokens are verified by signature in the Worker: the catalog
+// only lists them and says which were revoked.
 import { DurableObject } from "cloudflare:workers";
+import type { Right } from "./auth.ts";
 import type { QueueConfig } from "./core/types.ts";
 
 export interface CatalogEntry extends QueueConfig {
@@ -11,12 +13,37 @@ export interface CatalogEntry extends QueueConfig {
   created_at: string;
 }
 
+export interface TokenRecord {
+  id: string;
+  label: string | null;
+  queues: string[];
+  rights: Right[];
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
 export class CatalogObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS queues (name TEXT PRIMARY KEY, config TEXT NOT NULL, created_at TEXT NOT NULL)",
     );
+    ctx.storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, label TEXT, queues TEXT NOT NULL, rights TEXT NOT NULL,
+        created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT)`,
+    );
+  }
+
+  /** Lists a new name if fewer than `max` queues exist (an existing name is always admitted); false when full. */
+  admit(name: string, config: QueueConfig, max: number): boolean {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM queues WHERE name = ?", name).toArray().length > 0) return true;
+    if (sql.exec<{ n: number }>("SELECT count(*) AS n FROM queues").one().n >= max) return false;
+    this.add(name, config);
+    return true;
   }
 
   add(name: string, config: QueueConfig): void {
@@ -42,5 +69,58 @@ export class CatalogObject extends DurableObject<Env> {
       )
       .toArray()
       .map((row) => ({ name: row.name, ...(JSON.parse(row.config) as QueueConfig), created_at: row.created_at }));
+  }
+
+  addToken(t: { id: string; label?: string; queues: string[]; rights: Right[]; expiresAt?: number }): TokenRecord {
+    const record: TokenRecord = {
+      id: t.id,
+      label: t.label ?? null,
+      queues: t.queues,
+      rights: t.rights,
+      created_at: iso(Date.now()),
+      expires_at: t.expiresAt === undefined ? null : iso(t.expiresAt * 1000),
+      revoked_at: null,
+    };
+    this.ctx.storage.sql.exec(
+      "INSERT INTO tokens (id, label, queues, rights, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      record.id,
+      record.label,
+      JSON.stringify(record.queues),
+      JSON.stringify(record.rights),
+      record.created_at,
+      record.expires_at,
+    );
+    return record;
+  }
+
+  /** Every token not yet expired, newest first (the secret itself is never stored). */
+  tokens(): TokenRecord[] {
+    return this.ctx.storage.sql
+      .exec<Record<string, string | null>>(
+        "SELECT * FROM tokens WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at DESC",
+        iso(Date.now()),
+      )
+      .toArray()
+      .map((row) => ({ ...row, queues: JSON.parse(row.queues!), rights: JSON.parse(row.rights!) }) as TokenRecord);
+  }
+
+  /** Revokes a token (again, harmlessly); false when no such token was issued, or it has expired. */
+  revokeToken(id: string): boolean {
+    const rows = this.ctx.storage.sql.exec(
+      "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING id",
+      iso(Date.now()),
+      id,
+    );
+    return rows.toArray().length > 0;
+  }
+
+  /** Ids of revoked tokens that would otherwise still be valid; expired ones are forgotten (expiry refuses them). */
+  revokedTokens(): string[] {
+    const now = iso(Date.now());
+    this.ctx.storage.sql.exec("DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?", now);
+    return this.ctx.storage.sql
+      .exec<{ id: string }>("SELECT id FROM tokens WHERE revoked_at IS NOT NULL")
+      .toArray()
+      .map((row) => row.id);
   }
 }

@@ -2,7 +2,10 @@
 //
 // Works wherever `fetch` does (Node 18+, Workers, browsers). Every put carries an idempotency key, so the poll
 // loop and retries of a restarted object never add an item twice.
-import type { Delivery, JoinResult, QueueConfig, Stats } from "./core/types.ts";
+import type { Delivery as CoreDelivery, JoinResult, QueueConfig, Stats } from "./core/types.ts";
+
+/** A delivery as the API answers it: the item parsed from its JSON text. */
+export type Delivery = Omit<CoreDelivery, "json"> & { item: unknown };
 
 export class QueueError extends Error {
   constructor(readonly code: string, readonly status: number, detail: string) {
@@ -14,6 +17,12 @@ export class QueueError extends Error {
 export class Empty extends QueueError {}
 export class Full extends QueueError {}
 export class ShutDown extends QueueError {}
+/** 401: no token, or one that is malformed, expired or revoked. */
+export class Unauthorized extends QueueError {}
+/** 403: a valid token without the right, or outside its scope. */
+export class Forbidden extends QueueError {}
+
+const ERRORS: Record<string, typeof QueueError> = { empty: Empty, full: Full, shutdown: ShutDown, unauthorized: Unauthorized, forbidden: Forbidden };
 
 export interface ClientOptions {
   token?: string;
@@ -67,7 +76,7 @@ export class QueueClient {
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
         continue;
       }
-      const Kind = code === "empty" ? Empty : code === "full" ? Full : code === "shutdown" ? ShutDown : QueueError;
+      const Kind = ERRORS[code] ?? QueueError;
       throw new Kind(code, res.status, problem.detail ?? res.statusText);
     }
   }

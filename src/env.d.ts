@@ -1,7 +1,15 @@
-// Secrets are not in wrangler.toml, so `wrangler types` cannot see them: declare them here.
+// Vars and secrets are not in wrangler.toml, so `wrangler types` cannot see them: declare them here (README "Security").
 interface __BaseEnv_Env {
-  /** When set (`wrangler secret put API_TOKEN`), every /v1/queues request needs `Authorization: Bearer <token>`. */
-  API_TOKEN?: string;
+  /** `"none"` serves every request without authentication (local development only); anything else, or unset, is closed. */
+  AUTH?: string;
+  /** The admin secret (`wrangler secret put ADMIN_TOKEN`): full access, and the key that signs scoped tokens. */
+  ADMIN_TOKEN?: string;
+  /** Comma-separated origins whose web pages may call the API (CORS); none by default. */
+  CORS_ORIGINS?: string;
   /** Overrides the 20 s cap on one wait (tests use a short one); see README "Limits". */
   MAX_WAIT_SECONDS?: string;
+  /** Override the caps of README "Limits": waiting calls per queue, subscribers per queue, queues per deployment. */
+  MAX_WAITERS?: string;
+  MAX_SUBSCRIBERS?: string;
+  MAX_QUEUES?: string;
 }

@@ -26,12 +26,42 @@ export const LIMITS = {
   ackKeepMinutes: 60,
   /** Queue names: letters, digits, `-`, `_`, `.`, starting with a letter or digit. */
   namePattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+  /** Token scopes: a queue name, or a prefix of one followed by `*`. */
+  scopePattern: /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63}|(?:[A-Za-z0-9][A-Za-z0-9._-]{0,62})?\*)$/,
   maxDeadLettersPage: 1000,
+  /** How deeply an item may nest arrays and objects (CPython's json module recurses about 1,000 levels). */
+  maxItemDepth: 64,
+  /** Calls waiting at once in one queue (get + put + join); var MAX_WAITERS. */
+  maxWaiters: 10_000,
+  /** WebSocket subscribers of one queue; var MAX_SUBSCRIBERS. */
+  maxSubscribers: 5_000,
+  /** Queues in one deployment, enforced by the catalog; var MAX_QUEUES. */
+  maxQueues: 10_000,
+  /** Join subscriptions one socket may hold, and the length of their ids: both bound the socket's attachment. */
+  maxJoinsPerSocket: 32,
+  maxSubscriptionIdLength: 64,
+  /** A WebSocket frame from a subscriber, in bytes of UTF-8. */
+  maxFrameBytes: 4096,
+  /** A browser's WebSocket ticket: single use, valid this long. */
+  ticketSeconds: 60,
+  /** How often a Worker isolate refreshes its list of revoked tokens: revocation takes effect within this. */
+  revocationRefreshSeconds: 30,
+  /** The admin secret signs tokens, so it must be a real key (e.g. `openssl rand -hex 32`). */
+  minAdminTokenLength: 32,
+  maxTokenTtlSeconds: 366 * 86_400,
+  maxTokenScopes: 32,
 } as const;
 
 /** The limits the core enforces, in its units (ms). */
-export const coreLimits = (maxWaitSeconds: number = LIMITS.maxWaitSeconds): Limits => ({
+export const coreLimits = (maxWaitSeconds: number = LIMITS.maxWaitSeconds, maxWaiters: number = LIMITS.maxWaiters): Limits => ({
   maxWaitMs: maxWaitSeconds * 1000,
   idempotencyMs: LIMITS.idempotencyMinutes * 60_000,
   ackKeepMs: LIMITS.ackKeepMinutes * 60_000,
+  maxWaiters,
 });
+
+/** A cap the operator may override with a var (tests set small ones); anything but a positive integer is ignored. */
+export function cap(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}

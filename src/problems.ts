@@ -6,6 +6,8 @@ export type ProblemCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "unauthorized"
+  | "forbidden"
+  | "not_configured"
   | "unavailable"
   | "internal";
 
@@ -25,6 +27,10 @@ const STATUS: Record<ProblemCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   unauthorized: 401,
+  forbidden: 403,
+  // A documented cap: nothing was done, so retrying later is safe (and may succeed once others finish).
+  limit_exceeded: 429,
+  not_configured: 503,
   unavailable: 503,
   internal: 500,
 };
@@ -44,6 +50,9 @@ const TITLE: Record<ProblemCode, string> = {
   payload_too_large: "Payload too large",
   unsupported_media_type: "Unsupported media type",
   unauthorized: "Unauthorized",
+  forbidden: "Forbidden",
+  limit_exceeded: "Limit exceeded",
+  not_configured: "Not configured",
   unavailable: "Temporarily unavailable",
   internal: "Internal error",
 };
@@ -52,12 +61,18 @@ export const PROBLEM_CODES = Object.keys(STATUS) as ProblemCode[];
 
 export const problemStatus = (code: ProblemCode): number => STATUS[code];
 
-export function problemBody(code: ProblemCode, detail: string, instance?: string) {
-  return { type: `urn:joinable-queues:problem:${code}`, title: TITLE[code], status: STATUS[code], code, detail, instance };
+export function problemBody(code: ProblemCode, detail: string, instance?: string, extra: { request_id?: string } = {}) {
+  return { type: `urn:joinable-queues:problem:${code}`, title: TITLE[code], status: STATUS[code], code, detail, instance, ...extra };
 }
 
-export function problem(code: ProblemCode, detail: string, instance?: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(problemBody(code, detail, instance)), {
+export function problem(
+  code: ProblemCode,
+  detail: string,
+  instance?: string,
+  headers: Record<string, string> = {},
+  extra: { request_id?: string } = {},
+): Response {
+  return new Response(JSON.stringify(problemBody(code, detail, instance, extra)), {
     status: STATUS[code],
     headers: { "content-type": "application/problem+json", ...headers },
   });

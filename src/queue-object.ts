@@ -19,16 +19,20 @@ import {
   type QueueError,
   type Stats,
 } from "./core/types.ts";
-import { coreLimits } from "./limits.ts";
+import { cap, coreLimits, LIMITS } from "./limits.ts";
+import { problem } from "./problems.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
+
+/** The header by which the Worker hands a WebSocket ticket's id and expiry (ms) to the object that spends it. */
+export const TICKET_HEADER = "x-joinable-queues-ticket";
 
 /** A blocking call may carry an id chosen by the Worker, so it can be withdrawn if the client goes away. */
 type Waiting<T> = T & { waiter?: string };
 
 export class QueueObject extends DurableObject<Env> {
-  private store: Store;
+  private readonly sql: Sql;
   private queue: JoinableQueue | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private alarmAt: number | null = null;
@@ -37,10 +41,12 @@ export class QueueObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.limits = coreLimits(env.MAX_WAIT_SECONDS ? Number(env.MAX_WAIT_SECONDS) : undefined);
-    this.store = this.openStore();
-    this.queue = JoinableQueue.open(this.store, this.limits);
-    this.subscriptions = new Subscriptions(ctx, () => this.queue);
+    this.limits = coreLimits(cap(env.MAX_WAIT_SECONDS, LIMITS.maxWaitSeconds), cap(env.MAX_WAITERS, LIMITS.maxWaiters));
+    this.sql = { exec: (query, ...params) => ctx.storage.sql.exec(query, ...params).toArray() as never };
+    // Until the queue is created the object writes nothing, so asking about any name leaves no storage behind.
+    const store = Store.open(this.sql);
+    this.queue = store && JoinableQueue.open(store, this.limits);
+    this.subscriptions = new Subscriptions(ctx, () => this.queue, cap(env.MAX_SUBSCRIBERS, LIMITS.maxSubscribers));
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -52,7 +58,7 @@ export class QueueObject extends DurableObject<Env> {
       const same = JSON.stringify(this.queue.config) === JSON.stringify(config);
       return same ? { ok: true, created: false } : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
     }
-    this.queue = JoinableQueue.create(this.store, config, this.limits);
+    this.queue = JoinableQueue.create(Store.create(this.sql), config, this.limits);
     return { ok: true, created: true };
   }
 
@@ -66,7 +72,6 @@ export class QueueObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.alarmAt = null;
-    this.store = this.openStore();
     return existed;
   }
 
@@ -105,8 +110,8 @@ export class QueueObject extends DurableObject<Env> {
     return this.run((q, now) => q.release(receipt, delay, now));
   }
 
-  deadLetters(limit: number): Outcome<{ items: Delivery[] }> {
-    return this.run((q) => ({ ok: true, items: q.deadLetters(limit) }));
+  deadLetters(limit: number): Outcome<{ deliveries: Delivery[] }> {
+    return this.run((q) => ({ ok: true, deliveries: q.deadLetters(limit) }));
   }
 
   redrive(limit: number): Outcome<{ ids: number[] }> {
@@ -124,10 +129,15 @@ export class QueueObject extends DurableObject<Env> {
     return withdrawn;
   }
 
-  /** WebSocket upgrades (the only fetch this object serves; the Worker has validated the request). */
+  /** WebSocket upgrades (the only fetch this object serves; the Worker has authenticated and validated it). */
   override async fetch(request: Request): Promise<Response> {
-    if (!this.queue) return new Response(JSON.stringify(NOT_FOUND), { status: 404 });
-    return this.subscriptions.accept(request);
+    const path = new URL(request.url).pathname;
+    if (!this.queue) return problem("not_found", NOT_FOUND.message, path);
+    const ticket = request.headers.get(TICKET_HEADER)?.split(" ");
+    if (ticket && !this.queue.spendTicket(ticket[0]!, Number(ticket[1]), Date.now())) {
+      return problem("unauthorized", "this ticket was already used: get a new one for each socket", path);
+    }
+    return this.subscriptions.accept(request, path);
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
@@ -149,11 +159,6 @@ export class QueueObject extends DurableObject<Env> {
       q.tick(now);
       return { ok: true };
     });
-  }
-
-  private openStore(): Store {
-    const sql: Sql = { exec: (query, ...params) => this.ctx.storage.sql.exec(query, ...params).toArray() as never };
-    return new Store(sql);
   }
 
   /** Runs one non-blocking step of the core, then re-arms timers and tells subscribers what changed. */

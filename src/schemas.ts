@@ -1,5 +1,6 @@
 // The API's request and response shapes: zod schemas that validate at the edge and generate the OpenAPI document.
 import { z } from "@hono/zod-openapi";
+import { RIGHTS } from "./auth.ts";
 import { LIMITS } from "./limits.ts";
 
 export const QueueName = z
@@ -74,6 +75,38 @@ export const ReleaseBody = z
   .object({ receipt: Receipt, delay: seconds(LIMITS.maxDelaySeconds).default(0) })
   .strict()
   .openapi("ReleaseRequest");
+export const CatalogEntry = QueueConfigBody.extend({ name: z.string(), created_at: z.string() }).openapi("CatalogEntry");
+
+const Scope = z
+  .string()
+  .regex(LIMITS.scopePattern, "a scope is a queue name, or a prefix of one followed by '*' (e.g. 'etl-*'; '*' alone is every queue)");
+const Right = z.enum(RIGHTS);
+
+export const TokenRequest = z
+  .object({
+    queues: z.array(Scope).min(1).max(LIMITS.maxTokenScopes).openapi({ example: ["jobs", "etl-*"] }),
+    rights: z.array(Right).min(1).max(RIGHTS.length).openapi({ example: ["produce", "observe"] }),
+    ttl_seconds: z.number().int().min(60).max(LIMITS.maxTokenTtlSeconds).optional().openapi({ description: "Absent: valid until revoked." }),
+    label: z.string().max(100).optional(),
+  })
+  .strict()
+  .openapi("TokenRequest");
+
+export const TokenInfo = z
+  .object({
+    id: z.string(),
+    label: z.string().nullable(),
+    queues: z.array(z.string()),
+    rights: z.array(Right),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi("Token");
+
+export const IssuedToken = TokenInfo.extend({ token: z.string().openapi({ description: "The bearer secret: shown this once." }) }).openapi("IssuedToken");
+export const TokenParams = z.object({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) });
+
 export const LimitQuery = z.object({
   limit: z.coerce.number().int().min(1).max(LIMITS.maxDeadLettersPage).default(100),
 });
@@ -95,6 +128,7 @@ export const Problem = z
     code: z.string().openapi({ description: "Stable, machine-readable; see the README's error table." }),
     detail: z.string(),
     instance: z.string().optional(),
+    request_id: z.string().optional().openapi({ description: "On 500s: the id the server's log line carries too." }),
   })
   .openapi("Problem");
 
@@ -130,10 +164,12 @@ export const JoinResult = z
   .object({ drained: z.boolean(), unfinished_tasks: z.number().int(), dead_lettered: z.number().int() })
   .openapi("JoinResult");
 
+const SubscriptionId = z.string().max(LIMITS.maxSubscriptionIdLength);
+
 /** One WebSocket frame from a subscriber (see README "WebSocket subscriptions"). */
 export const SubscriberMessage = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("join"), id: z.string().max(100).optional(), repeat: z.boolean().optional() }).strict(),
-  z.object({ op: z.literal("unjoin"), id: z.string().max(100).optional() }).strict(),
+  z.object({ op: z.literal("join"), id: SubscriptionId.optional(), repeat: z.boolean().optional() }).strict(),
+  z.object({ op: z.literal("unjoin"), id: SubscriptionId.optional() }).strict(),
   z.object({ op: z.literal("watch") }).strict(),
   z.object({ op: z.literal("unwatch") }).strict(),
 ]);

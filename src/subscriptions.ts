@@ -5,7 +5,8 @@
 // and the in-memory map below is only a cache, refilled from `ctx.getWebSockets()` on first use after waking.
 import type { JoinableQueue } from "./core/queue.ts";
 import type { Stats } from "./core/types.ts";
-import { problemStatus, type ProblemCode } from "./problems.ts";
+import { LIMITS } from "./limits.ts";
+import { problem, problemStatus, type ProblemCode } from "./problems.ts";
 import { describeIssues, SubscriberMessage } from "./schemas.ts";
 
 /** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
@@ -24,7 +25,6 @@ interface Session {
 }
 
 export const WATCH_INTERVAL_MS = 100;
-export const MAX_FRAME_BYTES = 4096;
 /** Close codes (4000-4999 are the application's): the queue was shut down, or deleted. */
 export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_DELETED = 4004;
@@ -36,14 +36,19 @@ export class Subscriptions {
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly queue: () => JoinableQueue | undefined,
+    private readonly maxSubscribers: number,
   ) {
     // Keep-alive pings are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  accept(request: Request): Response {
+  accept(request: Request, path: string): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426 });
+      return problem("invalid_request", "this endpoint needs a WebSocket upgrade ('Upgrade: websocket')", path);
+    }
+    if (this.ctx.getWebSockets().length >= this.maxSubscribers) {
+      const detail = `this queue already has ${this.maxSubscribers} WebSocket subscribers (the cap); retry later`;
+      return problem("limit_exceeded", detail, path, { "retry-after": "5" });
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
@@ -58,9 +63,13 @@ export class Subscriptions {
     const q = this.queue();
     if (!session || !q) return;
     const parsed = parse(data);
-    if ("code" in parsed) return send(ws, { type: "error", code: parsed.code, status: problemStatus(parsed.code), detail: parsed.detail });
+    if ("code" in parsed) return error(ws, parsed.code, parsed.detail);
     const msg = parsed.message;
     if (msg.op === "join") {
+      // Every subscription lives in the socket's attachment, which the runtime caps at 16 KiB.
+      if (session.joins.length >= LIMITS.maxJoinsPerSocket) {
+        return error(ws, "limit_exceeded", `a socket may hold at most ${LIMITS.maxJoinsPerSocket} join subscriptions`);
+      }
       const sub = { id: msg.id ?? null, repeat: msg.repeat ?? false, armed: true };
       if (!this.fireJoin(ws, sub, q) || sub.repeat) session.joins.push(sub);
     } else if (msg.op === "unjoin") {
@@ -96,25 +105,12 @@ export class Subscriptions {
     const statsJson = JSON.stringify(stats);
     let due = Infinity;
     for (const [ws, session] of sessions) {
-      let dirty = false;
-      for (const sub of [...session.joins]) {
-        if (q.unfinishedTasks > 0 && !sub.armed) {
-          sub.armed = true;
-          dirty = true;
-        } else if (this.fireJoin(ws, sub, q)) {
-          dirty = true;
-          if (!sub.repeat) session.joins.splice(session.joins.indexOf(sub), 1);
-        }
+      try {
+        due = Math.min(due, this.notify(ws, session, q, stats, statsJson, now));
+      } catch (e) {
+        // One socket's trouble (say, its attachment) must not keep the others from being told.
+        console.error("notifying a subscriber failed", e);
       }
-      if (stats && session.watch && statsJson !== session.sent) {
-        if (now - session.sentAt >= WATCH_INTERVAL_MS) {
-          this.sendStats(ws, session, stats, now);
-          dirty = true;
-        } else {
-          due = Math.min(due, session.sentAt + WATCH_INTERVAL_MS);
-        }
-      }
-      if (dirty) this.save(ws, session);
     }
     // A burst is coalesced into at most one message per interval; the trailing flush sends the final state.
     if (due !== Infinity && this.flushTimer === undefined) {
@@ -123,6 +119,31 @@ export class Subscriptions {
         this.changed(Date.now());
       }, due - now);
     }
+  }
+
+  /** Tells one socket what changed; answers when its next coalesced stats message is due (Infinity: not needed). */
+  private notify(ws: WebSocket, session: Session, q: JoinableQueue, stats: Stats | undefined, statsJson: string, now: number): number {
+    let dirty = false;
+    let due = Infinity;
+    for (const sub of [...session.joins]) {
+      if (q.unfinishedTasks > 0 && !sub.armed) {
+        sub.armed = true;
+        dirty = true;
+      } else if (this.fireJoin(ws, sub, q)) {
+        dirty = true;
+        if (!sub.repeat) session.joins.splice(session.joins.indexOf(sub), 1);
+      }
+    }
+    if (stats && session.watch && statsJson !== session.sent) {
+      if (now - session.sentAt >= WATCH_INTERVAL_MS) {
+        this.sendStats(ws, session, stats, now);
+        dirty = true;
+      } else {
+        due = session.sentAt + WATCH_INTERVAL_MS;
+      }
+    }
+    if (dirty) this.save(ws, session);
+    return due;
   }
 
   /** Tells every subscriber why, then closes its socket with the matching close code. */
@@ -174,9 +195,16 @@ function send(ws: WebSocket, message: unknown): void {
   }
 }
 
+function error(ws: WebSocket, code: ProblemCode, detail: string): void {
+  send(ws, { type: "error", code, status: problemStatus(code), detail });
+}
+
 function parse(data: string | ArrayBuffer): { message: SubscriberMessage } | { code: ProblemCode; detail: string } {
   if (typeof data !== "string") return { code: "invalid_request", detail: "binary frames are not supported; send JSON text" };
-  if (data.length > MAX_FRAME_BYTES) return { code: "payload_too_large", detail: `a frame may be at most ${MAX_FRAME_BYTES} bytes` };
+  // The cap is in bytes of UTF-8, as the frame travels: a character may take up to three of them.
+  if (data.length * 3 > LIMITS.maxFrameBytes && new TextEncoder().encode(data).byteLength > LIMITS.maxFrameBytes) {
+    return { code: "payload_too_large", detail: `a frame may be at most ${LIMITS.maxFrameBytes} bytes of UTF-8` };
+  }
   let value: unknown;
   try {
     value = JSON.parse(data);

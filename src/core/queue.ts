@@ -28,6 +28,8 @@ export interface Limits {
   idempotencyMs: number;
   /** How long a completed delivery is remembered, so repeating its task_done is recognised. */
   ackKeepMs: number;
+  /** Calls that may wait at once (get + put + join): each holds a connection and memory. */
+  maxWaiters: number;
 }
 
 /** What survives a restart besides the item rows. */
@@ -273,6 +275,11 @@ export class JoinableQueue {
     }
   }
 
+  /** Spends a single-use ticket (one WebSocket each); false when it was already spent. */
+  spendTicket(id: string, expiresAt: number, now: number): boolean {
+    return expiresAt > now && this.store.spendTicket(id, expiresAt, now);
+  }
+
   /** When the earliest in-memory wait ends. */
   nextDeadline(): number | undefined {
     const deadlines = [...this.putters, ...this.getters, ...this.joiners].map((w) => w.deadline);
@@ -327,6 +334,9 @@ export class JoinableQueue {
     }
     const timeoutAt = options.timeout === undefined ? Infinity : now + options.timeout * 1000;
     if (timeoutAt <= now) return reply(timedOut());
+    if (this.putters.length + this.getters.length + this.joiners.length >= this.limits.maxWaiters) {
+      return reply(fail("limit_exceeded", `this queue already has ${this.limits.maxWaiters} waiting calls (the cap); retry shortly`));
+    }
     list.push({ ...waiter, timeoutAt, deadline: Math.min(timeoutAt, now + this.limits.maxWaitMs) } as W);
   }
 
@@ -392,7 +402,7 @@ export class JoinableQueue {
   }
 
   private delivery(row: ItemRow, receipt: string | null, leaseExpires: number | null): Delivery {
-    return { id: row.id, item: JSON.parse(row.value), priority: row.priority, deliveries: row.deliveries, receipt, lease_expires_at: leaseExpires };
+    return { id: row.id, json: row.value, priority: row.priority, deliveries: row.deliveries, receipt, lease_expires_at: leaseExpires };
   }
 
   /** Returns expired leases to the queue (or the dead letters). Idempotent: a late or repeated call finds nothing. */

@@ -45,6 +45,8 @@ const MIGRATIONS: string[][] = [
     "CREATE TABLE idempotency (key TEXT PRIMARY KEY, result TEXT NOT NULL, expires_at INTEGER NOT NULL)",
     "CREATE INDEX idempotency_expires ON idempotency (expires_at)",
   ],
+  // WebSocket tickets already spent, kept until they expire, so each one opens exactly one socket.
+  ["CREATE TABLE tickets (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"],
 ];
 
 const ORDER_BY: Record<Order, string> = {
@@ -56,13 +58,26 @@ const ORDER_BY: Record<Order, string> = {
 const ITEM_COLUMNS = "id, value, priority, state, visible_at, deliveries, token, lease_expires";
 
 export class Store {
-  constructor(private readonly sql: Sql) {
-    this.sql.exec("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY)");
+  private constructor(private readonly sql: Sql) {
     const done = this.sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM migrations")[0]?.v ?? 0;
     MIGRATIONS.slice(done).forEach((statements, i) => {
       for (const statement of statements) this.sql.exec(statement);
       this.sql.exec("INSERT INTO migrations (version) VALUES (?)", done + i + 1);
     });
+  }
+
+  /**
+   * The store a queue was created in, or undefined. Looking writes nothing: anyone may ask about any name, and a
+   * question about a queue that does not exist must not leave a database behind.
+   */
+  static open(sql: Sql): Store | undefined {
+    const found = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").length > 0;
+    return found ? new Store(sql) : undefined;
+  }
+
+  static create(sql: Sql): Store {
+    sql.exec("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY)");
+    return new Store(sql);
   }
 
   loadMeta<M>(): M | undefined {
@@ -192,6 +207,12 @@ export class Store {
   idempotent(key: string, now: number): string | undefined {
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
     return this.sql.exec<{ result: string }>("SELECT result FROM idempotency WHERE key = ?", key)[0]?.result;
+  }
+
+  /** Records a ticket as spent; false when it already was. Expired ones are forgotten (they are refused anyway). */
+  spendTicket(id: string, expiresAt: number, now: number): boolean {
+    this.sql.exec("DELETE FROM tickets WHERE expires_at <= ?", now);
+    return this.sql.exec("INSERT INTO tickets (id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id", id, expiresAt).length > 0;
   }
 
   remember(key: string, result: string, expiresAt: number): void {

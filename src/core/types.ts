@@ -24,7 +24,8 @@ export type QueueErrorCode =
   | "batch_too_large"
   | "invalid_request"
   | "not_found"
-  | "conflict";
+  | "conflict"
+  | "limit_exceeded";
 
 export interface QueueError {
   ok: false;
@@ -70,7 +71,8 @@ export interface GetRequest extends WaitOptions {
 
 export interface Delivery {
   id: number;
-  item: unknown;
+  /** The item's JSON text exactly as it was put: carried as text, so no answer can fail after it was recorded. */
+  json: string;
   priority: number;
   /** 1 on the first delivery, 2 on the first redelivery, and so on. */
   deliveries: number;

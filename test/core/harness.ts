@@ -14,8 +14,8 @@ export function sqliteSql(db = new DatabaseSync(":memory:")): Sql {
 /** A queue plus `reopen()`, which rebuilds it from the same database as a restarted Durable Object would. */
 export function newQueue(config: Partial<QueueConfig> = {}, limits: Limits = coreLimits()) {
   const sql = sqliteSql();
-  const q = JoinableQueue.create(new Store(sql), { ...CONFIG, ...config }, limits);
-  return { q, reopen: () => JoinableQueue.open(new Store(sql), limits)! };
+  const q = JoinableQueue.create(Store.create(sql), { ...CONFIG, ...config }, limits);
+  return { q, sql, reopen: () => JoinableQueue.open(Store.open(sql)!, limits)! };
 }
 
 /** Captures the answer of a call that may block; `value` stays undefined while it waits. */

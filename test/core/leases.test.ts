@@ -25,7 +25,7 @@ describe("leases and receipts", () => {
     const { q } = newQueue(LEASED);
     put(q, "job");
     const first = one(q);
-    expect(first).toMatchObject({ item: "job", deliveries: 1, lease_expires_at: T0 + 10_000 });
+    expect(first).toMatchObject({ json: '"job"', deliveries: 1, lease_expires_at: T0 + 10_000 });
     expect(q.nextDurableDeadline(T0)).toBe(T0 + 10_000);
     const join = call<Outcome<JoinResult>>();
     q.join({}, T0, join.reply);
@@ -86,7 +86,7 @@ describe("leases and receipts", () => {
     const joined = call<Outcome<JoinResult>>();
     q.join({}, T0, joined.reply);
     expect(joined.value).toEqual({ ok: true, drained: true, unfinished_tasks: 0, dead_lettered: 1 });
-    expect(q.deadLetters(10)).toMatchObject([{ item: "poison", deliveries: 3 }]);
+    expect(q.deadLetters(10)).toMatchObject([{ json: '"poison"', deliveries: 3 }]);
     expect(q.redrive(10, T0)).toEqual({ ids: [1] });
     expect(q.stats(T0)).toMatchObject({ unfinished_tasks: 1, dead_lettered: 0, qsize: 1 });
     const again = call<Outcome<JoinResult>>();
@@ -138,7 +138,7 @@ describe("leases and receipts", () => {
     const { q } = newQueue(LEASED);
     for (const v of [1, 2, 3]) put(q, v);
     const got = take(q, T0, 5);
-    expect(got.map((d) => d.item)).toEqual([1, 2, 3]);
+    expect(got.map((d) => d.json)).toEqual(["1", "2", "3"]);
     expect(new Set(got.map((d) => d.receipt)).size).toBe(3);
     for (const d of got) q.taskDone(d.receipt!, T0);
     expect(q.unfinishedTasks).toBe(0);
@@ -167,6 +167,6 @@ describe("idempotent and delayed puts", () => {
     q.tick(T0 + 19_999);
     expect(waiting.value).toBeUndefined();
     q.tick(T0 + 30_000);
-    expect(waiting.value).toMatchObject({ ok: true, deliveries: [{ item: "later" }] });
+    expect(waiting.value).toMatchObject({ ok: true, deliveries: [{ json: '"later"' }] });
   });
 });

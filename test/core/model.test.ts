@@ -8,7 +8,7 @@ import type { Delivery, Outcome } from "../../src/core/types.ts";
 import { call, newQueue } from "./harness.ts";
 
 const T0 = 1_000_000;
-const LIMITS = { maxWaitMs: 10_000, idempotencyMs: 60_000, ackKeepMs: 3_600_000 };
+const LIMITS = { maxWaitMs: 10_000, idempotencyMs: 60_000, ackKeepMs: 3_600_000, maxWaiters: 1_000 };
 
 interface Item { id: number; v: number; deliveries: number; visibleAt: number }
 interface Lease extends Item { expires: number }
@@ -149,7 +149,7 @@ interface Real {
 const summarize = (o: unknown): unknown => {
   const out = o as Outcome<{ deliveries?: Delivery[]; drained?: boolean; replayed?: boolean }>;
   if (!out.ok) return out.code;
-  if (out.deliveries) return out.deliveries[0]!.item;
+  if (out.deliveries) return JSON.parse(out.deliveries[0]!.json);
   if (out.drained !== undefined) return out.drained;
   return out.replayed ? "replayed" : "ok";
 };

@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import type { JoinableQueue } from "../../src/core/queue.ts";
 import type { Delivery, GetRequest, JoinResult, Outcome, PutRequest, PutResult } from "../../src/core/types.ts";
-import { call, newQueue } from "./harness.ts";
+import { Store } from "../../src/core/store.ts";
+import { call, newQueue, sqliteSql } from "./harness.ts";
 
 const T0 = 1_000_000;
 
@@ -22,7 +23,7 @@ function join(q: JoinableQueue, timeout?: number, now = T0) {
   return c;
 }
 const items = (c: { value?: Outcome<{ deliveries: Delivery[] }> }) =>
-  c.value?.ok ? c.value.deliveries.map((d) => d.item) : c.value?.code;
+  c.value?.ok ? c.value.deliveries.map((d) => JSON.parse(d.json)) : c.value?.code;
 
 describe("orders", () => {
   it("fifo, lifo and priority differ only in which item get takes", () => {
@@ -95,7 +96,7 @@ describe("put and get", () => {
   });
 
   it("the caller's timeout ends a wait with Empty or Full; the server cap with poll_again", () => {
-    const { q } = newQueue({ maxsize: 1 }, { maxWaitMs: 20_000, idempotencyMs: 60_000, ackKeepMs: 60_000 });
+    const { q } = newQueue({ maxsize: 1 }, { maxWaitMs: 20_000, idempotencyMs: 60_000, ackKeepMs: 60_000, maxWaiters: 100 });
     const short = get(q, { timeout: 1 });
     const forever = get(q);
     expect(q.nextDeadline()).toBe(T0 + 1000);
@@ -122,6 +123,25 @@ describe("put and get", () => {
     const waiting = put(q, 0, batch(2));
     expect(items(get(q, { max: 5 }))).toEqual([0, 1]);
     expect(waiting.value).toMatchObject({ ok: true, ids: [3, 4] });
+  });
+});
+
+describe("the waiter cap", () => {
+  it("one call past the cap is refused at once; the queue keeps serving, and a freed place can be taken", () => {
+    const { q } = newQueue({ maxsize: 1 }, { maxWaitMs: 20_000, idempotencyMs: 60_000, ackKeepMs: 60_000, maxWaiters: 3 });
+    put(q, "a");
+    expect(items(get(q))).toEqual(["a"]); // not done: join will wait
+    const [first, , last] = [get(q), join(q), get(q)];
+    put(q, "x"); // hands the first getter its item: two waiting, one place free again
+    expect(items(first)).toEqual(["x"]);
+    const third = get(q);
+    expect(third.value).toBeUndefined();
+    expect(get(q).value).toMatchObject({ ok: false, code: "limit_exceeded", message: expect.stringContaining("3 waiting calls") });
+    expect(join(q).value).toMatchObject({ code: "limit_exceeded" });
+    expect(items(get(q, { block: false }))).toBe("empty"); // a call that would not wait is not counted
+    put(q, "y");
+    expect(items(last)).toEqual(["y"]);
+    expect(q.stats(T0).waiting).toEqual({ getters: 1, putters: 0, joiners: 1 });
   });
 });
 
@@ -212,5 +232,11 @@ describe("durability", () => {
     const again = reopen();
     expect(again.stats(T0)).toMatchObject({ qsize: 2, unfinished_tasks: 3, shutdown: true, order: "lifo" });
     expect(items(get(again))).toEqual(["b"]);
+  });
+
+  it("looking for a queue that was never created writes nothing", () => {
+    const sql = sqliteSql();
+    expect(Store.open(sql)).toBeUndefined();
+    expect(sql.exec("SELECT name FROM sqlite_master")).toEqual([]);
   });
 });

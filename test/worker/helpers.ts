@@ -1,9 +1,26 @@
 // Helpers for tests that call the real Worker inside workerd: a unique queue per test, JSON calls, timing gates.
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
 
 let counter = 0;
 /** A queue name no other test uses, so tests never share a Durable Object. */
 export const uniqueName = (prefix = "q") => `${prefix}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+export type Msg = Record<string, any>;
+
+/** A request exactly as given (no JSON encoding, no default headers). */
+export const raw = (method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}) =>
+  exports.default.fetch(new Request(`http://queues.test${path}`, { method, body, headers }));
+
+/** Asserts a problem document: status, media type, stable code, and optionally what its detail says. */
+export async function expectProblem(res: Response, status: number, code: string, detail?: RegExp) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(body).toMatchObject({ status, code, type: `urn:joinable-queues:problem:${code}` });
+  if (detail) expect(body.detail).toMatch(detail);
+  return body;
+}
 
 export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const init: RequestInit = { method, headers: { ...headers } };
@@ -37,3 +54,24 @@ export async function until(check: () => Promise<boolean>, ms = 5000): Promise<v
 }
 
 export const waitingGetters = (name: string, n: number) => until(async () => (await stats(name)).waiting.getters === n);
+
+/** Opens a subscriber socket (at `path`, with `headers`) and records every message and the close event. */
+export async function subscribe(name: string, headers: Record<string, string> = {}, path = `/v1/queues/${name}/ws`) {
+  const res = await exports.default.fetch(new Request(`http://queues.test${path}`, { headers: { upgrade: "websocket", ...headers } }));
+  if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  const ws = res.webSocket!;
+  const messages: Msg[] = [];
+  const closed: { code?: number } = {};
+  ws.addEventListener("message", (e) => {
+    if (typeof e.data === "string" && e.data !== "pong") messages.push(JSON.parse(e.data));
+  });
+  ws.addEventListener("close", (e) => {
+    closed.code = e.code;
+  });
+  ws.accept();
+  const send = (m: unknown) => ws.send(typeof m === "string" || m instanceof ArrayBuffer ? m : JSON.stringify(m));
+  return { ws, messages, closed, send };
+}
+
+/** Waits (with a timeout) until `n` messages have arrived. */
+export const waitForMessages = (s: { messages: Msg[] }, n: number, ms = 5000) => until(async () => s.messages.length >= n, ms);

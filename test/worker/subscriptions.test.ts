@@ -2,28 +2,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createQueue, op, until } from "./helpers.ts";
-
-type Msg = Record<string, any>;
-
-/** Opens a subscriber socket and records every message and the close event. */
-async function subscribe(name: string) {
-  const res = await exports.default.fetch(new Request(`http://queues.test/v1/queues/${name}/ws`, { headers: { upgrade: "websocket" } }));
-  expect(res.status).toBe(101);
-  const ws = res.webSocket!;
-  const messages: Msg[] = [];
-  const closed: { code?: number } = {};
-  ws.addEventListener("message", (e) => {
-    if (typeof e.data === "string" && e.data !== "pong") messages.push(JSON.parse(e.data));
-  });
-  ws.addEventListener("close", (e) => (closed.code = e.code));
-  ws.accept();
-  const send = (m: unknown) => ws.send(typeof m === "string" || m instanceof ArrayBuffer ? m : JSON.stringify(m));
-  return { ws, messages, closed, send };
-}
-
-/** Waits (with a timeout) until `n` messages have arrived. */
-const waitForMessages = (s: { messages: Msg[] }, n: number, ms = 5000) => until(async () => s.messages.length >= n, ms);
+import { call, createQueue, op, subscribe, until, waitForMessages } from "./helpers.ts";
 
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
@@ -140,7 +119,9 @@ describe("bad frames and endings", () => {
   it("answers the keep-alive ping with pong", async () => {
     const name = await createQueue();
     const s = await subscribe(name);
-    const pong = new Promise((resolve) => s.ws.addEventListener("message", (e) => e.data === "pong" && resolve(true)));
+    const pong = new Promise((resolve) => s.ws.addEventListener("message", (e) => {
+      if (e.data === "pong") resolve(true);
+    }));
     s.ws.send("ping");
     expect(await pong).toBe(true);
     s.ws.close();

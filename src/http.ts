@@ -1,0 +1,62 @@
+// What every route file shares: the route builder (problems, rights, security), answers, waits and item texts.
+import { createRoute, type OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { can, type App, type Right, type Scope } from "./auth.ts";
+import type { Delivery, Outcome } from "./core/types.ts";
+import { queueObject } from "./objects.ts";
+import { problem } from "./problems.ts";
+import * as S from "./schemas.ts";
+
+export type { App };
+export type Api = OpenAPIHono<App>;
+export type Ctx = Context<App>;
+
+// Every route may answer these with a problem document (which ones, and why, is in the README's error table).
+const ref = { $ref: "#/components/responses/Problem" } as const;
+const problems = { 400: ref, 401: ref, 403: ref, 404: ref, 409: ref, 410: ref, 413: ref, 415: ref, 429: ref, 500: ref, 503: ref } as const;
+
+/** A route that needs `right` over the route's queue (or as `scope` says). */
+export const route = <R extends Omit<RouteConfig, "middleware">>(right: Right, r: R, scope?: Scope) =>
+  createRoute({ ...r, middleware: [can(right, scope)], responses: { ...r.responses, ...problems } } as R & { responses: typeof problems });
+
+export const json = <T extends z.ZodType>(schema: T, required = false) =>
+  ({ body: { content: { "application/json": { schema } }, required } }) as const;
+export const ok = <T extends z.ZodType>(description: string, schema: T) =>
+  ({ description, content: { "application/json": { schema } } }) as const;
+export const named = { params: S.NameParams };
+export const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
+export const queuePath = "/v1/queues/{name}";
+
+/** A success answer, or the outcome's problem document. */
+export function reply<T extends object>(c: Ctx, outcome: Outcome<T>, status = 200, body: (o: T) => unknown = (o) => o): Response {
+  if (!outcome.ok) return problem(outcome.code, outcome.message, c.req.path, outcome.code === "limit_exceeded" ? { "retry-after": "1" } : {});
+  const { ok: _, ...rest } = outcome;
+  return c.json(body(rest as unknown as T) as object, status as 200);
+}
+
+/** A delivery as JSON, its item spliced in as the very text the producer sent (never parsed on the way). */
+export function deliveryJson({ json, ...rest }: Delivery): string {
+  return `{"item":${json},${JSON.stringify(rest).slice(1)}`;
+}
+
+/** Answers deliveries: one alone, or `{"items": [...]}` for a batch. */
+export function deliveries(c: Ctx, outcome: Outcome<{ deliveries: Delivery[] }>, batch: boolean): Response {
+  if (!outcome.ok) return reply(c, outcome);
+  const text = batch ? `{"items":[${outcome.deliveries.map(deliveryJson).join(",")}]}` : deliveryJson(outcome.deliveries[0]!);
+  return c.body(text, 200, { "content-type": "application/json" });
+}
+
+/**
+ * Runs a call that may wait, under an id the object can withdraw it by if the client disconnects. Locally the
+ * runtime never fires `request.signal` on disconnect, so this is only an optimisation: leases are the guarantee.
+ */
+export async function waiting<T>(c: Ctx, name: string, call: (waiter: string) => Promise<T>): Promise<T> {
+  const waiter = crypto.randomUUID();
+  const withdraw = () => void queueObject(c.env, name).withdraw(waiter).catch(() => undefined); // best effort
+  c.req.raw.signal.addEventListener("abort", withdraw, { once: true });
+  try {
+    return await call(waiter);
+  } finally {
+    c.req.raw.signal.removeEventListener("abort", withdraw);
+  }
+}

@@ -1,0 +1,10 @@
+// Typed stubs of the two Durable Object classes, as the Worker reaches them.
+import type { CatalogObject } from "./catalog-object.ts";
+import type { QueueObject } from "./queue-object.ts";
+import { rpc } from "./rpc.ts";
+
+/** One object per queue name: every call about a queue goes to the same single-threaded instance. */
+export const queueObject = (env: Env, name: string) => rpc<QueueObject>(env.QUEUES.get(env.QUEUES.idFromName(name)));
+
+/** The deployment's one catalog: queue names and tokens, off the hot path. */
+export const catalog = (env: Env) => rpc<CatalogObject>(env.CATALOG.get(env.CATALOG.idFromName("catalog")));

@@ -1,0 +1,79 @@
+// Routes that move work: put, get, task_done, join, and a lease's extend and release.
+import { z } from "@hono/zod-openapi";
+import { deliveries, json, named, ok, opt, queuePath, reply, route, waiting, type Api } from "../http.ts";
+import { itemTexts } from "../item-text.ts";
+import { LIMITS } from "../limits.ts";
+import { queueObject } from "../objects.ts";
+import { problem } from "../problems.ts";
+import * as S from "../schemas.ts";
+
+const Added = z.object({ id: z.number().int().optional(), ids: z.array(z.number().int()).optional(), replayed: z.boolean() });
+const Delivered = z.union([S.Delivery, z.object({ items: z.array(S.Delivery) })]);
+const Done = z.object({ unfinished_tasks: z.number().int(), replayed: z.boolean() });
+
+const put = route("produce", { method: "post", path: `${queuePath}/put`, summary: "put / put_nowait (one item or a batch)", request: { ...named, ...json(S.PutBody, true) }, responses: { 201: ok("Added", Added) } });
+const get = route("consume", { method: "post", path: `${queuePath}/get`, summary: "get / get_nowait (one item, or a batch with max)", request: { ...named, ...json(S.GetBody) }, responses: { 200: ok("Delivered", Delivered) } });
+const taskDone = route("consume", { method: "post", path: `${queuePath}/task_done`, summary: "task_done (with a receipt: exactly that delivery)", request: { ...named, ...json(S.TaskDoneBody) }, responses: { 200: ok("Done", Done) } });
+const extend = route("consume", { method: "post", path: `${queuePath}/extend`, summary: "Extend a lease (heartbeat)", request: { ...named, ...json(S.ExtendBody, true) }, responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number() })) } });
+const release = route("consume", { method: "post", path: `${queuePath}/release`, summary: "Release a leased item (nack), optionally after a delay", request: { ...named, ...json(S.ReleaseBody, true) }, responses: { 200: ok("Released", z.object({ dead_lettered: z.boolean() })) } });
+const join = route("observe", { method: "post", path: `${queuePath}/join`, summary: "join, with an optional timeout", request: { ...named, ...json(S.JoinBody) }, responses: { 200: ok("Drained, or the timeout passed", S.JoinResult) } });
+
+export function itemRoutes(app: Api): void {
+  app.openapi(put, async (c) => {
+    const { name } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const header = c.req.header("idempotency-key");
+    if (header !== undefined && body.idempotency_key !== undefined && header !== body.idempotency_key) {
+      return problem("invalid_request", "the Idempotency-Key header and the body's idempotency_key differ", c.req.path);
+    }
+    const key = header ?? body.idempotency_key;
+    if (key !== undefined && (key.length === 0 || key.length > LIMITS.maxIdempotencyKeyLength)) {
+      return problem("invalid_request", `an idempotency key is 1-${LIMITS.maxIdempotencyKeyLength} characters`, c.req.path);
+    }
+    const scanned = itemTexts(await c.req.text());
+    if (!scanned.ok) return problem("invalid_request", scanned.detail, c.req.path);
+    const priorities = body.items?.map((e) => e.priority) ?? [body.priority];
+    const items = scanned.texts.map((json, i) => ({ json, priority: priorities[i] }));
+    const big = items.findIndex((i) => new TextEncoder().encode(i.json).length > LIMITS.maxItemBytes);
+    if (big >= 0) return problem("payload_too_large", `item ${big} is larger than ${LIMITS.maxItemBytes} bytes of JSON`, c.req.path);
+    const outcome = await waiting(c, name, (waiter) =>
+      queueObject(c.env, name).put({ items, block: body.block, timeout: opt(body.timeout), delay: body.delay, idempotency_key: key, waiter }),
+    );
+    const response = reply(c, outcome, 201, (o) => (body.items ? { ids: o.ids, replayed: o.replayed } : { id: o.ids[0], replayed: o.replayed }));
+    if (outcome.ok && outcome.replayed) response.headers.set("idempotent-replayed", "true");
+    return response;
+  });
+
+  app.openapi(get, async (c) => {
+    const { name } = c.req.valid("param");
+    const body = S.GetBody.parse(c.req.valid("json") ?? {});
+    const outcome = await waiting(c, name, (waiter) =>
+      queueObject(c.env, name).get({ block: body.block, timeout: opt(body.timeout), max: body.max, lease_seconds: body.lease_seconds, waiter }),
+    );
+    return deliveries(c, outcome, body.max !== undefined);
+  });
+
+  app.openapi(taskDone, async (c) => {
+    const { name } = c.req.valid("param");
+    const body = S.TaskDoneBody.parse(c.req.valid("json") ?? {});
+    return reply(c, await queueObject(c.env, name).taskDone(body.receipt));
+  });
+
+  app.openapi(extend, async (c) => {
+    const { name } = c.req.valid("param");
+    const body = c.req.valid("json");
+    return reply(c, await queueObject(c.env, name).extend(body.receipt, body.lease_seconds));
+  });
+
+  app.openapi(release, async (c) => {
+    const { name } = c.req.valid("param");
+    const body = c.req.valid("json");
+    return reply(c, await queueObject(c.env, name).release(body.receipt, body.delay));
+  });
+
+  app.openapi(join, async (c) => {
+    const { name } = c.req.valid("param");
+    const body = S.JoinBody.parse(c.req.valid("json") ?? {});
+    return reply(c, await waiting(c, name, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })));
+  });
+}

@@ -1,0 +1,34 @@
+// Routes for WebSocket subscribers: the upgrade itself, and the single-use ticket a browser opens it with.
+import { z } from "@hono/zod-openapi";
+import { issueTicket, signingKey } from "../auth.ts";
+import { named, ok, queuePath, route, type Api } from "../http.ts";
+import { queueObject } from "../objects.ts";
+import { problem } from "../problems.ts";
+import { TICKET_HEADER } from "../queue-object.ts";
+
+const Ticket = z.object({ ticket: z.string(), expires_at: z.number().int().openapi({ description: "Unix seconds." }), url: z.string() }).openapi("WebSocketTicket");
+
+const upgrade = route("observe", { method: "get", path: `${queuePath}/ws`, summary: "WebSocket: subscribe to join and to live stats (bearer token, or ?ticket=)", request: named, responses: { 101: { description: "Switching protocols" } } });
+const ticket = route("observe", { method: "post", path: `${queuePath}/ws-ticket`, summary: "A single-use ticket for a browser's WebSocket", request: named, responses: { 201: ok("Valid for 60 s, for one socket", Ticket) } });
+
+export function subscribeRoutes(app: Api): void {
+  app.openapi(upgrade, async (c) => {
+    const { name } = c.req.valid("param");
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return problem("invalid_request", "this endpoint needs a WebSocket upgrade ('Upgrade: websocket')", c.req.path);
+    }
+    const spend = c.get("grant").ticket;
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete(TICKET_HEADER); // only the Worker may say a ticket was checked
+    if (spend) headers.set(TICKET_HEADER, `${spend.id} ${spend.expiresAt}`);
+    return queueObject(c.env, name).fetch(new Request(c.req.raw.url, { headers }));
+  });
+
+  app.openapi(ticket, async (c) => {
+    const { name } = c.req.valid("param");
+    const secret = signingKey(c);
+    if (secret instanceof Response) return secret;
+    const { ticket, expiresAt } = await issueTicket(secret, name);
+    return c.json({ ticket, expires_at: expiresAt, url: `${c.req.path.slice(0, -"-ticket".length)}?ticket=${ticket}` }, 201);
+  });
+}
