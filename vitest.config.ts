@@ -1,6 +1,11 @@
-// Three projects: the pure core in Node, the Worker inside workerd, and the end-to-end crash test against wrangler dev.
+// Four projects: the pure core in Node; the Worker inside workerd, open (AUTH = "none") and as deployed (closed,
+// with an admin secret and small caps); and end-to-end tests against wrangler dev.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_ADMIN_TOKEN } from "./test/secure/secret.ts";
+
+const worker = (bindings: Record<string, string>) =>
+  cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { MAX_WAIT_SECONDS: "2", ...bindings } } });
 
 export default defineConfig({
   test: {
@@ -8,8 +13,12 @@ export default defineConfig({
     projects: [
       { test: { name: "core", include: ["test/core/**/*.test.ts", "test/unit/**/*.test.ts"], environment: "node" } },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { AUTH: "none", MAX_WAIT_SECONDS: "2" } } })],
+        plugins: [worker({ AUTH: "none" })],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
+      },
+      {
+        plugins: [worker({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, MAX_WAITERS: "4", MAX_SUBSCRIBERS: "3", CORS_ORIGINS: "https://app.example" })],
+        test: { name: "secure", include: ["test/secure/**/*.test.ts"], testTimeout: 30_000 },
       },
       { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 120_000 } },
     ],
