@@ -35,8 +35,8 @@ export function reply<T extends object>(c: Ctx, outcome: Outcome<T>, status = 20
 }
 
 /** A delivery as JSON, its item spliced in as the very text the producer sent (never parsed on the way). */
-export function deliveryJson({ json, ...rest }: Delivery): string {
-  return `{"item":${json},${JSON.stringify(rest).slice(1)}`;
+export function deliveryJson({ id, json, ...rest }: Delivery): string {
+  return `{"id":${id},"item":${json},${JSON.stringify(rest).slice(1)}`;
 }
 
 /** Answers deliveries: one alone, or `{"items": [...]}` for a batch. */
