@@ -1,6 +1,8 @@
-// Benchmark: starts `wrangler dev` on a free port with throwaway storage, then measures puts, gets with
-// task_done, and how fast a blocked get wakes. Prints figures; asserts nothing. Usage: npm run bench [-- N C]
+// Benchmark: starts `wrangler dev` on a free port with throwaway storage and authentication on, then measures
+// puts (with the admin secret and with a scoped token: the cost of auth), gets with task_done, and how fast a
+// blocked get wakes. Prints figures; asserts nothing. Usage: npm run bench [-- N C]
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,18 +18,25 @@ const port = await new Promise((resolve) => {
   });
 });
 const persist = mkdtempSync(join(tmpdir(), "jq-bench-"));
-const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--var", "AUTH:none"], {
+const secret = randomBytes(32).toString("hex");
+const dev = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--var", `ADMIN_TOKEN:${secret}`], {
   detached: true,
   stdio: "ignore",
   env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
 });
 const base = `http://127.0.0.1:${port}/v1/queues/bench`;
+let authorization = `Bearer ${secret}`;
 const post = (verb, body) =>
-  fetch(`${base}/${verb}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json());
+  fetch(`${base}/${verb}`, { method: "POST", headers: { "content-type": "application/json", authorization }, body: JSON.stringify(body) }).then((r) => r.json());
 
 try {
   for (let up = false; !up; ) up = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => new Promise((r) => setTimeout(() => r(false), 250)));
-  await fetch(base, { method: "PUT", headers: { "content-type": "application/json" }, body: "{}" });
+  await fetch(base, { method: "PUT", headers: { "content-type": "application/json", authorization }, body: "{}" });
+  const scoped = await fetch(`http://127.0.0.1:${port}/v1/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization },
+    body: JSON.stringify({ queues: ["bench*"], rights: ["produce"] }),
+  }).then((r) => r.json());
 
   /** Runs `op` N times over C concurrent loops; answers ops/s and latency percentiles in ms. */
   async function phase(label, op) {
@@ -45,10 +54,17 @@ try {
     latencies.sort((a, b) => a - b);
     const p = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1);
     console.log(`${label.padEnd(26)} ${String(Math.round(N / seconds)).padStart(6)} ops/s   p50 ${p(0.5)} ms   p99 ${p(0.99)} ms`);
+    return N / seconds;
   }
 
   console.log(`wrangler dev on 127.0.0.1:${port}; ${N} operations per phase, ${C} concurrent clients`);
-  await phase("put", (i) => post("put", { item: { n: i, pad: "x".repeat(100) } }));
+  // Auth's cost on the hot path: the admin secret is a constant-time compare, a scoped token an HMAC check.
+  const putOne = (i) => post("put", { item: { n: i, pad: "x".repeat(100) } });
+  const withSecret = await phase("put (admin secret)", putOne);
+  authorization = `Bearer ${scoped.token}`;
+  const withToken = await phase("put (scoped token)", putOne);
+  authorization = `Bearer ${secret}`;
+  console.log(`scoped token / admin secret ${(withToken / withSecret).toFixed(2)} (ratio of put rates, same run)`);
   await phase("get + task_done (leased)", async () => {
     const d = await post("get", {});
     await post("task_done", { receipt: d.receipt });
@@ -71,7 +87,7 @@ try {
   // Fan-out: many consumers long-polling at once, released by batch puts.
   const W = 1000;
   const waiters = Array.from({ length: W }, () => post("get", { timeout: 15 }));
-  for (let tries = 0; (await fetch(base).then((r) => r.json())).waiting.getters < W; tries++) {
+  for (let tries = 0; (await fetch(base, { headers: { authorization } }).then((r) => r.json())).waiting.getters < W; tries++) {
     if (tries > 100) throw new Error("the waiting gets never all arrived");
     await new Promise((r) => setTimeout(r, 50));
   }
