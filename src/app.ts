@@ -27,7 +27,7 @@ export const app = new OpenAPIHono<App>({
 // Browsers: only the origins listed in CORS_ORIGINS (none by default) may call the API from a web page.
 app.use("/v1/*", cors({
   origin: (origin, c) => (c.env.CORS_ORIGINS ?? "").split(",").map((o: string) => o.trim()).includes(origin) ? origin : null,
-  allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
   allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
   exposeHeaders: ["Idempotent-Replayed", "Retry-After", "WWW-Authenticate"],
   maxAge: 600,

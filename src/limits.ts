@@ -29,6 +29,8 @@ export const LIMITS = {
   /** Token scopes: a queue name, or a prefix of one followed by `*`. */
   scopePattern: /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63}|(?:[A-Za-z0-9][A-Za-z0-9._-]{0,62})?\*)$/,
   maxDeadLettersPage: 1000,
+  /** A priority key, as JSON text: it is indexed, so it stays short. */
+  maxPriorityKeyLength: 256,
   /** How deeply an item may nest arrays and objects (CPython's json module recurses about 1,000 levels). */
   maxItemDepth: 64,
   /** Calls waiting at once in one queue (get + put + join); var MAX_WAITERS. */

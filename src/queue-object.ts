@@ -95,6 +95,13 @@ export class QueueObject extends DurableObject<Env> {
     return this.run((q, now) => q.taskDone(receipt, now));
   }
 
+  configure(changes: Partial<Omit<QueueConfig, "order">>): Outcome<{ stats: Stats }> {
+    return this.run((q, now) => {
+      q.configure(changes, now);
+      return { ok: true, stats: q.stats(now) };
+    });
+  }
+
   shutdown(immediate: boolean): Outcome<{ stats: Stats }> {
     return this.run((q, now) => {
       q.shutdown(immediate, now);

@@ -12,11 +12,20 @@ export const NameParams = z.object({ name: QueueName });
 
 const seconds = (max: number) => z.number().min(0).max(max);
 
-/** Python's `timeout`: seconds to wait, or null/absent for "no limit" (the server still answers poll_again). */
-const Timeout = seconds(LIMITS.maxTimeoutSeconds)
+/**
+ * Python's `timeout`: seconds to wait, or null/absent for "no limit" (the server still answers poll_again). Its
+ * range is checked by `blockingTimeout`: as in CPython, a call that does not block ignores it.
+ */
+const Timeout = z
+  .number()
   .nullable()
   .optional()
   .openapi({ description: `Seconds to wait; null or absent waits without limit (each call still ends within ${LIMITS.maxWaitSeconds} s with poll_again).` });
+
+const timeoutProblem = `must be 0-${LIMITS.maxTimeoutSeconds} seconds`;
+const timeoutInRange = (t: number | null | undefined) => t == null || (t >= 0 && t <= LIMITS.maxTimeoutSeconds);
+/** A timeout in range, unless the call does not block (CPython's `block=False` ignores `timeout`). */
+const blockingTimeout = (b: { block?: boolean; timeout?: number | null }) => b.block === false || timeoutInRange(b.timeout);
 
 const LeaseSeconds = z.number().int().min(LIMITS.minLeaseSeconds).max(LIMITS.maxLeaseSeconds);
 const Receipt = z.string().min(1).max(200).openapi({ example: "5f0c2a9e.17.1.9b1c3f0a7d2e4c11" });
@@ -38,7 +47,17 @@ export const QueueConfigBody = z
 // z.unknown, not z.json: zod-to-openapi recurses forever on z.json's lazy definition. JSON parsing already
 // guarantees the value is JSON; only presence needs checking.
 const Item = z.unknown().openapi({ description: `Any JSON value, at most ${LIMITS.maxItemBytes} bytes encoded.`, example: { job: 1 } });
-const Priority = z.number().min(-1e15).max(1e15).optional().openapi({ description: "Priority queues only: lower comes first." });
+// Python's priorities: numbers, strings, and tuples of them (nested two deep here; zod-to-openapi cannot recurse).
+const KeyScalar = z.union([z.number(), z.string().max(64)]);
+const Priority = z
+  .union([KeyScalar, z.array(z.union([KeyScalar, z.array(KeyScalar).max(8)])).max(8)])
+  .refine((k) => JSON.stringify(k).length <= LIMITS.maxPriorityKeyLength, `a priority key is at most ${LIMITS.maxPriorityKeyLength} characters of JSON`)
+  .optional()
+  .openapi({
+    description: "Priority queues only: lower comes first, ordered as Python orders it. A number, a string, or an array of them "
+      + "(Python's tuple, compared element by element; numbers sort before strings, both before arrays).",
+    example: [1, "resize"],
+  });
 
 export const PutBody = z
   .object({
@@ -55,6 +74,7 @@ export const PutBody = z
   .strict()
   .refine((b) => (b.item === undefined) !== (b.items === undefined), "give exactly one of 'item' or 'items'")
   .refine((b) => b.items === undefined || b.priority === undefined, "with 'items', give each item its own 'priority'")
+  .refine(blockingTimeout, { message: timeoutProblem, path: ["timeout"] })
   .openapi("PutRequest");
 
 export const GetBody = z
@@ -65,10 +85,24 @@ export const GetBody = z
     lease_seconds: LeaseSeconds.optional(),
   })
   .strict()
+  .refine(blockingTimeout, { message: timeoutProblem, path: ["timeout"] })
   .openapi("GetRequest");
 
 export const TaskDoneBody = z.object({ receipt: Receipt.optional() }).strict().openapi("TaskDoneRequest");
-export const JoinBody = z.object({ timeout: Timeout }).strict().openapi("JoinRequest");
+export const JoinBody = z
+  .object({ timeout: Timeout })
+  .strict()
+  .refine((b) => timeoutInRange(b.timeout), { message: timeoutProblem, path: ["timeout"] })
+  .openapi("JoinRequest");
+export const QueueConfigPatch = z
+  .object({
+    maxsize: QueueConfigBody.shape.maxsize.removeDefault().optional(),
+    lease_seconds: LeaseSeconds.nullable().optional(),
+    max_deliveries: QueueConfigBody.shape.max_deliveries.removeDefault().optional(),
+  })
+  .strict()
+  .openapi("QueueConfigChange");
+
 export const ShutdownBody = z.object({ immediate: z.boolean().default(false) }).strict().openapi("ShutdownRequest");
 export const ExtendBody = z.object({ receipt: Receipt, lease_seconds: LeaseSeconds }).strict().openapi("ExtendRequest");
 export const ReleaseBody = z

@@ -5,6 +5,7 @@
 // its answer directly, in arrival order, as soon as its condition holds. The core never reads a clock or sets a
 // timer: every method takes `now` (ms), and `nextDeadline` / `nextDurableDeadline` tell the caller when to call
 // `tick`.
+import { decodeKey, encodeKey } from "./priority.ts";
 import { formatReceipt, parseReceipt, randomHex } from "./receipt.ts";
 import type { ItemRow, Store } from "./store.ts";
 import {
@@ -180,6 +181,16 @@ export class JoinableQueue {
       // As CPython: one task_done per drained item, never below zero.
       this.meta.unfinished_tasks = Math.max(0, this.meta.unfinished_tasks - drained);
     }
+    this.settle(now);
+  }
+
+  /**
+   * Changes the settings Python lets a program change (`q.maxsize = n`) and the service's own. Growing maxsize
+   * releases waiting putters at once; shrinking it below qsize only makes the queue full until it drains.
+   */
+  configure(changes: Partial<Omit<QueueConfig, "order">>, now: number): void {
+    this.expireLeases(now);
+    this.meta.config = { ...this.meta.config, ...changes };
     this.settle(now);
   }
 
@@ -372,7 +383,7 @@ export class JoinableQueue {
     const replayed = this.replay(request.idempotency_key, now); // a waiting twin may have landed first
     if (replayed) return replayed;
     const visibleAt = now + (request.delay ?? 0) * 1000;
-    const ids = request.items.map((item) => this.store.insert(item.json, item.priority ?? 0, visibleAt));
+    const ids = request.items.map((item) => this.store.insert(item.json, encodeKey(item.priority ?? 0), visibleAt));
     this.ready += ids.length;
     this.meta.unfinished_tasks += ids.length;
     if (request.idempotency_key !== undefined) {
@@ -402,7 +413,7 @@ export class JoinableQueue {
   }
 
   private delivery(row: ItemRow, receipt: string | null, leaseExpires: number | null): Delivery {
-    return { id: row.id, json: row.value, priority: row.priority, deliveries: row.deliveries, receipt, lease_expires_at: leaseExpires };
+    return { id: row.id, json: row.value, priority: decodeKey(row.sort_key), deliveries: row.deliveries, receipt, lease_expires_at: leaseExpires };
   }
 
   /** Returns expired leases to the queue (or the dead letters). Idempotent: a late or repeated call finds nothing. */

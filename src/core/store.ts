@@ -1,4 +1,5 @@
 // The queue's durable rows in SQLite, behind a one-method SQL port that both a Durable Object and node:sqlite satisfy.
+import { encodeKey } from "./priority.ts";
 import type { Order } from "./types.ts";
 
 export type SqlValue = string | number | null;
@@ -13,7 +14,8 @@ export type ItemState = "ready" | "leased" | "dead";
 export interface ItemRow extends Record<string, SqlValue> {
   id: number;
   value: string;
-  priority: number;
+  /** The priority key, encoded so that SQLite's text order is Python's order (see priority.ts). */
+  sort_key: string;
   state: ItemState;
   visible_at: number;
   deliveries: number;
@@ -22,7 +24,7 @@ export interface ItemRow extends Record<string, SqlValue> {
 }
 
 // Append-only: a deployed object runs every migration it has not seen, in order.
-const MIGRATIONS: string[][] = [
+const MIGRATIONS: (string | ((sql: Sql) => void))[][] = [
   [
     "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
     // AUTOINCREMENT: an id is never reused, so an old receipt can never name a newer item.
@@ -47,21 +49,33 @@ const MIGRATIONS: string[][] = [
   ],
   // WebSocket tickets already spent, kept until they expire, so each one opens exactly one socket.
   ["CREATE TABLE tickets (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)"],
+  // Priorities become keys that order as Python's tuples do: numbers, strings, and arrays of them.
+  [
+    "ALTER TABLE items ADD COLUMN sort_key TEXT NOT NULL DEFAULT ''",
+    (sql) => {
+      for (const row of sql.exec<{ id: number; priority: number }>("SELECT id, priority FROM items")) {
+        sql.exec("UPDATE items SET sort_key = ? WHERE id = ?", encodeKey(row.priority), row.id);
+      }
+    },
+    "DROP INDEX items_order",
+    "CREATE INDEX items_order ON items (state, sort_key, id)",
+    "ALTER TABLE items DROP COLUMN priority",
+  ],
 ];
 
 const ORDER_BY: Record<Order, string> = {
   fifo: "id ASC",
   lifo: "id DESC",
-  priority: "priority ASC, id ASC",
+  priority: "sort_key ASC, id ASC",
 };
 
-const ITEM_COLUMNS = "id, value, priority, state, visible_at, deliveries, token, lease_expires";
+const ITEM_COLUMNS = "id, value, sort_key, state, visible_at, deliveries, token, lease_expires";
 
 export class Store {
   private constructor(private readonly sql: Sql) {
     const done = this.sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM migrations")[0]?.v ?? 0;
     MIGRATIONS.slice(done).forEach((statements, i) => {
-      for (const statement of statements) this.sql.exec(statement);
+      for (const step of statements) typeof step === "string" ? this.sql.exec(step) : step(this.sql);
       this.sql.exec("INSERT INTO migrations (version) VALUES (?)", done + i + 1);
     });
   }
@@ -100,11 +114,11 @@ export class Store {
     )[0]!.n;
   }
 
-  insert(value: string, priority: number, visibleAt: number): number {
+  insert(value: string, sortKey: string, visibleAt: number): number {
     return this.sql.exec<{ id: number }>(
-      "INSERT INTO items (value, priority, state, visible_at) VALUES (?, ?, 'ready', ?) RETURNING id",
+      "INSERT INTO items (value, sort_key, state, visible_at) VALUES (?, ?, 'ready', ?) RETURNING id",
       value,
-      priority,
+      sortKey,
       visibleAt,
     )[0]!.id;
   }

@@ -1,5 +1,7 @@
 // The queue's vocabulary: configuration, requests and tagged outcomes, shared by the core and its adapters.
 
+import type { PriorityKey } from "./priority.ts";
+
 export type Order = "fifo" | "lifo" | "priority";
 
 export interface QueueConfig {
@@ -46,7 +48,8 @@ export interface WaitOptions {
 export interface NewItem {
   /** Any JSON value, already encoded. */
   json: string;
-  priority?: number;
+  /** Priority queues only: a number, a string, or an array of them, ordered as Python orders tuples. */
+  priority?: PriorityKey;
 }
 
 export interface PutRequest extends WaitOptions {
@@ -73,7 +76,7 @@ export interface Delivery {
   id: number;
   /** The item's JSON text exactly as it was put: carried as text, so no answer can fail after it was recorded. */
   json: string;
-  priority: number;
+  priority: PriorityKey;
   /** 1 on the first delivery, 2 on the first redelivery, and so on. */
   deliveries: number;
   /** Null when the queue has no leases: then task_done takes no receipt. */

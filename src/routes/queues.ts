@@ -12,6 +12,7 @@ const QueueList = z.object({ queues: z.array(S.CatalogEntry), next: z.string().n
 const list = route("observe", { method: "get", path: "/v1/queues", summary: "List queues", request: { query: S.ListQuery }, responses: { 200: ok("Queues in name order", QueueList) } }, "any");
 const create = route("admin", { method: "put", path: queuePath, summary: "Create a queue (idempotent)", request: { ...named, ...json(S.QueueConfigBody) }, responses: { 201: ok("Created", S.Stats), 200: ok("Already existed with this configuration", S.Stats) } });
 const stats = route("observe", { method: "get", path: queuePath, summary: "Exact statistics of a queue", request: named, responses: { 200: ok("Stats", S.Stats) } });
+const configure = route("admin", { method: "patch", path: queuePath, summary: "Change maxsize, lease_seconds or max_deliveries (not order)", request: { ...named, ...json(S.QueueConfigPatch, true) }, responses: { 200: ok("Changed", S.Stats) } });
 const shutdown = route("admin", { method: "post", path: `${queuePath}/shutdown`, summary: "shutdown(immediate)", request: { ...named, ...json(S.ShutdownBody) }, responses: { 200: ok("Shut down", S.Stats) } });
 const remove = route("admin", { method: "delete", path: queuePath, summary: "Delete a queue and all its items", request: named, responses: { 204: { description: "Deleted" } } });
 
@@ -40,6 +41,15 @@ export function queueRoutes(app: Api): void {
   app.openapi(stats, async (c) => {
     const { name } = c.req.valid("param");
     return reply(c, await queueObject(c.env, name).stats(), 200, (o) => ({ name, ...o.stats }));
+  });
+
+  app.openapi(configure, async (c) => {
+    const { name } = c.req.valid("param");
+    const outcome = await queueObject(c.env, name).configure(c.req.valid("json"));
+    if (!outcome.ok) return reply(c, outcome);
+    const { maxsize, order, lease_seconds, max_deliveries } = outcome.stats;
+    await catalog(c.env).add(name, { maxsize, order, lease_seconds, max_deliveries }); // keeps the listing current
+    return c.json({ name, ...outcome.stats }, 200);
   });
 
   app.openapi(shutdown, async (c) => {
