@@ -1,0 +1,192 @@
+"""queue.Queue's behaviour, method by method, with threads, against a running service (JOINABLE_QUEUES_URL)."""
+import base64
+import pickle
+import queue
+import sys
+import threading
+import time
+import unittest
+
+import joinable_queues as jq
+
+
+def later(seconds, fn, *args):
+    t = threading.Timer(seconds, fn, args)
+    t.start()
+    return t
+
+
+class QueueTest(unittest.TestCase):
+    def test_exceptions_are_pythons(self):
+        self.assertTrue(issubclass(jq.Empty, queue.Empty))
+        self.assertTrue(issubclass(jq.Full, queue.Full))
+        if sys.version_info >= (3, 13):
+            self.assertTrue(issubclass(jq.ShutDown, queue.ShutDown))
+
+    def test_put_get_task_done_join_and_the_counter(self):
+        q = jq.Queue()
+        q.put("a")
+        q.put("b")
+        self.assertEqual((q.qsize(), q.unfinished_tasks, q.empty(), q.full()), (2, 2, False, False))
+        self.assertEqual(q.get(), "a")
+        self.assertEqual(q.unfinished_tasks, 2)  # get does not touch the counter
+        q.task_done()
+        self.assertFalse(q.join(timeout=0.2))
+        self.assertEqual(q.get(), "b")
+        q.task_done()
+        self.assertTrue(q.join(timeout=1))
+        with self.assertRaisesRegex(ValueError, r"task_done\(\) called too many times"):
+            q.task_done()
+
+    def test_blocking_get_released_by_put_and_put_by_get(self):
+        q = jq.Queue(1)
+        later(0.3, q.put, "late")
+        self.assertEqual(q.get(timeout=10), "late")
+        q.put("first")
+        later(0.3, q.get)
+        started = time.monotonic()
+        q.put("second", timeout=10)
+        self.assertGreater(time.monotonic() - started, 0.2)
+        self.assertEqual(q.qsize(), 1)
+
+    def test_join_released_by_the_last_task_done(self):
+        q = jq.Queue()
+        for i in range(3):
+            q.put(i)
+
+        def work():
+            for _ in range(3):
+                q.get()
+                time.sleep(0.05)
+                q.task_done()
+
+        threading.Thread(target=work).start()
+        self.assertTrue(q.join(timeout=20))
+        self.assertEqual(q.unfinished_tasks, 0)
+
+    def test_timeouts_and_nonblocking(self):
+        q = jq.Queue(1)
+        with self.assertRaises(queue.Empty):
+            q.get(timeout=0.2)
+        with self.assertRaises(queue.Empty):
+            q.get_nowait()
+        with self.assertRaises(queue.Empty):
+            q.get(block=False, timeout=-1)  # a non-blocking call ignores timeout, as in CPython
+        q.put(1)
+        with self.assertRaises(queue.Full):
+            q.put(2, timeout=0.2)
+        with self.assertRaises(queue.Full):
+            q.put_nowait(2)
+        with self.assertRaises(ValueError):
+            q.get(timeout=-1)
+        with self.assertRaises(ValueError):
+            q.join(timeout=-1)
+
+    def test_shutdown_wakes_blocked_callers(self):
+        q = jq.Queue(1)
+        later(0.3, q.shutdown)
+        with self.assertRaises(jq.ShutDown):
+            q.get(timeout=10)
+        with self.assertRaises(jq.ShutDown):
+            q.put(1)
+
+    def test_immediate_shutdown_drains(self):
+        q = jq.Queue()
+        q.put_many([1, 2, 3])
+        q.shutdown(immediate=True)
+        self.assertEqual((q.qsize(), q.unfinished_tasks), (0, 0))
+        with self.assertRaises(jq.ShutDown):
+            q.get()
+
+    def test_lifo_and_priority_orders(self):
+        lifo = jq.LifoQueue()
+        for i in range(3):
+            lifo.put(i)
+        self.assertEqual([lifo.get() for _ in range(3)], [2, 1, 0])
+        pq = jq.PriorityQueue()
+        # Tuples compare element by element; a number sorts before any tuple (where Python would refuse to compare).
+        items = [(2, "b"), (1, "z"), (1, "a"), ("x", 0), (0.5, {"unorderable": True}), 3]
+        for item in items:
+            pq.put(item)
+        self.assertEqual([pq.get() for _ in items], [3, (0.5, {"unorderable": True}), (1, "a"), (1, "z"), (2, "b"), ("x", 0)])
+
+    def test_items_come_back_exactly(self):
+        q = jq.Queue()
+        for item in [1.0, -0.0, 9007199254740993, {"b": 1, "2": 2, "1": 3}, "caf\u00e9", [None, True]]:
+            q.put(item)
+            got = q.get()
+            self.assertEqual((repr(got), type(got)), (repr(item), type(item)))
+
+    def test_what_json_cannot_carry_is_a_type_error_at_put(self):
+        q = jq.Queue()
+        for item in [(1, 2), {1, 2}, b"x", object(), float("nan"), {1: "a"}]:
+            with self.assertRaises(TypeError):
+                q.put(item)
+        self.assertEqual(q.qsize(), 0)
+        pickled = jq.Queue(serializer=(lambda o: base64.b64encode(pickle.dumps(o)).decode(), lambda s: pickle.loads(base64.b64decode(s))))
+        pickled.put({1, 2})
+        self.assertEqual(pickled.get(), {1, 2})
+
+    def test_maxsize_can_change_and_releases_putters(self):
+        q = jq.Queue(1)
+        q.put(1)
+
+        def grow():
+            q.maxsize = 2
+
+        later(0.3, grow)
+        q.put(2, timeout=10)
+        self.assertEqual((q.maxsize, q.qsize()), (2, 2))
+
+    def test_a_named_queue_is_shared_and_checked(self):
+        a = jq.Queue(5, name=f"shared-{time.time_ns()}")
+        b = jq.Queue(name=a.name)
+        a.put("hello")
+        self.assertEqual(b.get(), "hello")
+        b.task_done()
+        self.assertTrue(a.join(timeout=1))
+        with self.assertRaisesRegex(ValueError, "maxsize"):
+            jq.Queue(6, name=a.name)
+        with self.assertRaisesRegex(ValueError, "order"):
+            jq.LifoQueue(name=a.name)
+
+    def test_task_done_completes_this_threads_oldest_item(self):
+        q = jq.Queue()
+        q.put_many(["x", "y"])
+        other = []
+        t = threading.Thread(target=lambda: other.append(q.get_job()))
+        t.start()
+        t.join()
+        mine = q.get_job()
+        q.task_done()  # completes this thread's item, not the other thread's older one
+        stats = q.stats()
+        self.assertEqual((stats["unfinished_tasks"], stats["leased"]), (1, 1))
+        mine.done()  # completing the same delivery again changes nothing
+        self.assertEqual(q.unfinished_tasks, 1)
+        other[0].done()
+        self.assertTrue(q.join(timeout=1))
+
+    def test_jobs_batches_and_release(self):
+        q = jq.Queue()
+        q.put_many(list(range(5)))
+        jobs = q.get_many(10)
+        self.assertEqual([j.item for j in jobs], [0, 1, 2, 3, 4])
+        jobs[0].release()
+        again = q.get_job()
+        self.assertEqual((again.item, again.deliveries), (0, 2))
+        for j in [again, *jobs[1:]]:
+            j.done()
+        self.assertEqual(q.unfinished_tasks, 0)
+
+    def test_a_slow_consumer_keeps_its_item_past_its_lease(self):
+        q = jq.Queue(lease_seconds=2)
+        q.put("slow")
+        job = q.get_job()
+        time.sleep(4.5)  # two leases: the heartbeat extends it
+        self.assertEqual(q.stats()["redeliveries"], 0)
+        job.done()
+        self.assertTrue(q.join(timeout=1))
+
+
+if __name__ == "__main__":
+    unittest.main()
