@@ -123,8 +123,6 @@ class Queue:
 
     def join(self, timeout: Optional[float] = None) -> bool:
         """Blocks until every item put has been task_done'd; True, or False if ``timeout`` passed first."""
-        if timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
         return bool(self._poll("join", {}, True, timeout)["drained"])
 
     def qsize(self) -> int:
