@@ -19,7 +19,7 @@ import * as S from "./schemas.ts";
 export const app = new OpenAPIHono<App>({
   defaultHook: (result, c) => {
     if (result.success) return;
-    const where = { json: "body", param: "path", query: "query" }[result.target as string] ?? result.target;
+    const where = { json: "body", param: "path", query: "query", header: "header" }[result.target as string] ?? result.target;
     return problem("invalid_request", `invalid ${where}: ${S.describeIssues(result.error)}`, c.req.path);
   },
 });
@@ -78,10 +78,11 @@ app.onError((err, c) => {
 
 app.notFound((c) => problem("not_found", `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`, c.req.path));
 
-app.doc31("/v1/openapi.json", {
+app.doc31("/v1/openapi.json", (c) => ({
   openapi: "3.1.0",
+  servers: [{ url: new URL(c.req.url).origin }],
   info: { title: "Joinable queues", version: "1.0.0", description: "Python's queue.Queue (put / get / task_done / join) as an HTTP service." },
   security: [{ bearer: [] }],
-});
+}));
 
 app.get("/", (c) => c.json({ service: "joinable-queues", openapi: "/v1/openapi.json", queues: "/v1/queues" }));

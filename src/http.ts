@@ -15,9 +15,13 @@ export type Ctx = Context<App>;
 const ref = { $ref: "#/components/responses/Problem" } as const;
 const problems = { 400: ref, 401: ref, 403: ref, 404: ref, 409: ref, 410: ref, 413: ref, 415: ref, 429: ref, 500: ref, 503: ref } as const;
 
-/** A route that needs `right` over the route's queue (or as `scope` says). */
-export const route = <R extends Omit<RouteConfig, "middleware">>(right: Right, r: R, scope?: Scope) =>
-  createRoute({ ...r, middleware: [can(right, scope)], responses: { ...r.responses, ...problems } } as R & { responses: typeof problems });
+type Definition = Omit<RouteConfig, "middleware" | "tags"> & { operationId: string };
+
+/** One file's routes, under one OpenAPI tag: each needs `right` over the route's queue (or as `scope` says). */
+export const routes = (tag: string) => <R extends Definition>(right: Right, r: R, scope?: Scope) =>
+  createRoute({ ...r, tags: [tag], middleware: [can(right, scope)], responses: { ...r.responses, ...problems } } as R & {
+    responses: typeof problems;
+  });
 
 export const json = <T extends z.ZodType>(schema: T, required = false) =>
   ({ body: { content: { "application/json": { schema } }, required } }) as const;

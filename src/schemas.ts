@@ -109,7 +109,14 @@ export const ReleaseBody = z
   .object({ receipt: Receipt, delay: seconds(LIMITS.maxDelaySeconds).default(0) })
   .strict()
   .openapi("ReleaseRequest");
-export const CatalogEntry = QueueConfigBody.extend({ name: z.string(), created_at: z.string() }).openapi("CatalogEntry");
+// Responses are flat objects (never `allOf` over the strict request schema, which no answer could satisfy).
+const ConfigFields = {
+  maxsize: z.number().int(),
+  order: z.enum(["fifo", "lifo", "priority"]),
+  lease_seconds: z.number().int().nullable(),
+  max_deliveries: z.number().int().nullable(),
+};
+export const CatalogEntry = z.object({ name: z.string(), ...ConfigFields, created_at: z.string() }).openapi("CatalogEntry");
 
 const Scope = z
   .string()
@@ -138,8 +145,17 @@ export const TokenInfo = z
   })
   .openapi("Token");
 
-export const IssuedToken = TokenInfo.extend({ token: z.string().openapi({ description: "The bearer secret: shown this once." }) }).openapi("IssuedToken");
+export const IssuedToken = z
+  .object({ ...TokenInfo.shape, token: z.string().openapi({ description: "The bearer secret: shown this once." }) })
+  .openapi("IssuedToken");
 export const TokenParams = z.object({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) });
+
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z.string().min(1).max(LIMITS.maxIdempotencyKeyLength).optional().openapi({
+    param: { in: "header" },
+    description: `A retried put with the same key within ${LIMITS.idempotencyMinutes} minutes adds nothing and answers as the first did.`,
+  }),
+});
 
 export const LimitQuery = z.object({
   limit: z.coerce.number().int().min(1).max(LIMITS.maxDeadLettersPage).default(100),
@@ -170,15 +186,16 @@ export const Delivery = z
   .object({
     id: z.number().int(),
     item: Item,
-    priority: z.number(),
+    priority: z.union([z.number(), z.string(), z.array(z.unknown())]).openapi({ description: "As it was put (0 when none was given)." }),
     deliveries: z.number().int(),
     receipt: z.string().nullable(),
     lease_expires_at: z.number().nullable().openapi({ description: "Unix ms; null without a lease." }),
   })
   .openapi("Delivery");
 
-export const Stats = QueueConfigBody.extend({
+export const Stats = z.object({
   name: z.string(),
+  ...ConfigFields,
   qsize: z.number().int(),
   empty: z.boolean(),
   full: z.boolean(),

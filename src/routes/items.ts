@@ -1,35 +1,35 @@
 // Routes that move work: put, get, task_done, join, and a lease's extend and release.
 import { z } from "@hono/zod-openapi";
-import { deliveries, json, named, ok, opt, queuePath, reply, route, waiting, type Api } from "../http.ts";
+import { deliveries, json, named, ok, opt, queuePath, reply, routes, waiting, type Api } from "../http.ts";
 import { itemTexts } from "../item-text.ts";
 import { LIMITS } from "../limits.ts";
 import { queueObject } from "../objects.ts";
 import { problem } from "../problems.ts";
 import * as S from "../schemas.ts";
 
+const route = routes("Items");
+
 const Added = z.object({ id: z.number().int().optional(), ids: z.array(z.number().int()).optional(), replayed: z.boolean() });
 const Delivered = z.union([S.Delivery, z.object({ items: z.array(S.Delivery) })]);
 const Done = z.object({ unfinished_tasks: z.number().int(), replayed: z.boolean() });
 
-const put = route("produce", { method: "post", path: `${queuePath}/put`, summary: "put / put_nowait (one item or a batch)", request: { ...named, ...json(S.PutBody, true) }, responses: { 201: ok("Added", Added) } });
-const get = route("consume", { method: "post", path: `${queuePath}/get`, summary: "get / get_nowait (one item, or a batch with max)", request: { ...named, ...json(S.GetBody) }, responses: { 200: ok("Delivered", Delivered) } });
-const taskDone = route("consume", { method: "post", path: `${queuePath}/task_done`, summary: "task_done (with a receipt: exactly that delivery)", request: { ...named, ...json(S.TaskDoneBody) }, responses: { 200: ok("Done", Done) } });
-const extend = route("consume", { method: "post", path: `${queuePath}/extend`, summary: "Extend a lease (heartbeat)", request: { ...named, ...json(S.ExtendBody, true) }, responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number() })) } });
-const release = route("consume", { method: "post", path: `${queuePath}/release`, summary: "Release a leased item (nack), optionally after a delay", request: { ...named, ...json(S.ReleaseBody, true) }, responses: { 200: ok("Released", z.object({ dead_lettered: z.boolean() })) } });
-const join = route("observe", { method: "post", path: `${queuePath}/join`, summary: "join, with an optional timeout", request: { ...named, ...json(S.JoinBody) }, responses: { 200: ok("Drained, or the timeout passed", S.JoinResult) } });
+const replayedHeader = z.object({ "idempotent-replayed": z.literal("true").optional().openapi({ description: "Present on a replayed put." }) });
+const put = route("produce", { operationId: "put", method: "post", path: `${queuePath}/put`, summary: "put / put_nowait (one item or a batch)", request: { ...named, headers: S.IdempotencyHeader, ...json(S.PutBody, true) }, responses: { 201: { ...ok("Added", Added), headers: replayedHeader } } });
+const get = route("consume", { operationId: "get", method: "post", path: `${queuePath}/get`, summary: "get / get_nowait (one item, or a batch with max)", request: { ...named, ...json(S.GetBody) }, responses: { 200: ok("Delivered", Delivered) } });
+const taskDone = route("consume", { operationId: "taskDone", method: "post", path: `${queuePath}/task_done`, summary: "task_done (with a receipt: exactly that delivery)", request: { ...named, ...json(S.TaskDoneBody) }, responses: { 200: ok("Done", Done) } });
+const extend = route("consume", { operationId: "extendLease", method: "post", path: `${queuePath}/extend`, summary: "Extend a lease (heartbeat)", request: { ...named, ...json(S.ExtendBody, true) }, responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number() })) } });
+const release = route("consume", { operationId: "releaseLease", method: "post", path: `${queuePath}/release`, summary: "Release a leased item (nack), optionally after a delay", request: { ...named, ...json(S.ReleaseBody, true) }, responses: { 200: ok("Released", z.object({ dead_lettered: z.boolean() })) } });
+const join = route("observe", { operationId: "join", method: "post", path: `${queuePath}/join`, summary: "join, with an optional timeout", request: { ...named, ...json(S.JoinBody) }, responses: { 200: ok("Drained, or the timeout passed", S.JoinResult) } });
 
 export function itemRoutes(app: Api): void {
   app.openapi(put, async (c) => {
     const { name } = c.req.valid("param");
     const body = c.req.valid("json");
-    const header = c.req.header("idempotency-key");
+    const header = c.req.valid("header")["idempotency-key"];
     if (header !== undefined && body.idempotency_key !== undefined && header !== body.idempotency_key) {
       return problem("invalid_request", "the Idempotency-Key header and the body's idempotency_key differ", c.req.path);
     }
     const key = header ?? body.idempotency_key;
-    if (key !== undefined && (key.length === 0 || key.length > LIMITS.maxIdempotencyKeyLength)) {
-      return problem("invalid_request", `an idempotency key is 1-${LIMITS.maxIdempotencyKeyLength} characters`, c.req.path);
-    }
     const scanned = itemTexts(await c.req.text());
     if (!scanned.ok) return problem("invalid_request", scanned.detail, c.req.path);
     const priorities = body.items?.map((e) => e.priority) ?? [body.priority];

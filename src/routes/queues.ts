@@ -1,20 +1,22 @@
 // Routes about whole queues: list, create, stats, shutdown, delete.
 import { z } from "@hono/zod-openapi";
 import { inScope } from "../auth.ts";
-import { json, named, ok, queuePath, reply, route, type Api } from "../http.ts";
+import { json, named, ok, queuePath, reply, routes, type Api } from "../http.ts";
 import { cap, LIMITS } from "../limits.ts";
 import { catalog, queueObject } from "../objects.ts";
 import { problem } from "../problems.ts";
 import * as S from "../schemas.ts";
 
+const route = routes("Queues");
+
 const QueueList = z.object({ queues: z.array(S.CatalogEntry), next: z.string().nullable() });
 
-const list = route("observe", { method: "get", path: "/v1/queues", summary: "List queues", request: { query: S.ListQuery }, responses: { 200: ok("Queues in name order", QueueList) } }, "any");
-const create = route("admin", { method: "put", path: queuePath, summary: "Create a queue (idempotent)", request: { ...named, ...json(S.QueueConfigBody) }, responses: { 201: ok("Created", S.Stats), 200: ok("Already existed with this configuration", S.Stats) } });
-const stats = route("observe", { method: "get", path: queuePath, summary: "Exact statistics of a queue", request: named, responses: { 200: ok("Stats", S.Stats) } });
-const configure = route("admin", { method: "patch", path: queuePath, summary: "Change maxsize, lease_seconds or max_deliveries (not order)", request: { ...named, ...json(S.QueueConfigPatch, true) }, responses: { 200: ok("Changed", S.Stats) } });
-const shutdown = route("admin", { method: "post", path: `${queuePath}/shutdown`, summary: "shutdown(immediate)", request: { ...named, ...json(S.ShutdownBody) }, responses: { 200: ok("Shut down", S.Stats) } });
-const remove = route("admin", { method: "delete", path: queuePath, summary: "Delete a queue and all its items", request: named, responses: { 204: { description: "Deleted" } } });
+const list = route("observe", { operationId: "listQueues", method: "get", path: "/v1/queues", summary: "List queues", request: { query: S.ListQuery }, responses: { 200: ok("Queues in name order", QueueList) } }, "any");
+const create = route("admin", { operationId: "createQueue", method: "put", path: queuePath, summary: "Create a queue (idempotent)", request: { ...named, ...json(S.QueueConfigBody) }, responses: { 201: ok("Created", S.Stats), 200: ok("Already existed with this configuration", S.Stats) } });
+const stats = route("observe", { operationId: "getStats", method: "get", path: queuePath, summary: "Exact statistics of a queue", request: named, responses: { 200: ok("Stats", S.Stats) } });
+const configure = route("admin", { operationId: "configureQueue", method: "patch", path: queuePath, summary: "Change maxsize, lease_seconds or max_deliveries (not order)", request: { ...named, ...json(S.QueueConfigPatch, true) }, responses: { 200: ok("Changed", S.Stats) } });
+const shutdown = route("admin", { operationId: "shutdown", method: "post", path: `${queuePath}/shutdown`, summary: "shutdown(immediate)", request: { ...named, ...json(S.ShutdownBody) }, responses: { 200: ok("Shut down", S.Stats) } });
+const remove = route("admin", { operationId: "deleteQueue", method: "delete", path: queuePath, summary: "Delete a queue and all its items", request: named, responses: { 204: { description: "Deleted" } } });
 
 export function queueRoutes(app: Api): void {
   // A scoped token sees only the queues in its scope.

@@ -1,21 +1,30 @@
 // Routes for WebSocket subscribers: the upgrade itself, and the single-use ticket a browser opens it with.
 import { z } from "@hono/zod-openapi";
 import { issueTicket, signingKey } from "../auth.ts";
-import { named, ok, queuePath, route, type Api } from "../http.ts";
+import { named, ok, queuePath, routes, type Api } from "../http.ts";
 import { queueObject } from "../objects.ts";
 import { problem } from "../problems.ts";
 import { TICKET_HEADER } from "../queue-object.ts";
 
+const route = routes("Subscriptions");
+
 const Ticket = z.object({ ticket: z.string(), expires_at: z.number().int().openapi({ description: "Unix seconds." }), url: z.string() }).openapi("WebSocketTicket");
 
-const upgrade = route("observe", { method: "get", path: `${queuePath}/ws`, summary: "WebSocket: subscribe to join and to live stats (bearer token, or ?ticket=)", request: named, responses: { 101: { description: "Switching protocols" } } });
-const ticket = route("observe", { method: "post", path: `${queuePath}/ws-ticket`, summary: "A single-use ticket for a browser's WebSocket", request: named, responses: { 201: ok("Valid for 60 s, for one socket", Ticket) } });
+// Without an Upgrade header the route describes itself, so a plain GET (a browser, curl) learns how to use it.
+const Protocol = z.object({ websocket: z.string(), send: z.array(z.string()), receive: z.array(z.string()) }).openapi("WebSocketProtocol");
+const PROTOCOL = {
+  send: ['{"op":"join","id"?:string,"repeat"?:boolean}', '{"op":"unjoin","id"?:string}', '{"op":"watch"}', '{"op":"unwatch"}', "ping"],
+  receive: ['{"type":"joined",...}', '{"type":"stats","stats":{...}}', '{"type":"shutdown"|"deleted",...}', '{"type":"error",...}', "pong"],
+};
+
+const upgrade = route("observe", { operationId: "subscribe", method: "get", path: `${queuePath}/ws`, summary: "WebSocket: subscribe to join and to live stats (bearer token, or ?ticket=)", request: named, responses: { 101: { description: "Switching protocols (with 'Upgrade: websocket')" }, 200: ok("Without an Upgrade header: how to subscribe", Protocol) } });
+const ticket = route("observe", { operationId: "issueWebSocketTicket", method: "post", path: `${queuePath}/ws-ticket`, summary: "A single-use ticket for a browser's WebSocket", request: named, responses: { 201: ok("Valid for 60 s, for one socket", Ticket) } });
 
 export function subscribeRoutes(app: Api): void {
   app.openapi(upgrade, async (c) => {
     const { name } = c.req.valid("param");
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return problem("invalid_request", "this endpoint needs a WebSocket upgrade ('Upgrade: websocket')", c.req.path);
+      return c.json({ websocket: new URL(c.req.url).href.replace(/^http/, "ws"), ...PROTOCOL }, 200);
     }
     const spend = c.get("grant").ticket;
     const headers = new Headers(c.req.raw.headers);

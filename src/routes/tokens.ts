@@ -1,14 +1,16 @@
 // Routes that manage scoped tokens with the admin right: issue (the secret is shown once), list, revoke.
 import { z } from "@hono/zod-openapi";
 import { covers, forgetToken, issueToken, signingKey } from "../auth.ts";
-import { json, ok, route, type Api } from "../http.ts";
+import { json, ok, routes, type Api } from "../http.ts";
 import { catalog } from "../objects.ts";
 import { problem } from "../problems.ts";
 import * as S from "../schemas.ts";
 
-const issue = route("admin", { method: "post", path: "/v1/tokens", summary: "Issue a scoped token (answered once)", request: json(S.TokenRequest, true), responses: { 201: ok("Issued", S.IssuedToken) } }, "any");
-const list = route("admin", { method: "get", path: "/v1/tokens", summary: "List tokens (never their secrets)", responses: { 200: ok("Tokens, newest first", z.object({ tokens: z.array(S.TokenInfo) })) } }, "all");
-const revoke = route("admin", { method: "delete", path: "/v1/tokens/{id}", summary: "Revoke a token", request: { params: S.TokenParams }, responses: { 204: { description: "Revoked" } } }, "all");
+const route = routes("Tokens");
+
+const issue = route("admin", { operationId: "issueToken", method: "post", path: "/v1/tokens", summary: "Issue a scoped token (answered once)", request: json(S.TokenRequest, true), responses: { 201: ok("Issued", S.IssuedToken) } }, "any");
+const list = route("admin", { operationId: "listTokens", method: "get", path: "/v1/tokens", summary: "List tokens (never their secrets)", responses: { 200: ok("Tokens, newest first", z.object({ tokens: z.array(S.TokenInfo) })) } }, "all");
+const revoke = route("admin", { operationId: "revokeToken", method: "delete", path: "/v1/tokens/{id}", summary: "Revoke a token", request: { params: S.TokenParams }, responses: { 204: { description: "Revoked" } } }, "all");
 
 export function tokenRoutes(app: Api): void {
   // A token may issue tokens only within its own rights and scope, so no holder can widen what it was given.

@@ -1,7 +1,10 @@
 // Starts a real `wrangler dev` for end-to-end tests: on a free port, with its own storage folder, in its own
 // process group so that one SIGKILL takes wrangler and its workerd processes down together.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -15,12 +18,13 @@ export async function freePort(): Promise<number> {
 
 /**
  * `npm start` (the README's command, which opts out of authentication for local work) with extra arguments;
- * `plain` runs `npx wrangler dev` as an operator who made no choice would.
+ * `plain` runs `npx wrangler dev` as an operator who made no choice would; `vars` are set on either.
  */
-export async function start(port: number, persist: string, how: "npm start" | "plain" = "npm start"): Promise<ChildProcess> {
-  const args = ["--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--show-interactive-dev-session=false"];
-  // A developer's own .dev.vars may hold an ADMIN_TOKEN: the empty --var stands for "no secret set" regardless.
-  const plain = ["wrangler", "dev", ...args, "--var", "ADMIN_TOKEN:"];
+export async function start(port: number, persist: string, how: "npm start" | "plain" = "npm start", vars: Record<string, string> = {}): Promise<ChildProcess> {
+  const settings = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const args = ["--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--show-interactive-dev-session=false", ...settings];
+  // A developer's own .dev.vars may hold an ADMIN_TOKEN: the empty --var stands for "no secret set" unless given.
+  const plain = ["wrangler", "dev", ...args, ...("ADMIN_TOKEN" in vars ? [] : ["--var", "ADMIN_TOKEN:"])];
   const [command, argv] = how === "plain" ? ["npx", plain] : ["npm", ["start", "--silent", "--", ...args]];
   const child = spawn(command, argv, {
     detached: true,
@@ -47,4 +51,18 @@ export function kill(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   process.kill(-child.pid!, "SIGKILL");
   return exited;
+}
+
+/** A server of its own for one test file: its URL, and `stop` to kill it and remove its storage. */
+export async function serve(how: "npm start" | "plain" = "npm start", vars: Record<string, string> = {}) {
+  const persist = mkdtempSync(join(tmpdir(), "jq-e2e-"));
+  const port = await freePort();
+  const child = await start(port, persist, how, vars);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await kill(child);
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
 }

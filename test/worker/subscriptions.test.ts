@@ -141,9 +141,11 @@ describe("bad frames and endings", () => {
     expect(sb.closed.code).toBe(4004);
   });
 
-  it("refuses a plain GET and a missing queue before upgrading", async () => {
+  it("answers a plain GET with how to subscribe, and refuses a missing queue before upgrading", async () => {
     const name = await createQueue();
-    expect((await call("GET", `/v1/queues/${name}/ws`)).body).toMatchObject({ code: "invalid_request" });
+    const plain = await call("GET", `/v1/queues/${name}/ws`);
+    expect(plain.status).toBe(200);
+    expect(plain.body).toMatchObject({ websocket: `ws://queues.test/v1/queues/${name}/ws`, send: expect.arrayContaining(['{"op":"watch"}']) });
     const res = await exports.default.fetch(new Request("http://queues.test/v1/queues/nope-nope/ws", { headers: { upgrade: "websocket" } }));
     expect(res.status).toBe(404);
   });

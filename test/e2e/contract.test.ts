@@ -1,0 +1,129 @@
+// The served OpenAPI document is the contract: it lints clean, and every real answer of every operation (successes
+// and the problem statuses) validates against it with a JSON Schema 2020-12 validator, so the two cannot drift.
+import { createConfig, lintFromString } from "@redocly/openapi-core";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { serve } from "./server.ts";
+
+const ADMIN = "contract-admin-secret-0123456789abcdef";
+type Doc = { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, Response> } };
+type Operation = { operationId: string; responses: Record<string, { $ref?: string; content?: Record<string, { schema: object }> }> };
+
+let server: Awaited<ReturnType<typeof serve>>;
+let doc: Doc;
+let ajv: Ajv2020;
+/** operationId → statuses seen and validated. */
+const seen = new Map<string, Set<number>>();
+
+beforeAll(async () => {
+  server = await serve("plain", { ADMIN_TOKEN: ADMIN, MAX_WAIT_SECONDS: "1", MAX_WAITERS: "1" });
+  doc = (await (await fetch(`${server.url}/v1/openapi.json`)).json()) as Doc;
+  ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema({ $id: "api", ...doc }); // the document's own `#/components/...` refs resolve inside it
+});
+afterAll(() => server?.stop());
+
+const pointer = (...parts: string[]) => parts.map((p) => encodeURIComponent(p.replace(/~/g, "~0").replace(/\//g, "~1"))).join("/");
+
+/** The operation a concrete path and method answer for (matched against the documented templates), and its pointer. */
+function operation(method: string, path: string): { op: Operation; at: string } {
+  for (const [template, ops] of Object.entries(doc.paths)) {
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`);
+    const op = ops[method.toLowerCase()];
+    if (pattern.test(path) && op) return { op, at: pointer("paths", template, method.toLowerCase(), "responses") };
+  }
+  throw new Error(`${method} ${path} is not in the document`);
+}
+
+/** Calls the service and validates the answer against the document's schema for its operation and status. */
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const auth = "authorization" in headers ? {} : { authorization: `Bearer ${ADMIN}` };
+  const init = { method, headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers } };
+  const res = await fetch(`${server.url}${path}`, { ...init, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const { op, at } = operation(method, path.split("?")[0]!);
+  const documented = op.responses[String(res.status)];
+  expect(documented, `${op.operationId} answered ${res.status}, which is not documented`).toBeDefined();
+  const [response, where] = documented!.$ref
+    ? [doc.components.responses[documented!.$ref.split("/").pop()!]!, documented!.$ref.slice(2)]
+    : [documented!, `${at}/${res.status}`];
+  const text = await res.text();
+  const type = res.headers.get("content-type")?.split(";")[0];
+  if (!response.content) expect(text, `${op.operationId} ${res.status} documents no body`).toBe("");
+  else {
+    const media = response.content[type!];
+    expect(media, `${op.operationId} ${res.status} answered ${type}, not documented`).toBeDefined();
+    const validate = ajv.getSchema(`api#/${where}/content/${pointer(type!)}/schema`)!;
+    const json = JSON.parse(text);
+    expect(validate(json), `${op.operationId} ${res.status}: ${ajv.errorsText(validate.errors)}\n${text}`).toBe(true);
+  }
+  seen.set(op.operationId, (seen.get(op.operationId) ?? new Set()).add(res.status));
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+it("lints clean with Redocly's recommended rules", async () => {
+  // A license is the owners' decision, not the contract's: that one rule is off until they make it.
+  const config = await createConfig({ extends: ["recommended"], rules: { "info-license": "off" } });
+  const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: "openapi.json", config });
+  expect(problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`)).toEqual([]);
+});
+
+it("every operation's real answers validate against the served document", async () => {
+  const q = "/v1/queues/contract";
+  expect((await call("PUT", q, { lease_seconds: 5, max_deliveries: 2 })).status).toBe(201);
+  expect((await call("PUT", q, { lease_seconds: 5, max_deliveries: 2 })).status).toBe(200);
+  await call("GET", q);
+  await call("PATCH", q, { maxsize: 100 });
+  await call("GET", "/v1/queues?limit=10");
+  const key = { "idempotency-key": "k-1" };
+  expect((await call("POST", `${q}/put`, { item: { job: 1.0, big: 9007199254740993 } }, key)).status).toBe(201);
+  expect((await call("POST", `${q}/put`, { item: { job: 1.0, big: 9007199254740993 } }, key)).headers.get("idempotent-replayed")).toBe("true");
+  await call("POST", `${q}/put`, { items: [{ item: 2 }, { item: [3] }, { item: "4" }] });
+  const one = (await call("POST", `${q}/get`, {})).body;
+  await call("POST", `${q}/extend`, { receipt: one.receipt, lease_seconds: 10 });
+  await call("POST", `${q}/task_done`, { receipt: one.receipt });
+  const batch = (await call("POST", `${q}/get`, { max: 3 })).body.items;
+  await call("POST", `${q}/release`, { receipt: batch[0].receipt });
+  for (const d of batch.slice(1)) await call("POST", `${q}/task_done`, { receipt: d.receipt });
+  const again = (await call("POST", `${q}/get`, {})).body;
+  expect((await call("POST", `${q}/release`, { receipt: again.receipt })).body.dead_lettered).toBe(true);
+  expect((await call("GET", `${q}/dead_letters?limit=5`)).body.items).toHaveLength(1);
+  await call("POST", `${q}/dead_letters/redrive`, {});
+  await call("POST", `${q}/get`, {}).then((d) => call("POST", `${q}/task_done`, { receipt: d.body.receipt }));
+  await call("DELETE", `${q}/dead_letters`);
+  expect((await call("POST", `${q}/join`, { timeout: 0 })).body.drained).toBe(true);
+  await call("GET", `${q}/ws`);
+  const ticket = (await call("POST", `${q}/ws-ticket`)).body;
+  const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}${ticket.url}`);
+  await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
+  socket.close();
+  seen.get("subscribe")!.add(101);
+  const issued = (await call("POST", "/v1/tokens", { queues: ["contract"], rights: ["observe"], label: "contract" })).body;
+  await call("GET", "/v1/tokens");
+  await call("POST", `${q}/shutdown`, { immediate: false });
+  await call("DELETE", q);
+  await call("DELETE", `/v1/tokens/${issued.id}`);
+  const missing = Object.values(doc.paths).flatMap((ops) => Object.values(ops)).map((o) => o.operationId).filter((id) => !seen.has(id));
+  expect(missing).toEqual([]);
+});
+
+it("every kind of problem validates against the served document", async () => {
+  const q = "/v1/queues/problems";
+  await call("PUT", q, { maxsize: 1 });
+  const observer = (await call("POST", "/v1/tokens", { queues: ["problems"], rights: ["observe"] })).body.token;
+  const statuses = [
+    await call("POST", `${q}/put`, { item: 1, timeout: -1 }), // 400
+    await call("GET", q, undefined, { authorization: "Bearer nope" }), // 401
+    await call("POST", `${q}/put`, { item: 1 }, { authorization: `Bearer ${observer}` }), // 403
+    await call("GET", "/v1/queues/absent"), // 404
+    await call("POST", `${q}/get`, { block: false }), // 409 empty
+    await call("POST", `${q}/put`, "x".repeat(2 * 1024 * 1024)), // 413
+    await call("POST", `${q}/put`, { item: 1 }, { "content-type": "text/plain" }), // 415
+  ].map((r) => r.status);
+  // One waiting getter is this server's cap: a second waiting call answers 429.
+  const waiting = call("POST", `${q}/get`, { timeout: 3 });
+  await new Promise((r) => setTimeout(r, 300));
+  statuses.push((await call("POST", `${q}/get`, { timeout: 3 })).status);
+  await call("POST", `${q}/shutdown`, { immediate: true });
+  statuses.push((await waiting).status, (await call("POST", `${q}/put`, { item: 1 })).status); // 410, 410
+  expect(statuses).toEqual([400, 401, 403, 404, 409, 413, 415, 429, 410, 410]);
+});
