@@ -6,8 +6,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { serve } from "./server.ts";
 
 const ADMIN = "contract-admin-secret-0123456789abcdef";
-type Doc = { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, Response> } };
-type Operation = { operationId: string; responses: Record<string, { $ref?: string; content?: Record<string, { schema: object }> }> };
+type Answer = { $ref?: string; content?: Record<string, { schema: object }> };
+type Operation = { operationId: string; responses: Record<string, Answer> };
+type Doc = { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, Answer> } };
 
 let server: Awaited<ReturnType<typeof serve>>;
 let doc: Doc;
@@ -37,7 +38,7 @@ function operation(method: string, path: string): { op: Operation; at: string } 
 
 /** Calls the service and validates the answer against the document's schema for its operation and status. */
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const auth = "authorization" in headers ? {} : { authorization: `Bearer ${ADMIN}` };
+  const auth: Record<string, string> = "authorization" in headers ? {} : { authorization: `Bearer ${ADMIN}` };
   const init = { method, headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers } };
   const res = await fetch(`${server.url}${path}`, { ...init, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
   const { op, at } = operation(method, path.split("?")[0]!);
@@ -94,7 +95,7 @@ it("every operation's real answers validate against the served document", async 
   await call("GET", `${q}/ws`);
   const ticket = (await call("POST", `${q}/ws-ticket`)).body;
   const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}${ticket.url}`);
-  await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
+  await new Promise((resolve, reject) => (socket.addEventListener("open", resolve), socket.addEventListener("error", reject)));
   socket.close();
   seen.get("subscribe")!.add(101);
   const issued = (await call("POST", "/v1/tokens", { queues: ["contract"], rights: ["observe"], label: "contract" })).body;
