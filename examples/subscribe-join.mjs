@@ -1,15 +1,20 @@
-// Subscribes to join on a queue over a WebSocket and prints what the server pushes.
-// Usage (with `npm start` running): node examples/subscribe-join.mjs [queue] [base-url]
-const [name = "jobs", base = "ws://localhost:8787"] = process.argv.slice(2);
-const ws = new WebSocket(`${base}/v1/queues/${name}/ws`);
-ws.addEventListener("open", () => {
-  ws.send(JSON.stringify({ op: "join", id: "batch-1" }));
-  ws.send(JSON.stringify({ op: "watch" }));
-});
-ws.addEventListener("message", (event) => {
-  const message = JSON.parse(event.data);
-  if (message.type === "stats") console.log(`stats: qsize=${message.stats.qsize} unfinished_tasks=${message.stats.unfinished_tasks}`);
-  else console.log(message);
-  if (message.type === "joined") ws.close();
-});
-ws.addEventListener("close", (event) => console.log(`closed (${event.code})`));
+// Subscribes to a queue over a WebSocket: live stats, and the moment its work is all done (join).
+//
+// Run (with `npm start` in another terminal): node --experimental-websocket examples/subscribe-join.mjs jobs
+// (Node 22+ has WebSocket built in and accepts the flag; Node 20 needs it.)
+import { QueueClient } from "joinable-queues-client";
+
+const name = process.argv[2] ?? "jobs";
+const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787");
+const q = client.queue(name);
+const done = new AbortController();
+
+const watching = (async () => {
+  for await (const stats of q.watch({ signal: done.signal })) {
+    console.log(`stats: qsize=${stats.qsize} unfinished_tasks=${stats.unfinished_tasks} in_flight=${stats.in_flight}`);
+  }
+})().catch((e) => e.name === "AbortError" || Promise.reject(e));
+
+for await (const joined of q.subscribeJoin()) console.log(`joined: all work on '${name}' is done`, joined);
+done.abort();
+await watching;

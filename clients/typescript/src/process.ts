@@ -1,0 +1,61 @@
+// A consumer loop: get, run the handler, task_done on success, release with a backoff delay on failure, and
+// extend the lease while the handler runs, so a slow live consumer keeps its job and a dead one loses it.
+import { ShutDown } from "./errors.ts";
+import type { Queue } from "./queue.ts";
+import type { Job } from "./types.ts";
+
+export type Handler<T> = (job: Job<T>) => unknown;
+
+export interface ProcessOptions {
+  /** Handlers running at once; default 1. */
+  concurrency?: number;
+  /** Each job's lease; default the queue's. The heartbeat renews it every third of this. */
+  leaseSeconds?: number;
+  /** Stops taking jobs; running handlers finish first. */
+  signal?: AbortSignal;
+  /** Seconds before a failed job is delivered again; default 2^(deliveries-1), at most 300. */
+  retryDelay?: (job: Job) => number;
+}
+
+const defaultDelay = (job: Job) => Math.min(300, 2 ** (job.deliveries - 1));
+
+/** Runs until the queue is shut down and empty, or `signal` aborts; answers how many jobs succeeded and failed. */
+export async function process<T>(q: Queue<T>, handler: Handler<T>, options: ProcessOptions = {}): Promise<{ done: number; failed: number }> {
+  const { concurrency = 1, retryDelay = defaultDelay } = options;
+  const lease = options.leaseSeconds ?? (await q.stats({ signal: options.signal })).lease_seconds;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal!.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const counts = { done: 0, failed: 0 };
+
+  const consume = async () => {
+    while (!stop.signal.aborted) {
+      let job: Job<T>;
+      try {
+        job = await q.get({ leaseSeconds: options.leaseSeconds, signal: stop.signal });
+      } catch (e) {
+        if (stop.signal.aborted) return;
+        if (e instanceof ShutDown) return stop.abort(e); // the queue is shut down and empty: every consumer stops
+        throw e;
+      }
+      const beat = lease === null || job.receipt === null ? undefined : setInterval(() => q.extend(job, lease).catch(() => undefined), (lease * 1000) / 3);
+      try {
+        await handler(job);
+        await q.taskDone(job);
+        counts.done++;
+      } catch {
+        counts.failed++;
+        await q.release(job, { delay: retryDelay(job as Job) }).catch(() => undefined); // a lapsed lease returns it anyway
+      } finally {
+        clearInterval(beat);
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: concurrency }, consume));
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  return counts;
+}

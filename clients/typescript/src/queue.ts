@@ -1,0 +1,211 @@
+// One queue, with Python's names: put / get / task_done / join, their _nowait forms, and the service's leases,
+// batches and dead letters. A wait longer than the server's cap is a loop of polls, invisible to the caller.
+import { QueueError } from "./errors.ts";
+import { process, type Handler, type ProcessOptions } from "./process.ts";
+import { subscribeJoin, watch, type SubscribeOptions } from "./subscribe.ts";
+import type { Transport } from "./transport.ts";
+import type { Job, JoinResult, PriorityKey, QueueConfig, Stats } from "./types.ts";
+
+export interface WaitOptions {
+  /** False: answer at once (Python's block=False); the timeout is then ignored, as in Python. */
+  block?: boolean;
+  /** Seconds; undefined waits without limit, as Python's None. */
+  timeout?: number;
+  /** Aborting rejects the call with the signal's reason (an AbortError) and stops polling. */
+  signal?: AbortSignal;
+}
+
+export interface PutOptions extends WaitOptions {
+  /** Priority queues only; lower comes first. */
+  priority?: PriorityKey;
+  /** Seconds before the item becomes visible to get. */
+  delay?: number;
+  /** A retried put with the same key adds nothing; one is generated per put unless given. */
+  idempotencyKey?: string;
+}
+
+export interface PutManyOptions extends Omit<PutOptions, "priority"> {
+  /** Priority queues only: one key per item. */
+  priorities?: PriorityKey[];
+}
+
+export interface GetOptions extends WaitOptions {
+  /** This delivery's lease, overriding the queue's (1-43,200 s). */
+  leaseSeconds?: number;
+}
+
+/** The service's batch size: one put or get carries at most this many items. */
+export const BATCH = 100;
+
+interface Delivery {
+  id: number;
+  item: unknown;
+  priority: PriorityKey;
+  deliveries: number;
+  receipt: string | null;
+  lease_expires_at: number | null;
+}
+
+const toJob = <T>(d: Delivery): Job<T> => ({
+  id: d.id,
+  item: d.item as T,
+  priority: d.priority,
+  deliveries: d.deliveries,
+  receipt: d.receipt,
+  leaseExpiresAt: d.lease_expires_at,
+});
+
+export class Queue<T = unknown> {
+  readonly name: string;
+  /** @internal */
+  readonly transport: Transport;
+  private readonly path: string;
+
+  constructor(transport: Transport, name: string) {
+    this.transport = transport;
+    this.name = name;
+    this.path = `/v1/queues/${encodeURIComponent(name)}`;
+  }
+
+  /** Re-polls while the server answers `poll_again`, each time with what is left of the caller's timeout. */
+  private async poll<R>(verb: string, body: Record<string, unknown>, options: WaitOptions, headers?: Record<string, string>): Promise<R> {
+    const { block = true, timeout, signal } = options;
+    const deadline = !block ? 0 : timeout === undefined ? Infinity : Date.now() + timeout * 1000;
+    for (;;) {
+      const left = deadline === Infinity ? null : Math.max(0, (deadline - Date.now()) / 1000);
+      try {
+        return await this.transport.request<R>("POST", `${this.path}/${verb}`, { body: { ...body, timeout: left }, headers, signal });
+      } catch (e) {
+        if (!(e instanceof QueueError && e.code === "poll_again")) throw e;
+      }
+    }
+  }
+
+  /** Python's put: waits while the queue is full (up to `timeout`); answers the item's id. */
+  async put(item: T, options: PutOptions = {}): Promise<number> {
+    const { priority, delay, idempotencyKey = crypto.randomUUID() } = options;
+    const added = await this.poll<{ id: number }>("put", { item, priority, delay, block: options.block }, options, { "idempotency-key": idempotencyKey });
+    return added.id;
+  }
+
+  putNowait(item: T, options: Omit<PutOptions, "block" | "timeout"> = {}): Promise<number> {
+    return this.put(item, { ...options, block: false });
+  }
+
+  /** Puts many items, 100 to a request; each request is all-or-nothing against maxsize. Answers their ids. */
+  async putMany(items: T[], options: PutManyOptions = {}): Promise<number[]> {
+    const { priorities, delay, idempotencyKey = crypto.randomUUID() } = options;
+    const ids: number[] = [];
+    for (let start = 0; start < items.length; start += BATCH) {
+      const batch = items.slice(start, start + BATCH).map((item, i) => ({ item, priority: priorities?.[start + i] }));
+      const headers = { "idempotency-key": `${idempotencyKey}:${start}` };
+      ids.push(...(await this.poll<{ ids: number[] }>("put", { items: batch, delay, block: options.block }, options, headers)).ids);
+    }
+    return ids;
+  }
+
+  /** Python's get: waits for an item (up to `timeout`); with leases, task_done it before the lease passes. */
+  async get(options: GetOptions = {}): Promise<Job<T>> {
+    return toJob<T>(await this.poll<Delivery>("get", { lease_seconds: options.leaseSeconds, block: options.block }, options));
+  }
+
+  getNowait(options: Omit<GetOptions, "block" | "timeout"> = {}): Promise<Job<T>> {
+    return this.get({ ...options, block: false });
+  }
+
+  /** Up to `max` (1-100) items in one call: waits for the first, then takes what is there. */
+  async getMany(max: number, options: GetOptions = {}): Promise<Job<T>[]> {
+    const body = { max, lease_seconds: options.leaseSeconds, block: options.block };
+    const got = await this.poll<{ items: Delivery[] }>("get", body, options);
+    return got.items.map((d) => toJob<T>(d));
+  }
+
+  /**
+   * With a job: completes exactly that delivery, once (a repeat is answered `replayed`). Without: Python's
+   * anonymous task_done, which is not retried, since a first attempt that took effect cannot be told apart.
+   */
+  taskDone(job?: Pick<Job, "receipt">, options: { signal?: AbortSignal } = {}): Promise<{ unfinished_tasks: number; replayed: boolean }> {
+    const receipt = job?.receipt ?? undefined;
+    return this.transport.request("POST", `${this.path}/task_done`, { body: { receipt }, signal: options.signal, retry: receipt !== undefined });
+  }
+
+  /** A nack: the job returns to the queue (after `delay` seconds), or to the dead letters at max_deliveries. */
+  release(job: Pick<Job, "receipt">, options: { delay?: number; signal?: AbortSignal } = {}): Promise<{ dead_lettered: boolean }> {
+    const body = { receipt: receiptOf(job), delay: options.delay ?? 0 };
+    return this.transport.request("POST", `${this.path}/release`, { body, signal: options.signal });
+  }
+
+  /** A heartbeat: the lease now ends `seconds` from now; answers (and updates on the job) the new expiry. */
+  async extend(job: Pick<Job, "receipt" | "leaseExpiresAt">, seconds: number, options: { signal?: AbortSignal } = {}): Promise<number> {
+    const body = { receipt: receiptOf(job), lease_seconds: seconds };
+    const { lease_expires_at } = await this.transport.request<{ lease_expires_at: number }>("POST", `${this.path}/extend`, { body, signal: options.signal });
+    job.leaseExpiresAt = lease_expires_at;
+    return lease_expires_at;
+  }
+
+  /** Python's join: waits until every item put has been task_done'd (or dead-lettered), or `timeout` passes. */
+  join(options: Omit<WaitOptions, "block"> = {}): Promise<JoinResult> {
+    return this.poll<JoinResult>("join", {}, options);
+  }
+
+  stats(options: { signal?: AbortSignal } = {}): Promise<Stats> {
+    return this.transport.request("GET", this.path, options);
+  }
+
+  async qsize(): Promise<number> {
+    return (await this.stats()).qsize;
+  }
+
+  async empty(): Promise<boolean> {
+    return (await this.stats()).empty;
+  }
+
+  async full(): Promise<boolean> {
+    return (await this.stats()).full;
+  }
+
+  /** Changes maxsize, lease_seconds or max_deliveries (a grown maxsize releases waiting putters). */
+  configure(changes: Partial<Omit<QueueConfig, "order">>): Promise<Stats> {
+    return this.transport.request("PATCH", this.path, { body: changes });
+  }
+
+  /** Python 3.13's shutdown: puts fail at once; gets fail once the queue is empty (at once if `immediate`). */
+  shutdown(options: { immediate?: boolean } = {}): Promise<Stats> {
+    return this.transport.request("POST", `${this.path}/shutdown`, { body: { immediate: options.immediate ?? false } });
+  }
+
+  async deadLetters(options: { limit?: number } = {}): Promise<Job<T>[]> {
+    const page = await this.transport.request<{ items: Delivery[] }>("GET", `${this.path}/dead_letters?limit=${options.limit ?? 100}`);
+    return page.items.map((d) => toJob<T>(d));
+  }
+
+  /** Puts dead letters back into the queue (each counts as unfinished again); answers their ids. */
+  async redrive(options: { limit?: number } = {}): Promise<number[]> {
+    const body = options.limit === undefined ? {} : { limit: options.limit };
+    return (await this.transport.request<{ ids: number[] }>("POST", `${this.path}/dead_letters/redrive`, { body, retry: false })).ids;
+  }
+
+  async purgeDeadLetters(): Promise<number> {
+    return (await this.transport.request<{ purged: number }>("DELETE", `${this.path}/dead_letters`)).purged;
+  }
+
+  /** Each time unfinished_tasks reaches 0 (once, unless `repeat`), over a WebSocket that reconnects if dropped. */
+  subscribeJoin(options: SubscribeOptions & { repeat?: boolean } = {}): AsyncGenerator<JoinResult> {
+    return subscribeJoin(this, options);
+  }
+
+  /** Live stats, at most every 100 ms, over a WebSocket that reconnects if dropped. */
+  watch(options: SubscribeOptions = {}): AsyncGenerator<Stats> {
+    return watch(this, options);
+  }
+
+  /** A consumer loop: see `process`. */
+  process(handler: Handler<T>, options: ProcessOptions = {}): Promise<{ done: number; failed: number }> {
+    return process(this, handler, options);
+  }
+}
+
+function receiptOf(job: Pick<Job, "receipt">): string {
+  if (!job.receipt) throw new TypeError("this job has no receipt: its queue has no leases, so there is nothing to release or extend");
+  return job.receipt;
+}

@@ -1,0 +1,57 @@
+// The service's shapes, as its OpenAPI document (/v1/openapi.json) describes them.
+
+export type Order = "fifo" | "lifo" | "priority";
+/** Python's priorities: a number, a string, or an array of them (a tuple), compared as Python compares them. */
+export type PriorityKey = number | string | PriorityKey[];
+
+export interface QueueConfig {
+  /** 0 means unbounded. */
+  maxsize: number;
+  order: Order;
+  /** Seconds a get holds an item before it is redelivered; null: never (pure CPython). */
+  lease_seconds: number | null;
+  /** Deliveries after which an item goes to the dead letters; null: never. */
+  max_deliveries: number | null;
+}
+
+export interface QueueInfo extends QueueConfig {
+  name: string;
+  created_at: string;
+}
+
+export interface Stats extends QueueConfig {
+  name: string;
+  qsize: number;
+  empty: boolean;
+  full: boolean;
+  unfinished_tasks: number;
+  in_flight: number;
+  leased: number;
+  delayed: number;
+  dead_lettered: number;
+  deliveries: number;
+  redeliveries: number;
+  shutdown: boolean;
+  immediate: boolean;
+  waiting: { getters: number; putters: number; joiners: number };
+}
+
+export interface JoinResult {
+  /** False when the timeout passed first. */
+  drained: boolean;
+  unfinished_tasks: number;
+  dead_lettered: number;
+}
+
+/** One delivery of an item: what get answers, and what taskDone, release and extend take. */
+export interface Job<T = unknown> {
+  id: number;
+  item: T;
+  priority: PriorityKey;
+  /** 1 on the first delivery, 2 on the first redelivery, and so on. */
+  deliveries: number;
+  /** Null when the queue has no leases. */
+  receipt: string | null;
+  /** Unix ms (the server's clock); null without a lease. */
+  leaseExpiresAt: number | null;
+}
