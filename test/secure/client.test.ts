@@ -1,7 +1,7 @@
 // The TypeScript client with tokens: it sends them, and surfaces 401 and 403 as their own error classes.
 import { exports } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import { Forbidden, QueueClient, QueueError, Unauthorized } from "../../src/client.ts";
+import { Forbidden, QueueClient, QueueError, Unauthorized } from "../../clients/typescript/src/index.ts";
 import { uniqueName } from "../worker/helpers.ts";
 import { create, issue, TEST_ADMIN_TOKEN } from "./helpers.ts";
 

@@ -1,47 +1,217 @@
-// The TypeScript client against the real Worker: Python's exceptions, poll_again hidden, the classic join example.
+// The TypeScript client package against the real Worker (in workerd, through its fetch): every method, every
+// error class, retries that never duplicate a put, waits past the server's cap, and the `process` consumer loop.
+// Its WebSocket side, aborts and the packed package run against `wrangler dev` (test/e2e/client.test.ts).
 import { exports } from "cloudflare:workers";
-import { expect, it } from "vitest";
-import { Empty, Full, QueueClient, ShutDown } from "../../src/client.ts";
+import { describe, expect, it } from "vitest";
+import {
+  Conflict,
+  Empty,
+  Full,
+  InvalidReceipt,
+  InvalidRequest,
+  NotFound,
+  PayloadTooLarge,
+  QueueClient,
+  QueueError,
+  ShutDown,
+  StaleReceipt,
+  TaskDoneTooMany,
+  Unavailable,
+} from "../../clients/typescript/src/index.ts";
 import { uniqueName } from "./helpers.ts";
 
-const client = new QueueClient("http://queues.test", { fetch: (input, init) => exports.default.fetch(new Request(input, init)) });
+const worker = (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init));
+const client = new QueueClient("http://queues.test", { fetch: worker });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-it("runs CPython's producer / consumers / join example: three consumers, five items", async () => {
-  const q = await client.create(uniqueName("classic"));
+it("runs CPython's producer / consumers / join example: three consumers, five items, shutdown ends them", async () => {
+  const q = await client.createQueue<number>(uniqueName("classic"));
   const done: number[] = [];
   const consumer = async () => {
     for (;;) {
-      const job = await q.get();
-      if (job.item === null) return q.taskDone(job);
-      done.push(job.item as number);
+      const job = await q.get().catch((e) => (e instanceof ShutDown ? null : Promise.reject(e)));
+      if (job === null) return;
+      done.push(job.item);
       await q.taskDone(job);
     }
   };
   const consumers = [consumer(), consumer(), consumer()];
   for (let i = 0; i < 5; i++) await q.put(i);
-  const joined = await q.join();
-  expect(joined).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
+  expect(await q.join()).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
   expect(done.sort()).toEqual([0, 1, 2, 3, 4]);
-  for (let i = 0; i < 3; i++) await q.put(null);
-  await Promise.all(consumers);
-  expect(await q.stats()).toMatchObject({ unfinished_tasks: 0, qsize: 0 });
-});
-
-it("raises Empty, Full and ShutDown like Python", async () => {
-  const q = await client.create(uniqueName("exc"), { maxsize: 1 });
-  await expect(q.getNowait()).rejects.toBeInstanceOf(Empty);
-  await expect(q.get({ timeout: 0.1 })).rejects.toBeInstanceOf(Empty);
-  await q.putNowait("a");
-  await expect(q.putNowait("b")).rejects.toBeInstanceOf(Full);
-  expect(await q.full()).toBe(true);
   await q.shutdown();
-  await expect(q.put("c")).rejects.toBeInstanceOf(ShutDown);
+  await Promise.all(consumers);
+  expect(await q.stats()).toMatchObject({ unfinished_tasks: 0, qsize: 0, shutdown: true });
 });
 
-it("waits past the server's cap when the timeout is None (poll_again is handled inside)", async () => {
-  const q = await client.create(uniqueName("long"));
-  const waiting = q.get(); // MAX_WAIT_SECONDS is 2 in tests: this wait spans more than one poll
-  await new Promise((r) => setTimeout(r, 2500));
-  await q.put("late");
-  expect((await waiting).item).toBe("late");
+describe("errors are classes carrying the problem document", () => {
+  it("Empty, Full and ShutDown, like Python", async () => {
+    const q = await client.createQueue(uniqueName("exc"), { maxsize: 1 });
+    await expect(q.getNowait()).rejects.toBeInstanceOf(Empty);
+    await expect(q.get({ timeout: 0.1 })).rejects.toBeInstanceOf(Empty);
+    await q.putNowait("a");
+    const full = await q.putNowait("b").catch((e: unknown) => e);
+    expect(full).toBeInstanceOf(Full);
+    expect(full).toMatchObject({ code: "full", status: 409, problem: { code: "full", status: 409 } });
+    expect(full).toBeInstanceOf(QueueError);
+    expect(await q.full()).toBe(true);
+    await q.shutdown();
+    await expect(q.put("c")).rejects.toBeInstanceOf(ShutDown);
+  });
+
+  it("TaskDoneTooMany, StaleReceipt, InvalidReceipt, NotFound, Conflict, PayloadTooLarge, InvalidRequest", async () => {
+    const q = await client.createQueue(uniqueName("errs"), { lease_seconds: 5 });
+    await expect(q.taskDone()).rejects.toBeInstanceOf(TaskDoneTooMany);
+    await q.put(1);
+    const job = await q.get();
+    await q.release(job);
+    await expect(q.taskDone(job)).rejects.toBeInstanceOf(StaleReceipt);
+    await expect(q.taskDone({ receipt: "forged.1.1.0000" })).rejects.toBeInstanceOf(InvalidReceipt);
+    await expect(client.queue(uniqueName("absent")).stats()).rejects.toBeInstanceOf(NotFound);
+    await expect(client.createQueue(q.name, { order: "lifo" })).rejects.toBeInstanceOf(Conflict);
+    await expect(q.put("x".repeat(200 * 1024))).rejects.toBeInstanceOf(PayloadTooLarge);
+    const invalid = await q.get({ leaseSeconds: 0 }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(InvalidRequest);
+    expect((invalid as QueueError).detail).toMatch(/lease_seconds/);
+  });
+});
+
+describe("every method", () => {
+  it("putMany splits into batches of 100; getMany, qsize, empty, configure", async () => {
+    const q = await client.createQueue<number>(uniqueName("many"));
+    const ids = await q.putMany(Array.from({ length: 250 }, (_, i) => i));
+    expect(ids).toHaveLength(250);
+    expect(await q.qsize()).toBe(250);
+    const batch = await q.getMany(100);
+    expect(batch.map((j) => j.item)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(batch[0]).toMatchObject({ id: ids[0], deliveries: 1, priority: 0, receipt: expect.any(String), leaseExpiresAt: expect.any(Number) });
+    expect(await q.empty()).toBe(false);
+    expect((await q.configure({ maxsize: 500 })).maxsize).toBe(500);
+  });
+
+  it("priorities, delay and idempotency keys", async () => {
+    const q = await client.createQueue(uniqueName("prio"), { order: "priority" });
+    await q.put("low", { priority: [2, "b"] });
+    await q.put("high", { priority: [1, "z"] });
+    await q.putMany(["mid"], { priorities: [[1, "zz"]] });
+    await q.put("later", { delay: 60 });
+    expect((await q.getMany(10)).map((j) => j.item)).toEqual(["high", "mid", "low"]);
+    const first = await q.put("once", { idempotencyKey: "k1" });
+    expect(await q.put("once", { idempotencyKey: "k1" })).toBe(first);
+    expect((await q.stats()).delayed).toBe(1);
+  });
+
+  it("extend keeps a job past its lease; release with a delay; a repeated task_done is replayed", async () => {
+    const q = await client.createQueue(uniqueName("lease"), { lease_seconds: 1 });
+    await q.put("slow");
+    const job = await q.get();
+    const before = job.leaseExpiresAt!;
+    expect(await q.extend(job, 3)).toBe(job.leaseExpiresAt);
+    expect(job.leaseExpiresAt!).toBeGreaterThan(before);
+    await sleep(1500); // past the original lease
+    expect(await q.taskDone(job)).toEqual({ unfinished_tasks: 0, replayed: false });
+    expect(await q.taskDone(job)).toEqual({ unfinished_tasks: 0, replayed: true });
+    await q.put("again");
+    const other = await q.get();
+    expect(await q.release(other, { delay: 30 })).toEqual({ dead_lettered: false });
+    expect(await q.stats()).toMatchObject({ delayed: 1, in_flight: 0, unfinished_tasks: 1 });
+  });
+
+  it("dead letters: read, redrive, purge", async () => {
+    const q = await client.createQueue(uniqueName("dlq"), { max_deliveries: 1 });
+    await q.putMany(["poison", "toxic"]);
+    for (const job of await q.getMany(2)) expect((await q.release(job)).dead_lettered).toBe(true);
+    expect((await q.deadLetters()).map((j) => j.item)).toEqual(["poison", "toxic"]);
+    expect(await q.redrive({ limit: 1 })).toHaveLength(1);
+    expect(await q.qsize()).toBe(1);
+    expect(await q.purgeDeadLetters()).toBe(1);
+    expect(await q.deadLetters()).toEqual([]);
+  });
+
+  it("listQueues pages through every queue; deleteQueue removes one", async () => {
+    const prefix = uniqueName("ls");
+    for (const n of [1, 2, 3]) await client.createQueue(`${prefix}-${n}`);
+    const names: string[] = [];
+    for await (const q of client.listQueues({ pageSize: 2 })) if (q.name.startsWith(prefix)) names.push(q.name);
+    expect(names).toEqual([`${prefix}-1`, `${prefix}-2`, `${prefix}-3`]);
+    await client.deleteQueue(`${prefix}-2`);
+    await expect(client.queue(`${prefix}-2`).stats()).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it("waits past the server's cap when the timeout is undefined (poll_again is handled inside)", async () => {
+    const q = await client.createQueue(uniqueName("long"));
+    const waiting = q.get(); // MAX_WAIT_SECONDS is 2 in tests: this wait spans more than one poll
+    await sleep(2500);
+    await q.put("late");
+    expect((await waiting).item).toBe("late");
+    await q.put("work");
+    const job = await q.get();
+    const joining = q.join();
+    await sleep(2500);
+    await q.taskDone(job);
+    await q.taskDone(await waiting);
+    expect(await joining).toMatchObject({ drained: true });
+  });
+});
+
+describe("retries", () => {
+  it("a put whose first attempt fails after the server committed it yields exactly one item", async () => {
+    let failures = 1;
+    const flaky = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await worker(input, init);
+      if (failures-- > 0) throw new TypeError("network connection lost"); // the answer never arrives
+      return res;
+    };
+    const name = uniqueName("retry");
+    await client.createQueue(name);
+    const q = new QueueClient("http://queues.test", { fetch: flaky }).queue(name);
+    const id = await q.put({ once: true });
+    expect(await client.queue(name).stats()).toMatchObject({ qsize: 1, unfinished_tasks: 1 });
+    expect((await client.queue(name).get()).id).toBe(id);
+  });
+
+  it("retries 503 unavailable a bounded number of times, then throws Unavailable; never an anonymous task_done", async () => {
+    let calls = 0;
+    const down = async () => (calls++, Response.json({ status: 503, code: "unavailable", detail: "restarting" }, { status: 503 }));
+    const q = new QueueClient("http://queues.test", { fetch: down, retries: 2 }).queue("any");
+    await expect(q.stats()).rejects.toBeInstanceOf(Unavailable);
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(q.taskDone()).rejects.toBeInstanceOf(Unavailable);
+    expect(calls).toBe(1);
+  });
+});
+
+describe("process: the consumer loop", () => {
+  it("task_dones what succeeds; a throwing handler's job is released and redelivered; stops on shutdown", async () => {
+    const q = await client.createQueue<string>(uniqueName("proc"), { lease_seconds: 5 });
+    await q.putMany(["ok-1", "flaky", "ok-2"]);
+    const seen: string[] = [];
+    const running = q.process(
+      async (job) => {
+        seen.push(`${job.item}#${job.deliveries}`);
+        if (job.item === "flaky" && job.deliveries === 1) throw new Error("transient");
+      },
+      { concurrency: 2, retryDelay: () => 0 },
+    );
+    expect(await q.join()).toMatchObject({ drained: true });
+    await q.shutdown();
+    expect(await running).toEqual({ done: 3, failed: 1 });
+    expect(seen.sort()).toEqual(["flaky#1", "flaky#2", "ok-1#1", "ok-2#1"]);
+  });
+
+  it("a slow but live handler keeps its job past its lease (heartbeat); abort stops the loop after it", async () => {
+    const q = await client.createQueue(uniqueName("slow"), { lease_seconds: 1 });
+    await q.put("slow");
+    const stop = new AbortController();
+    const deliveries: number[] = [];
+    const running = q.process(async (job) => {
+      deliveries.push(job.deliveries);
+      await sleep(3000); // three leases
+      stop.abort();
+    }, { signal: stop.signal });
+    expect(await running).toEqual({ done: 1, failed: 0 });
+    expect(deliveries).toEqual([1]);
+    expect(await q.stats()).toMatchObject({ unfinished_tasks: 0, redeliveries: 0 });
+  });
 });
