@@ -1,0 +1,136 @@
+// The client as a user gets it: `npm pack`ed, installed into an empty project and imported from plain Node (no
+// flags, no TypeScript loader), against `wrangler dev`. Also what needs a real network: aborts, the WebSocket
+// subscriptions with a dropped socket, and the README's examples, whose output is asserted.
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QueueClient, ShutDown } from "../../clients/typescript/src/index.ts";
+import { serve } from "./server.ts";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "../..");
+let server: Awaited<ReturnType<typeof serve>>;
+let client: QueueClient;
+
+beforeAll(async () => {
+  server = await serve("npm start", { MAX_WAIT_SECONDS: "2" });
+  client = new QueueClient(server.url);
+});
+afterAll(() => server?.stop());
+
+/** The machine's own Node (20 here), found on PATH outside node_modules, besides the one running the tests. */
+const plainNodes = () => {
+  const system = (process.env.PATH ?? "").split(delimiter).filter((d) => !d.includes("node_modules")).map((d) => join(d, "node")).find(existsSync);
+  return [...new Set([process.execPath, ...(system ? [system] : [])])];
+};
+
+it("the packed package installs into an empty project and works from plain Node: producer, consumers, join", async () => {
+  const project = mkdtempSync(join(tmpdir(), "jq-pack-"));
+  try {
+    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], { cwd: join(root, "clients/typescript"), encoding: "utf8" }).trim();
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }));
+    execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", `./${tarball}`], { cwd: project });
+    writeFileSync(join(project, "main.js"), `
+      import { QueueClient, ShutDown } from "joinable-queues-client";
+      const client = new QueueClient(process.argv[2]);
+      const q = await client.createQueue("packed-" + process.pid);
+      const done = [];
+      const consumer = async () => {
+        for (;;) {
+          const job = await q.get().catch((e) => (e instanceof ShutDown ? null : Promise.reject(e)));
+          if (!job) return;
+          done.push(job.item);
+          await q.taskDone(job);
+        }
+      };
+      const consumers = [consumer(), consumer(), consumer()];
+      await q.putMany([1, 2, 3, 4, 5]);
+      const joined = await q.join();
+      await q.shutdown();
+      await Promise.all(consumers);
+      console.log(JSON.stringify({ joined, done: done.sort() }));
+    `);
+    const nodes = plainNodes();
+    for (const node of nodes) {
+      const { stdout } = await run(node, ["main.js", server.url], { cwd: project });
+      expect(JSON.parse(stdout), node).toEqual({ joined: { drained: true, unfinished_tasks: 0, dead_lettered: 0 }, done: [1, 2, 3, 4, 5] });
+    }
+    const { stdout: types } = await run(join(root, "node_modules/.bin/tsc"), ["--noEmit", "--strict", "--module", "nodenext", "--types", "", "--lib", "es2022,dom", "check.ts"], {
+      cwd: (writeFileSync(join(project, "check.ts"), `import { QueueClient, type Job } from "joinable-queues-client";\nconst j: Promise<Job<number>> = new QueueClient("x").queue<number>("q").get();\n`), project),
+    }).catch((e) => ({ stdout: String(e.stdout) + e.stderr }));
+    expect(types).toBe(""); // its .d.ts files type a user's code
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+});
+
+describe("over the network", () => {
+  it("an aborted wait rejects with the standard AbortError and stops polling", async () => {
+    const q = await client.createQueue(`abort-${process.pid}`);
+    const controller = new AbortController();
+    const waiting = q.get({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 2500); // past one poll_again (the cap is 2 s here)
+    const error = await waiting.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DOMException);
+    expect((error as DOMException).name).toBe("AbortError");
+    await expect(q.join({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("subscribeJoin and watch: told when the work is done, across a dropped socket; watch ends on shutdown", async () => {
+    const sockets: WebSocket[] = [];
+    // A WebSocket that remembers each socket the client opens, so the test can drop one.
+    const Recording = class extends WebSocket {
+      constructor(url: string | URL) {
+        super(url);
+        sockets.push(this);
+      }
+    };
+    const watching = new QueueClient(server.url, { WebSocket: Recording as typeof WebSocket });
+    const q = await watching.createQueue<number>(`subs-${process.pid}`);
+    await q.put(1);
+    const joins = q.subscribeJoin({ repeat: true })[Symbol.asyncIterator]();
+    const stats = q.watch()[Symbol.asyncIterator]();
+    const next = joins.next();
+    expect((await stats.next()).value).toMatchObject({ unfinished_tasks: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    sockets[0]!.close(3000, "dropped by the test"); // the join subscription's socket
+    await new Promise((r) => setTimeout(r, 800));
+    await q.taskDone(await q.get());
+    expect((await next).value).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
+    expect(sockets.length).toBeGreaterThanOrEqual(3); // join, watch, and the join's reconnection
+    await q.shutdown();
+    let last;
+    for (let s = await stats.next(); !s.done; s = await stats.next()) last = s.value;
+    expect(last).toMatchObject({ shutdown: true, unfinished_tasks: 0 });
+    await expect(joins.next()).rejects.toBeInstanceOf(ShutDown);
+  });
+});
+
+describe("the examples run as the README says, against the installed package", () => {
+  const example = (file: string) => run(process.execPath, [join(root, "examples", file)], { env: { ...process.env, JOINABLE_QUEUES_URL: server.url } });
+
+  it("classic: five tasks by three consumers, 'All tasks processed!', then shutdown ends every consumer", async () => {
+    const lines = (await example("classic.mjs")).stdout.trim().split("\n");
+    expect(lines.filter((l) => / finished task \d$/.test(l)).map((l) => l.slice(-6)).sort()).toEqual(["task 1", "task 2", "task 3", "task 4", "task 5"]);
+    const processed = lines.indexOf("All tasks processed!");
+    expect(processed).toBeGreaterThan(lines.findLastIndex((l) => l.includes("finished")));
+    expect(lines.slice(processed + 1).sort()).toEqual([1, 2, 3].map((n) => `consumer ${n}: queue shut down, exiting`));
+  });
+
+  it("crash: a SIGKILLed consumer's job comes back after its lease and join returns", async () => {
+    const out = (await example("crash.mjs")).stdout;
+    expect(out).toMatch(/doomed consumer died \(SIGKILL\) holding the job; unfinished_tasks is still 1/);
+    expect(out).toMatch(/healthy consumer: got job 1 again \(delivery 2\)/);
+    expect(out).toMatch(/join returned after [\d.]+ s \(lease 2 s\): drained=true/);
+  });
+
+  it("fan-out: 1,000 jobs, 8 consumers, the CLI's join", async () => {
+    const { stdout, stderr } = await example("fan-out.mjs");
+    expect(stdout).toMatch(/all tasks done\n/);
+    expect(stdout).toMatch(/join exited 0; consumers did 1000 jobs, 0 failed/);
+    expect(stderr).toMatch(/join fan-out-\d+: \d+\/\d+ done .* unfinished 0 · in flight 0 · dead-lettered 0/);
+  });
+});
