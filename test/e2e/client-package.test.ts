@@ -82,8 +82,8 @@ describe("over the network", () => {
   it("subscribeJoin and watch: told when the work is done, across a dropped socket; watch ends on shutdown", async () => {
     const sockets: WebSocket[] = [];
     // A WebSocket that remembers each socket the client opens, so the test can drop one.
-    const Recording = class extends WebSocket {
-      constructor(url: string | URL) {
+    const Recording = class extends globalThis.WebSocket {
+      constructor(url: string) {
         super(url);
         sockets.push(this);
       }

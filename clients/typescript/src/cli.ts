@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { QueueClient } from "./client.ts";
 import { Empty, Full, QueueError } from "./errors.ts";
 import { eta, Progress, rate } from "./progress.ts";
-import { BATCH, type Queue } from "./queue.ts";
+import { BATCH, type PutManyOptions, type Queue } from "./queue.ts";
 import type { QueueConfig, QueueInfo } from "./types.ts";
 
 const USAGE = `usage: joinable-queues [--url URL] [--token TOKEN] [--json] COMMAND ...
@@ -17,7 +17,7 @@ const USAGE = `usage: joinable-queues [--url URL] [--token TOKEN] [--json] COMMA
   create NAME [--maxsize N] [--order fifo|lifo|priority] [--lease-seconds N|none] [--max-deliveries N|none]
   stats NAME                           exact statistics
   put NAME [ITEM]                      put one JSON value; without ITEM, one JSON value per line of stdin
-        [--priority KEY] [--delay S]
+        [--priority KEY] [--delay S] [--timeout S] [--nowait]
   get NAME [--timeout S] [--lease-seconds N] [--max N] [--nowait]
   task-done NAME [RECEIPT]             without RECEIPT: Python's anonymous task_done
   join NAME [--timeout S]              wait until every item put is done; shows progress
@@ -80,7 +80,7 @@ function print(flags: Flags, value: unknown, human: () => string = () => JSON.st
   process.stdout.write(`${flags.json ? JSON.stringify(value) : human()}\n`);
 }
 
-async function putLines(q: Queue, flags: Flags, options: { delay?: number }): Promise<void> {
+async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promise<void> {
   const size = fstatSync(0).isFile() ? fstatSync(0).size : undefined;
   const progress = new Progress(process.stderr);
   let batch: unknown[] = [];
@@ -160,7 +160,7 @@ async function run(argv: string[]): Promise<number> {
       print(flags, await q.stats());
       return EXIT.ok;
     case "put": {
-      const options = { delay: number(flags, "delay") };
+      const options = { delay: number(flags, "delay"), timeout: number(flags, "timeout"), block: !flags.nowait };
       if (arg === undefined) return await putLines(q, flags, options), EXIT.ok;
       const priority = flags.priority === undefined ? undefined : (json(flags.priority, "--priority") as number);
       const id = await q.put(json(arg, "ITEM"), { ...options, priority });
@@ -212,8 +212,9 @@ async function main(argv: string[]): Promise<number> {
     return await run(argv);
   } catch (e) {
     const usage = e instanceof Usage || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    const message = e instanceof QueueError ? `${e.code}: ${e.detail}` : `${(e as Error).message}${cause ? ` (${cause})` : ""}`;
+    const { cause } = e as { cause?: { code?: string; message?: string } };
+    const why = cause?.code ?? cause?.message;
+    const message = e instanceof QueueError ? `${e.code}: ${e.detail}` : `${(e as Error).message}${why ? ` (${why})` : ""}`;
     process.stderr.write(`joinable-queues: ${message}${usage ? "\n(see joinable-queues --help)" : ""}\n`);
     if (usage) return EXIT.usage;
     return e instanceof Empty || e instanceof Full ? EXIT.timeout : EXIT.error;

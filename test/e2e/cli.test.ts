@@ -1,0 +1,119 @@
+// The `joinable-queues` CLI as a user runs it (the package's bin, a subprocess) against `wrangler dev`: each
+// command, its exit codes (0 ok, 1 error, 2 usage, 3 Empty / Full / timeout), --json, progress, tokens.
+import { execFile, spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort, serve } from "./server.ts";
+
+const bin = join(import.meta.dirname, "../../node_modules/.bin/joinable-queues");
+let server: Awaited<ReturnType<typeof serve>>;
+
+beforeAll(async () => {
+  server = await serve("npm start", { MAX_WAIT_SECONDS: "2" });
+});
+afterAll(() => server?.stop());
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with `args` (and `stdin`), against the test server unless `--url` is given. */
+function cli(args: string[], stdin = "", env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = execFile(bin, args, { env: { ...process.env, JOINABLE_QUEUES_URL: server.url, ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(stdin);
+  });
+}
+const json = async (args: string[], stdin?: string) => {
+  const ran = await cli([...args, "--json"], stdin);
+  expect(ran.code, ran.stderr).toBe(0);
+  return JSON.parse(ran.stdout);
+};
+
+it("create, put (an argument, and JSON lines from stdin in batches), stats, ls, get, task-done, join", async () => {
+  expect(await json(["create", "cli-jobs", "--lease-seconds", "30", "--max-deliveries", "none"])).toMatchObject({ name: "cli-jobs", max_deliveries: null });
+  expect(await json(["put", "cli-jobs", '{"n":0}'])).toEqual({ id: 1 });
+  const lines = Array.from({ length: 250 }, (_, i) => JSON.stringify({ n: i + 1 })).join("\n");
+  const bulk = await cli(["put", "cli-jobs"], `${lines}\n\n`);
+  expect(bulk).toMatchObject({ code: 0, stdout: "250 items put\n" });
+  expect(bulk.stderr).toMatch(/^put cli-jobs: 250 items · [\d.]+\/s\n$/m); // not a TTY: plain lines
+  expect(await json(["stats", "cli-jobs"])).toMatchObject({ qsize: 251, unfinished_tasks: 251 });
+  expect((await json(["ls"])).map((q: { name: string }) => q.name)).toContain("cli-jobs");
+  expect((await cli(["ls"])).stdout).toMatch(/^cli-jobs\tfifo\tmaxsize=0\tlease=30$/m);
+  const job = await json(["get", "cli-jobs"]);
+  expect(job).toMatchObject({ id: 1, item: { n: 0 }, deliveries: 1, receipt: expect.any(String) });
+  expect(await json(["task-done", "cli-jobs", job.receipt])).toEqual({ unfinished_tasks: 250, replayed: false });
+  expect(await json(["get", "cli-jobs", "--max", "100", "--lease-seconds", "60"])).toHaveLength(100);
+  expect(await cli(["get", "cli-jobs", "--max", "101"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/max: Too big/) });
+});
+
+it("join: exit 3 when its timeout passes, with a progress line; then drained", async () => {
+  await json(["create", "cli-join"]);
+  await cli(["put", "cli-join"], "1\n2\n");
+  await json(["get", "cli-join", "--max", "2"]);
+  const joined = await cli(["join", "cli-join", "--timeout", "0.5"]);
+  expect(joined.code).toBe(3);
+  expect(joined.stdout).toBe("timed out: 2 unfinished\n");
+  expect(joined.stderr).toMatch(/^join cli-join: 0\/2 done · 0\.0\/s · ETA \? · unfinished 2 · in flight 2 · dead-lettered 0$/m);
+  for (let i = 0; i < 2; i++) await cli(["task-done", "cli-join"]); // anonymous: Python's task_done()
+  expect(await json(["join", "cli-join"])).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
+});
+
+it("dead-letters, redrive, watch, shutdown, delete", async () => {
+  await json(["create", "cli-dlq", "--max-deliveries", "1", "--lease-seconds", "1"]);
+  await json(["put", "cli-dlq", '"poison"']);
+  await json(["get", "cli-dlq"]);
+  await new Promise((r) => setTimeout(r, 1500)); // the lease lapses: one delivery was the maximum
+  expect((await json(["dead-letters", "cli-dlq"])).map((j: { item: unknown }) => j.item)).toEqual(["poison"]);
+  expect((await json(["redrive", "cli-dlq"])).ids).toHaveLength(1);
+  const watch = spawn(bin, ["watch", "cli-dlq"], { env: { ...process.env, JOINABLE_QUEUES_URL: server.url } });
+  let out = "";
+  watch.stdout.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => watch.on("exit", resolve));
+  while (!out.includes("\n")) await new Promise((r) => setTimeout(r, 50));
+  expect(JSON.parse(out.split("\n")[0]!)).toMatchObject({ qsize: 1, dead_lettered: 0 });
+  expect(await json(["shutdown", "cli-dlq", "--immediate"])).toMatchObject({ shutdown: true, immediate: true });
+  expect(await exited).toBe(0); // watch ends when the queue shuts down
+  expect(out.trim().split("\n").at(-1)).toMatch(/"shutdown":true/);
+  expect(await cli(["delete", "cli-dlq"])).toMatchObject({ code: 0, stdout: "deleted cli-dlq\n" });
+});
+
+it("exit codes: 3 for Empty and Full, 2 for usage, 1 for errors", async () => {
+  await json(["create", "cli-codes", "--maxsize", "1"]);
+  expect(await cli(["get", "cli-codes", "--nowait"])).toMatchObject({ code: 3, stderr: "joinable-queues: empty: the queue is empty\n" });
+  expect((await cli(["get", "cli-codes", "--timeout", "0.2"])).code).toBe(3);
+  await cli(["put", "cli-codes", "1"]);
+  expect((await cli(["put", "cli-codes", "2", "--timeout", "0.2"])).code).toBe(3);
+  for (const args of [["frobnicate", "x"], ["put", "cli-codes", "not json"], ["get", "cli-codes", "--timeout", "soon"], ["stats"], ["stats", "x", "--bogus"]]) {
+    const ran = await cli(args);
+    expect(ran.code, args.join(" ")).toBe(2);
+    expect(ran.stderr, args.join(" ")).toMatch(/see joinable-queues --help/);
+  }
+  expect((await cli(["put", "cli-codes", "x"])).stderr).toMatch(/ITEM must be JSON \(a string is quoted: '"hello"'\), not x/);
+  expect(await cli([])).toMatchObject({ code: 2, stdout: expect.stringMatching(/^usage: joinable-queues/) });
+  expect(await cli(["--help"])).toMatchObject({ code: 0 });
+  expect(await cli(["stats", "cli-missing"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/not_found: no such queue/) });
+  expect(await cli(["stats", "x", "--url", `http://127.0.0.1:${await freePort()}`])).toMatchObject({ code: 1, stderr: expect.stringMatching(/fetch failed \(ECONNREFUSED\)/) });
+});
+
+it("sends --token, or JOINABLE_QUEUES_TOKEN, as the bearer token", async () => {
+  const seen: (string | undefined)[] = [];
+  const fake = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(401, { "content-type": "application/problem+json" }).end(JSON.stringify({ status: 401, code: "unauthorized", detail: "bad token" }));
+  });
+  await new Promise<void>((r) => fake.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+  try {
+    expect(await cli(["stats", "q", "--url", url, "--token", "from-flag"])).toMatchObject({ code: 1, stderr: "joinable-queues: unauthorized: bad token\n" });
+    await cli(["stats", "q", "--url", url], "", { JOINABLE_QUEUES_TOKEN: "from-env" });
+    expect(seen).toEqual(["Bearer from-flag", "Bearer from-env"]);
+  } finally {
+    fake.close();
+  }
+});
