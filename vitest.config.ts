@@ -1,11 +1,22 @@
 // Four projects: the pure core in Node; the Worker inside workerd, open (AUTH = "none") and as deployed (closed,
 // with an admin secret and small caps); and end-to-end tests against wrangler dev.
+import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_ADMIN_TOKEN } from "./test/secure/secret.ts";
 
 const worker = (bindings: Record<string, string>) =>
   cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { MAX_WAIT_SECONDS: "2", ...bindings } } });
+
+// The service binding's caller: an auxiliary Worker bound to the QueueService entrypoint of the Worker under test,
+// which the plugin runs as `vitest-plugin-runner-<project name>`.
+const caller = {
+  name: "caller",
+  modules: true,
+  script: readFileSync("./test/service/caller.js", "utf8"),
+  compatibilityDate: "2026-11-01",
+  serviceBindings: { QUEUES: { name: "vitest-plugin-runner-service", entrypoint: "QueueService" } },
+};
 
 export default defineConfig({
   test: {
@@ -15,6 +26,15 @@ export default defineConfig({
       {
         plugins: [worker({ AUTH: "none" })],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { MAX_WAIT_SECONDS: "2" }, serviceBindings: { CALLER: "caller" }, workers: [caller] },
+          }),
+        ],
+        test: { name: "service", include: ["test/service/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
         plugins: [worker({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, MAX_WAITERS: "4", MAX_SUBSCRIBERS: "3", CORS_ORIGINS: "https://app.example" })],

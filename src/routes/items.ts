@@ -1,9 +1,8 @@
 // Routes that move work: put, get, task_done, join, and a lease's extend and release.
 import { z } from "@hono/zod-openapi";
 import { deliveries, json, named, ok, opt, queuePath, reply, routes, waiting, type Api } from "../http.ts";
-import { itemTexts } from "../item-text.ts";
-import { LIMITS } from "../limits.ts";
 import { queueObject } from "../objects.ts";
+import { putItems } from "../operations.ts";
 import { problem } from "../problems.ts";
 import * as S from "../schemas.ts";
 
@@ -30,12 +29,9 @@ export function itemRoutes(app: Api): void {
       return problem("invalid_request", "the Idempotency-Key header and the body's idempotency_key differ", c.req.path);
     }
     const key = header ?? body.idempotency_key;
-    const scanned = itemTexts(await c.req.text());
-    if (!scanned.ok) return problem("invalid_request", scanned.detail, c.req.path);
-    const priorities = body.items?.map((e) => e.priority) ?? [body.priority];
-    const items = scanned.texts.map((json, i) => ({ json, priority: priorities[i] }));
-    const big = items.findIndex((i) => new TextEncoder().encode(i.json).length > LIMITS.maxItemBytes);
-    if (big >= 0) return problem("payload_too_large", `item ${big} is larger than ${LIMITS.maxItemBytes} bytes of JSON`, c.req.path);
+    const prepared = putItems(await c.req.text(), body.items?.map((e) => e.priority) ?? [body.priority]);
+    if (!prepared.ok) return problem(prepared.code, prepared.message, c.req.path);
+    const { items } = prepared;
     const outcome = await waiting(c, name, (waiter) =>
       queueObject(c.env, name).put({ items, block: body.block, timeout: opt(body.timeout), delay: body.delay, idempotency_key: key, waiter }),
     );

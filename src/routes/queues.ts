@@ -2,8 +2,8 @@
 import { z } from "@hono/zod-openapi";
 import { inScope } from "../auth.ts";
 import { json, named, ok, queuePath, reply, routes, type Api } from "../http.ts";
-import { cap, LIMITS } from "../limits.ts";
-import { catalog, queueObject } from "../objects.ts";
+import { queueObject } from "../objects.ts";
+import { configureQueue, createQueue, deleteQueue, listQueues } from "../operations.ts";
 import { problem } from "../problems.ts";
 import * as S from "../schemas.ts";
 
@@ -22,21 +22,14 @@ export function queueRoutes(app: Api): void {
   // A scoped token sees only the queues in its scope.
   app.openapi(list, async (c) => {
     const { limit, after } = c.req.valid("query");
-    const page = await catalog(c.env).list(limit, after);
-    const queues = page.filter((q) => inScope(c.get("grant"), q.name));
-    return c.json({ queues, next: page.length === limit ? page.at(-1)!.name : null }, 200);
+    const page = await listQueues(c.env, limit, after);
+    return c.json({ queues: page.queues.filter((q) => inScope(c.get("grant"), q.name)), next: page.next }, 200);
   });
 
   app.openapi(create, async (c) => {
     const { name } = c.req.valid("param");
-    const config = S.QueueConfigBody.parse(c.req.valid("json") ?? {});
-    const max = cap(c.env.MAX_QUEUES, LIMITS.maxQueues);
-    if (!(await catalog(c.env).admit(name, config, max))) {
-      return problem("limit_exceeded", `this deployment already has ${max} queues (the cap): delete some first`, c.req.path);
-    }
-    const created = await queueObject(c.env, name).create(config);
+    const created = await createQueue(c.env, name, S.QueueConfigBody.parse(c.req.valid("json") ?? {}));
     if (!created.ok) return problem(created.code, created.message, c.req.path);
-    await catalog(c.env).add(name, config);
     return reply(c, await queueObject(c.env, name).stats(), created.created ? 201 : 200, (o) => ({ name, ...o.stats }));
   });
 
@@ -47,11 +40,7 @@ export function queueRoutes(app: Api): void {
 
   app.openapi(configure, async (c) => {
     const { name } = c.req.valid("param");
-    const outcome = await queueObject(c.env, name).configure(c.req.valid("json"));
-    if (!outcome.ok) return reply(c, outcome);
-    const { maxsize, order, lease_seconds, max_deliveries } = outcome.stats;
-    await catalog(c.env).add(name, { maxsize, order, lease_seconds, max_deliveries }); // keeps the listing current
-    return c.json({ name, ...outcome.stats }, 200);
+    return reply(c, await configureQueue(c.env, name, c.req.valid("json")), 200, (o) => ({ name, ...o.stats }));
   });
 
   app.openapi(shutdown, async (c) => {
@@ -62,8 +51,6 @@ export function queueRoutes(app: Api): void {
 
   app.openapi(remove, async (c) => {
     const { name } = c.req.valid("param");
-    const existed = await queueObject(c.env, name).destroy();
-    const listed = await catalog(c.env).remove(name);
-    return existed || listed ? c.body(null, 204) : problem("not_found", `no queue named '${name}'`, c.req.path);
+    return (await deleteQueue(c.env, name)) ? c.body(null, 204) : problem("not_found", `no queue named '${name}'`, c.req.path);
   });
 }

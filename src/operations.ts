@@ -1,0 +1,67 @@
+// What the two front doors — the HTTP routes and the service binding's RPC entrypoint — do the same way: turn a
+// put's body into stored item texts, create, delete and list queues through the catalog, and wait past the cap.
+import type { PriorityKey } from "./core/priority.ts";
+import type { NewItem, Outcome, QueueConfig } from "./core/types.ts";
+import { itemTexts } from "./item-text.ts";
+import { cap, LIMITS } from "./limits.ts";
+import { catalog, queueObject } from "./objects.ts";
+import type { ProblemCode } from "./problems.ts";
+
+/** A refusal with any problem code (a queue's outcomes use only the core's codes). */
+export type Refusal = { ok: false; code: ProblemCode; message: string };
+
+/** A put body's items as the exact JSON text sent, each checked for depth, numbers and size. */
+export function putItems(body: string, priorities: (PriorityKey | undefined)[]): { ok: true; items: NewItem[] } | Refusal {
+  const scanned = itemTexts(body);
+  if (!scanned.ok) return { ok: false, code: "invalid_request", message: scanned.detail };
+  const items = scanned.texts.map((json, i) => ({ json, priority: priorities[i] }));
+  const big = items.findIndex((i) => new TextEncoder().encode(i.json).length > LIMITS.maxItemBytes);
+  if (big >= 0) return { ok: false, code: "payload_too_large", message: `item ${big} is larger than ${LIMITS.maxItemBytes} bytes of JSON` };
+  return { ok: true, items };
+}
+
+/** Lists the name in the catalog (within the deployment's cap), then creates the queue's object. */
+export async function createQueue(env: Env, name: string, config: QueueConfig): Promise<Outcome<{ created: boolean }> | Refusal> {
+  const max = cap(env.MAX_QUEUES, LIMITS.maxQueues);
+  if (!(await catalog(env).admit(name, config, max))) {
+    return { ok: false, code: "limit_exceeded", message: `this deployment already has ${max} queues (the cap): delete some first` };
+  }
+  const created = await queueObject(env, name).create(config);
+  if (created.ok) await catalog(env).add(name, config); // repairs the listing if a crash came between the two steps
+  return created;
+}
+
+/** Deletes the queue's object and its catalog entry; false when neither existed. */
+export async function deleteQueue(env: Env, name: string): Promise<boolean> {
+  const existed = await queueObject(env, name).destroy();
+  const listed = await catalog(env).remove(name);
+  return existed || listed;
+}
+
+/** Changes a queue's settings, and its catalog entry so the listing shows them. */
+export async function configureQueue(env: Env, name: string, changes: Partial<Omit<QueueConfig, "order">>) {
+  const outcome = await queueObject(env, name).configure(changes);
+  if (outcome.ok) {
+    const { maxsize, order, lease_seconds, max_deliveries } = outcome.stats;
+    await catalog(env).add(name, { maxsize, order, lease_seconds, max_deliveries });
+  }
+  return outcome;
+}
+
+/** One page of queue names in order, and where the next page starts (null at the end). */
+export async function listQueues(env: Env, limit: number, after?: string) {
+  const page = await catalog(env).list(limit, after);
+  return { queues: page, next: page.length === limit ? page.at(-1)!.name : null };
+}
+
+/**
+ * Waits as long as the caller asked: each call to the object ends within the server's cap with `poll_again`,
+ * and is made again with what is left of `timeout` (undefined: no limit). RPC callers have no cap to respect.
+ */
+export async function untilAnswered<T extends object>(timeout: number | undefined, call: (left: number | undefined) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+  const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
+  for (;;) {
+    const outcome = await call(deadline === Infinity ? undefined : Math.max(0, (deadline - Date.now()) / 1000));
+    if (outcome.ok || outcome.code !== "poll_again") return outcome;
+  }
+}

@@ -1,0 +1,185 @@
+// The service binding: another Worker on the account calls `env.QUEUES.put(name, item)` and the rest over RPC,
+// with the HTTP API's semantics, limits and error codes, but no HTTP, no token (a binding is private to the
+// account) and no poll_again: waits are re-polled here, so a call returns when it is answered or its timeout passes.
+// Every method answers a Result: `{ ok: true, ... }`, or `{ ok: false, code, status, detail }`.
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { z } from "@hono/zod-openapi";
+import type { PriorityKey } from "./core/priority.ts";
+import type { Delivery, Outcome, QueueConfig } from "./core/types.ts";
+import { queueObject } from "./objects.ts";
+import { configureQueue, createQueue, deleteQueue, listQueues, putItems, untilAnswered, type Refusal } from "./operations.ts";
+import { problemStatus, type ProblemCode } from "./problems.ts";
+import { ObjectUnavailable } from "./rpc.ts";
+import * as S from "./schemas.ts";
+
+/**
+ * A refusal, answered as a value: Empty and Full are a queue's normal answers, and an exception thrown from an
+ * RPC method is logged by the runtime as uncaught in this Worker. `code`, `status` and `detail` are the HTTP API's.
+ */
+export type Problem = { ok: false; code: ProblemCode; status: number; detail: string };
+export type Result<T extends object = object> = ({ ok: true } & T) | Problem;
+
+class Refused extends Error {
+  constructor(readonly code: ProblemCode, message: string) {
+    super(message);
+  }
+}
+
+export interface WaitOptions {
+  block?: boolean;
+  /** Seconds; undefined waits without limit (Python's None). */
+  timeout?: number;
+}
+export type PutOptions = WaitOptions & { priority?: PriorityKey; delay?: number; idempotencyKey?: string };
+export type PutManyOptions = Omit<PutOptions, "priority"> & { priorities?: (PriorityKey | undefined)[] };
+export type GetOptions = WaitOptions & { leaseSeconds?: number };
+
+/** A delivery with its item as a value (over RPC it travels structured-cloned, not as text). */
+export type Job = Omit<Delivery, "json"> & { item: unknown };
+
+const unwrap = <T extends object>(outcome: Outcome<T> | Refusal): T => {
+  if (!outcome.ok) throw new Refused(outcome.code, outcome.message);
+  const { ok: _, ...value } = outcome;
+  return value as unknown as T;
+};
+
+/** Runs a method: its value, or the refusal as a Problem (anything else is a bug, and stays an exception). */
+async function attempt<T extends object>(body: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, ...(await body()) };
+  } catch (e) {
+    if (e instanceof ObjectUnavailable) return refusal("unavailable", "the queue's object restarted or is overloaded; retry");
+    if (e instanceof Refused) return refusal(e.code, e.message);
+    throw e;
+  }
+}
+
+const refusal = (code: ProblemCode, detail: string): Problem => ({ ok: false, code, status: problemStatus(code), detail });
+
+function valid<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new Refused("invalid_request", S.describeIssues(parsed.error));
+  return parsed.data;
+}
+
+const named = (name: string) => valid(S.QueueName, name);
+
+/** Items must be JSON: an RPC value may be anything structured clone carries, which JSON would silently alter. */
+function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "number" && !Number.isFinite(v)) throw new Refused("invalid_request", `an item may not hold ${v}`);
+    if (typeof v === "object" && v !== null && !Array.isArray(v) && ![Object.prototype, null].includes(Object.getPrototypeOf(v))) {
+      throw new Refused("invalid_request", `an item is JSON: a ${v.constructor?.name ?? "non-plain object"} is not`);
+    }
+    return v;
+  });
+}
+
+const job = ({ json, ...rest }: Delivery): Job => ({ ...rest, item: JSON.parse(json) });
+
+/** put and putMany: validated as the HTTP body would be, then stored as the same JSON text. */
+async function add(env: Env, name: string, entries: { item: unknown; priority?: PriorityKey }[], options: PutOptions, batch: boolean) {
+  const body = { block: options.block, timeout: options.timeout, delay: options.delay, idempotency_key: options.idempotencyKey };
+  const checked = valid(S.PutBody, batch ? { ...body, items: entries } : { ...body, ...entries[0] });
+  const texts = entries.map((e) => `{"item":${jsonText(e.item)}}`);
+  const prepared = unwrap(putItems(batch ? `{"items":[${texts.join(",")}]}` : texts[0]!, entries.map((e) => e.priority)));
+  const q = queueObject(env, named(name));
+  const request = { items: prepared.items, block: checked.block, delay: checked.delay, idempotency_key: checked.idempotency_key };
+  return unwrap(await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) => q.put({ ...request, timeout }))).ids;
+}
+
+export class QueueService extends WorkerEntrypoint<Env> {
+  createQueue(name: string, config: Partial<QueueConfig> = {}) {
+    return attempt(async () => ({ created: unwrap(await createQueue(this.env, named(name), valid(S.QueueConfigBody, config))).created }));
+  }
+
+  deleteQueue(name: string) {
+    return attempt(async () => {
+      if (!(await deleteQueue(this.env, named(name)))) throw new Refused("not_found", `no queue named '${name}'`);
+      return {};
+    });
+  }
+
+  listQueues(options: { limit?: number; after?: string } = {}) {
+    return attempt(async () => {
+      const { limit, after } = valid(S.ListQuery, options);
+      return listQueues(this.env, limit, after);
+    });
+  }
+
+  put(name: string, item: unknown, options: PutOptions = {}) {
+    return attempt(async () => ({ id: (await add(this.env, name, [{ item, priority: options.priority }], options, false))[0]! }));
+  }
+
+  /** A batch of up to 100, all-or-nothing against maxsize. */
+  putMany(name: string, items: unknown[], options: PutManyOptions = {}) {
+    const entries = items.map((item, i) => ({ item, priority: options.priorities?.[i] }));
+    return attempt(async () => ({ ids: await add(this.env, name, entries, options, true) }));
+  }
+
+  async get(name: string, options: GetOptions = {}) {
+    const got = await this.getMany(name, undefined, options);
+    return got.ok ? { ok: true as const, job: got.jobs[0]! } : got;
+  }
+
+  getMany(name: string, max: number | undefined, options: GetOptions = {}) {
+    return attempt(async () => {
+      const checked = valid(S.GetBody, { block: options.block, timeout: options.timeout, max, lease_seconds: options.leaseSeconds });
+      const q = queueObject(this.env, named(name));
+      const request = { block: checked.block, max: checked.max, lease_seconds: checked.lease_seconds };
+      const got = unwrap(await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) => q.get({ ...request, timeout })));
+      return { jobs: got.deliveries.map(job) };
+    });
+  }
+
+  /** With a receipt: exactly that delivery, once. Without: Python's anonymous task_done. */
+  taskDone(name: string, receipt?: string | null) {
+    return attempt(async () => unwrap(await queueObject(this.env, named(name)).taskDone(valid(S.TaskDoneBody, { receipt: receipt ?? undefined }).receipt)));
+  }
+
+  release(name: string, receipt: string, options: { delay?: number } = {}) {
+    return attempt(async () => {
+      const body = valid(S.ReleaseBody, { receipt, delay: options.delay });
+      return unwrap(await queueObject(this.env, named(name)).release(body.receipt, body.delay));
+    });
+  }
+
+  extend(name: string, receipt: string, seconds: number) {
+    return attempt(async () => {
+      const body = valid(S.ExtendBody, { receipt, lease_seconds: seconds });
+      return unwrap(await queueObject(this.env, named(name)).extend(body.receipt, body.lease_seconds));
+    });
+  }
+
+  join(name: string, options: { timeout?: number } = {}) {
+    return attempt(async () => {
+      const { timeout } = valid(S.JoinBody, options);
+      const q = queueObject(this.env, named(name));
+      return unwrap(await untilAnswered(timeout ?? undefined, (left) => q.join({ timeout: left })));
+    });
+  }
+
+  stats(name: string) {
+    return attempt(async () => ({ stats: { name, ...unwrap(await queueObject(this.env, named(name)).stats()).stats } }));
+  }
+
+  configure(name: string, changes: Partial<Omit<QueueConfig, "order">>) {
+    return attempt(async () => ({ stats: { name, ...unwrap(await configureQueue(this.env, named(name), valid(S.QueueConfigPatch, changes))).stats } }));
+  }
+
+  shutdown(name: string, options: { immediate?: boolean } = {}) {
+    return attempt(async () => ({ stats: { name, ...unwrap(await queueObject(this.env, named(name)).shutdown(valid(S.ShutdownBody, options).immediate)).stats } }));
+  }
+
+  deadLetters(name: string, options: { limit?: number } = {}) {
+    return attempt(async () => ({ jobs: unwrap(await queueObject(this.env, named(name)).deadLetters(valid(S.LimitQuery, options).limit)).deliveries.map(job) }));
+  }
+
+  redrive(name: string, options: { limit?: number } = {}) {
+    return attempt(async () => unwrap(await queueObject(this.env, named(name)).redrive(valid(S.RedriveBody, options).limit)));
+  }
+
+  purgeDeadLetters(name: string) {
+    return attempt(async () => unwrap(await queueObject(this.env, named(name)).purgeDeadLetters()));
+  }
+}

@@ -1,0 +1,96 @@
+// The service binding, called over RPC from an auxiliary Worker as a user's Worker would call it: the same
+// semantics, limits and error codes as HTTP, waits that need no poll_again, and no token.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+
+const caller = (env as unknown as { CALLER: Fetcher }).CALLER;
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+
+/** A successful call's result (without `ok`); a refusal is thrown as its Problem, for `rejects` to match. */
+async function rpc(method: string, ...args: unknown[]): Promise<any> {
+  const res = await caller.fetch("http://caller/", { method: "POST", body: JSON.stringify({ method, args }) });
+  const { result, error } = (await res.json()) as { result: { ok: boolean }; error?: unknown };
+  if (error) throw new Error(`the call threw instead of answering: ${JSON.stringify(error)}`);
+  if (!result.ok) throw result;
+  const { ok: _, ...value } = result;
+  return value;
+}
+const refusal = (promise: Promise<unknown>) => promise.then(() => expect.fail("expected a refusal"), (e: Record<string, unknown>) => e);
+
+it("answers every refusal as a value, never by throwing (the caller's catch-all sees nothing)", async () => {
+  const res = await caller.fetch("http://caller/", { method: "POST", body: JSON.stringify({ method: "stats", args: ["no-such-queue"] }) });
+  expect(await res.json()).toEqual({ result: { ok: false, code: "not_found", status: 404, detail: expect.stringMatching(/no such queue/) } });
+});
+
+it("runs the classic: put, get, task_done, join, shutdown", async () => {
+  const name = unique("svc-classic");
+  expect(await rpc("createQueue", name, { lease_seconds: 30 })).toEqual({ created: true });
+  expect(await rpc("createQueue", name, { lease_seconds: 30 })).toEqual({ created: false });
+  const ids = [(await rpc("put", name, { n: 1.5 })).id, ...(await rpc("putMany", name, [2, [3]])).ids];
+  expect(ids).toEqual([1, 2, 3]);
+  const { job } = await rpc("get", name);
+  expect(job).toMatchObject({ id: 1, item: { n: 1.5 }, deliveries: 1, receipt: expect.any(String), lease_expires_at: expect.any(Number) });
+  expect(await rpc("taskDone", name, job.receipt)).toEqual({ unfinished_tasks: 2, replayed: false });
+  const rest = (await rpc("getMany", name, 10)).jobs;
+  expect(rest.map((j: { item: unknown }) => j.item)).toEqual([2, [3]]);
+  expect(await rpc("taskDone", name)).toEqual({ unfinished_tasks: 1, replayed: false }); // anonymous, as in Python
+  await rpc("taskDone", name, rest[1].receipt);
+  expect(await rpc("join", name)).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
+  expect((await rpc("shutdown", name)).stats).toMatchObject({ name, shutdown: true });
+  expect(await refusal(rpc("put", name, 4))).toEqual({ ok: false, code: "shutdown", status: 410, detail: expect.any(String) });
+  expect(await rpc("deleteQueue", name)).toEqual({});
+  expect(await refusal(rpc("stats", name))).toMatchObject({ code: "not_found", status: 404 });
+  expect(await refusal(rpc("deleteQueue", name))).toMatchObject({ code: "not_found", status: 404 });
+});
+
+it("waits past the HTTP cap (2 s here) without poll_again: a get, a join", async () => {
+  const name = unique("svc-wait");
+  await rpc("createQueue", name);
+  const started = Date.now();
+  const waiting = rpc("get", name);
+  await new Promise((r) => setTimeout(r, 2500));
+  await rpc("put", name, "late");
+  expect((await waiting).job.item).toBe("late");
+  expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+  const joining = rpc("join", name, { timeout: 3 });
+  expect(await joining).toMatchObject({ drained: false, unfinished_tasks: 1 });
+  await expect(rpc("get", name, { timeout: 0.2 })).rejects.toMatchObject({ ok: false, code: "empty", status: 409 });
+});
+
+describe("the HTTP API's limits and error codes", () => {
+  it("refuses bad names, options and items with invalid_request, and big items with payload_too_large", async () => {
+    const name = unique("svc-bad");
+    await rpc("createQueue", name, { maxsize: 1 });
+    expect(await refusal(rpc("stats", "bad name!"))).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/queue name/) });
+    expect(await refusal(rpc("createQueue", unique("svc-x"), { maxsize: -1 }))).toMatchObject({ code: "invalid_request" });
+    expect(await refusal(rpc("get", name, { leaseSeconds: 0 }))).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/lease_seconds/) });
+    expect(await refusal(rpc("put", name, "x".repeat(200 * 1024)))).toMatchObject({ code: "payload_too_large", status: 413 });
+    let deep: unknown = 1;
+    for (let i = 0; i < 70; i++) deep = [deep];
+    expect(await refusal(rpc("put", name, deep))).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/nests deeper than 64/) });
+    expect(await refusal(rpc("putMany", name, Array.from({ length: 101 }, () => 1)))).toMatchObject({ code: "invalid_request" });
+    expect(await refusal(rpc("putMany", name, [1, 2]))).toMatchObject({ code: "batch_too_large" });
+    await rpc("put", name, 1);
+    expect(await refusal(rpc("put", name, 2, { block: false }))).toMatchObject({ code: "full", status: 409 });
+    expect(await refusal(rpc("taskDone", name, "forged.1.1.00"))).toMatchObject({ code: "invalid_receipt", status: 400 });
+    expect((await rpc("stats", name)).stats).toMatchObject({ qsize: 1, unfinished_tasks: 1 }); // nothing refused was added
+  });
+
+  it("leases, dead letters and idempotent puts behave as over HTTP", async () => {
+    const name = unique("svc-lease");
+    await rpc("createQueue", name, { lease_seconds: 5, max_deliveries: 1 });
+    const first = (await rpc("put", name, "once", { idempotencyKey: "k" })).id;
+    expect((await rpc("put", name, "once", { idempotencyKey: "k" })).id).toBe(first);
+    const { job } = await rpc("get", name);
+    expect((await rpc("extend", name, job.receipt, 60)).lease_expires_at).toBeGreaterThan(job.lease_expires_at);
+    expect(await rpc("release", name, job.receipt)).toEqual({ dead_lettered: true });
+    expect(await refusal(rpc("taskDone", name, job.receipt))).toMatchObject({ code: "stale_receipt" });
+    expect((await rpc("deadLetters", name)).jobs.map((j: { item: unknown }) => j.item)).toEqual(["once"]);
+    expect(await rpc("redrive", name)).toEqual({ ids: [first] });
+    expect((await rpc("configure", name, { max_deliveries: 3 })).stats).toMatchObject({ max_deliveries: 3 });
+    expect(await rpc("purgeDeadLetters", name)).toEqual({ purged: 0 });
+    const listed = await rpc("listQueues", { limit: 1000 });
+    expect(listed.queues.find((q: { name: string }) => q.name === name)).toMatchObject({ max_deliveries: 3 });
+  });
+});
