@@ -43,6 +43,8 @@ interface Meta {
   immediate: boolean;
   deliveries: number;
   redeliveries: number;
+  /** Rows per state, saved with the rest so that waking costs no count over the items (absent in old stores). */
+  counts?: { ready: number; leased: number; dead: number };
 }
 
 interface Waiter<R> {
@@ -68,10 +70,6 @@ export class JoinableQueue {
   private readonly putters: PutWaiter[] = [];
   private readonly getters: GetWaiter[] = [];
   private readonly joiners: JoinWaiter[] = [];
-  // Row counts kept in memory so that qsize and full cost no query.
-  private ready: number;
-  private leased: number;
-  private dead: number;
   private saved = "";
 
   private constructor(
@@ -79,9 +77,7 @@ export class JoinableQueue {
     private readonly meta: Meta,
     private readonly limits: Limits,
   ) {
-    this.ready = store.count("ready");
-    this.leased = store.count("leased");
-    this.dead = store.count("dead");
+    meta.counts ??= { ready: store.count("ready"), leased: store.count("leased"), dead: store.count("dead") };
     this.save();
   }
 
@@ -94,6 +90,26 @@ export class JoinableQueue {
   static create(store: Store, config: QueueConfig, limits: Limits): JoinableQueue {
     const meta = { config, tag: randomHex(4), unfinished_tasks: 0, shutdown: false, immediate: false, deliveries: 0, redeliveries: 0 };
     return new JoinableQueue(store, meta, limits);
+  }
+
+  // Row counts, kept in the meta row so that qsize and full cost no query and waking no count.
+  private get ready(): number {
+    return this.meta.counts!.ready;
+  }
+  private set ready(n: number) {
+    this.meta.counts!.ready = n;
+  }
+  private get leased(): number {
+    return this.meta.counts!.leased;
+  }
+  private set leased(n: number) {
+    this.meta.counts!.leased = n;
+  }
+  private get dead(): number {
+    return this.meta.counts!.dead;
+  }
+  private set dead(n: number) {
+    this.meta.counts!.dead = n;
   }
 
   get config(): QueueConfig {
@@ -201,6 +217,7 @@ export class JoinableQueue {
     if ("ok" in lease) return lease;
     const expires = now + seconds * 1000;
     this.store.extend(lease.row.id, expires);
+    this.save(); // expiring other leases above changed the counts
     return { ok: true, lease_expires_at: expires };
   }
 

@@ -63,9 +63,11 @@ const MIGRATIONS: (string | ((sql: Sql) => void))[][] = [
   ],
 ];
 
+// Every order walks the items_order index (state, sort_key, id): FIFO and LIFO queues store one constant sort_key,
+// so ordering by it too costs nothing and spares SQLite sorting every ready item for each get.
 const ORDER_BY: Record<Order, string> = {
-  fifo: "id ASC",
-  lifo: "id DESC",
+  fifo: "sort_key ASC, id ASC",
+  lifo: "sort_key DESC, id DESC",
   priority: "sort_key ASC, id ASC",
 };
 

@@ -1,0 +1,309 @@
+// `npm run bench`: every figure beside the platform's own ceiling, measured in the same run on the same machine.
+// Starts the bench Worker (bench/wrangler.toml: the service's app and objects, unchanged, plus a bare SQLite
+// Durable Object and an in-Worker driver) under `wrangler dev` on 127.0.0.1, runs each scenario for a bounded
+// time, prints a table, writes bench/results/latest.json, and stops what it started. Asserts nothing.
+// Environment: BENCH_SECONDS (per phase, default 2.5), BENCH_BIG (largest queue for growth, default 1000000).
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import { join } from "node:path";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2.5);
+const BIG = Number(process.env.BENCH_BIG ?? 1_000_000);
+const root = join(import.meta.dirname, "..");
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = s.address();
+    s.close(() => resolve(port));
+  });
+});
+const persist = mkdtempSync(join(os.tmpdir(), "jq-bench-"));
+const secret = randomBytes(32).toString("hex");
+const dev = spawn("npx", ["wrangler", "dev", "-c", "bench/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist,
+  "--var", `BENCH_ADMIN_TOKEN:${secret}`, "--show-interactive-dev-session=false"], {
+  cwd: root,
+  detached: true,
+  stdio: "ignore",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+});
+const base = `http://127.0.0.1:${port}`;
+const started = Date.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let socketRetries = 0;
+/** fetch, again when a kept-alive connection was closed by the proxy just as it was reused (undici's race). */
+async function send(url, init) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (e.cause?.code !== "UND_ERR_SOCKET" || attempt === 2) throw e;
+      socketRetries++;
+    }
+  }
+}
+
+async function call(path, body, headers = {}, method = "POST") {
+  const res = await send(base + path, { method, headers: { "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+const q = (name) => `/v1/queues/${name}`;
+const item = { n: 1, pad: "x".repeat(100) };
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+/** Runs `op` over `concurrency` loops for `seconds`: operations per second and latency percentiles in ms. */
+async function phase(concurrency, op, seconds = SECONDS) {
+  const latencies = [];
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < until) {
+      const t = performance.now();
+      await op();
+      latencies.push(performance.now() - t);
+    }
+  }));
+  latencies.sort((a, b) => a - b);
+  return { rate: latencies.length / ((performance.now() - t0) / 1000), p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), n: latencies.length };
+}
+const drive = (op, concurrency, queue = "object") => call("/drive", { op, queue, seconds: SECONDS, concurrency });
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Resident memory (KiB) of the workerd processes wrangler started. */
+function workerdRss() {
+  const out = execFileSync("ps", ["-eo", "pgid=,rss=,comm="], { encoding: "utf8" });
+  return out.split("\n").map((l) => l.trim().split(/\s+/)).filter(([pgid, , comm]) => Number(pgid) === dev.pid && comm?.includes("workerd"))
+    .reduce((sum, [, rss]) => sum + Number(rss), 0);
+}
+
+const rows = [];
+const results = { figures: {}, ratios: {}, goals: [] };
+function row(scenario, figure, ratio, reference) {
+  rows.push({ scenario, figure, ratio, reference });
+  console.log(`${scenario.padEnd(44)} ${figure.padEnd(34)} ${ratio === undefined ? "" : `${(100 * ratio).toFixed(0)} % of ${reference}`}`);
+}
+const fmt = (r, unit = "ops/s") => `${Math.round(r.rate)} ${unit}, p50 ${r.p50.toFixed(1)} / p99 ${r.p99.toFixed(1)} ms`;
+function goal(name, value, target, holds) {
+  results.goals.push({ name, value, target, met: holds });
+  return holds;
+}
+
+async function main() {
+  for (let up = false; !up; await sleep(250)) up = await fetch(`${base}/`).then((r) => r.ok, () => false);
+  for (const name of ["e2e", "object", "batch", "wake", "waiters", "fan"]) await call(q(name), {}, {}, "PUT");
+  console.log(`bench Worker on ${base}; ${SECONDS} s per phase\n`);
+
+  // 1 + 2. End to end through wrangler dev, alternating with the ceiling (two rounds) so drift hits both.
+  const e2e = { 1: [], 32: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const c of [1, 32]) {
+      const noop = await phase(c, () => call("/bare/noop"));
+      const insert = await phase(c, () => call("/bare/insert", { item }));
+      const put = await phase(c, () => call(`${q("e2e")}/put`, { item }));
+      await refill("e2e", 3000);
+      const pair = await phase(c, async () => {
+        const d = await call(`${q("e2e")}/get`, { block: false });
+        await call(`${q("e2e")}/task_done`, { receipt: d.receipt });
+      });
+      const cycle = await phase(c, async () => {
+        await call(`${q("e2e")}/put`, { item });
+        const d = await call(`${q("e2e")}/get`, { block: false });
+        await call(`${q("e2e")}/task_done`, { receipt: d.receipt });
+      });
+      e2e[c].push({ noop, insert, put, pair, cycle });
+    }
+  }
+  for (const c of [1, 32]) {
+    const avg = (k) => ({ rate: mean(e2e[c].map((r) => r[k].rate)), p50: mean(e2e[c].map((r) => r[k].p50)), p99: mean(e2e[c].map((r) => r[k].p99)) });
+    const ratio = (k, requests) => mean(e2e[c].map((r) => (requests * r[k].rate) / r.insert.rate));
+    const f = { noop: avg("noop"), insert: avg("insert"), put: avg("put"), pair: avg("pair"), cycle: avg("cycle") };
+    results.figures[`e2e_${c}`] = f;
+    results.ratios[`e2e_put_${c}`] = ratio("put", 1);
+    results.ratios[`e2e_get_task_done_${c}`] = ratio("pair", 2);
+    results.ratios[`e2e_cycle_${c}`] = ratio("cycle", 3);
+    row(`ceiling: bare RPC, no work (${c} client${c > 1 ? "s" : ""})`, fmt(f.noop, "req/s"));
+    row(`ceiling: bare one-INSERT (${c})`, fmt(f.insert, "req/s"));
+    row(`put (${c})`, fmt(f.put), results.ratios[`e2e_put_${c}`], "INSERT req/s");
+    row(`get + task_done, leased (${c})`, fmt(f.pair, "pairs/s"), results.ratios[`e2e_get_task_done_${c}`], "INSERT req/s, 2 req a pair");
+    row(`put → get → task_done (${c})`, fmt(f.cycle, "cycles/s"), results.ratios[`e2e_cycle_${c}`], "INSERT req/s, 3 req a cycle");
+  }
+  goal("end-to-end put ≥ 95 % of one-INSERT (32 clients)", results.ratios.e2e_put_32, 0.95, results.ratios.e2e_put_32 >= 0.95);
+  goal("end-to-end get + task_done ≥ 80 % of one-INSERT (32 clients, requests)", results.ratios.e2e_get_task_done_32, 0.8, results.ratios.e2e_get_task_done_32 >= 0.8);
+
+  // 3. Object-side capacity: the same operations as RPCs from inside the Worker, no HTTP in the loop.
+  await call("/fill", { queue: "object", size: 50_000 });
+  for (const c of [1, 32]) {
+    const insertBefore = await drive("bare-insert", c);
+    const noop = await drive("bare-noop", c);
+    const put = await drive("put", c);
+    const get = await drive("get", c);
+    const done = await drive("task_done", c);
+    const insertAfter = await drive("bare-insert", c);
+    const insert = { rate: mean([insertBefore.rate, insertAfter.rate]), p50: mean([insertBefore.p50, insertAfter.p50]), p99: mean([insertBefore.p99, insertAfter.p99]) };
+    results.figures[`object_${c}`] = { noop, insert, put, get, task_done: done };
+    for (const [k, r] of Object.entries({ put, get, task_done: done })) results.ratios[`object_${k}_${c}`] = r.rate / insert.rate;
+    const how = c === 1 ? "sequential" : `${c} concurrent`;
+    row(`object-side ceiling: bare RPC, no work (${how})`, fmt(noop, "calls/s"));
+    row(`object-side ceiling: bare one-INSERT (${how})`, fmt(insert, "calls/s"));
+    row(`object-side put (${how})`, fmt(put, "calls/s"), results.ratios[`object_put_${c}`], "INSERT calls/s");
+    row(`object-side get, leased (${how})`, fmt(get, "calls/s"), results.ratios[`object_get_${c}`], "INSERT calls/s");
+    row(`object-side task_done (${how})`, fmt(done, "calls/s"), results.ratios[`object_task_done_${c}`], "INSERT calls/s");
+  }
+  goal("object-side put ≥ 50 % of a bare one-INSERT RPC (sequential)", results.ratios.object_put_1, 0.5, results.ratios.object_put_1 >= 0.5);
+
+  // 4. Batches of 100, against single items at the same concurrency.
+  const batch = Array.from({ length: 100 }, () => ({ item }));
+  const batchPut = await phase(32, () => call(`${q("batch")}/put`, { items: batch }));
+  const singleGet = await phase(32, () => call(`${q("batch")}/get`, { block: false }));
+  await call("/fill", { queue: "batch", size: 60_000 }); // enough that batch gets never find it empty
+  const batchGet = await phase(32, () => call(`${q("batch")}/get`, { block: false, max: 100 }));
+  results.figures.batch = { put_items_per_s: batchPut.rate * 100, get_items_per_s: batchGet.rate * 100, single_get: singleGet };
+  results.ratios.batch_put = (batchPut.rate * 100) / results.figures.e2e_32.put.rate;
+  results.ratios.batch_get = (batchGet.rate * 100) / singleGet.rate;
+  row("batch put, items of 100 (32)", `${Math.round(batchPut.rate * 100)} items/s`, results.ratios.batch_put, "single puts");
+  row("batch get, max 100 (32)", `${Math.round(batchGet.rate * 100)} items/s`, results.ratios.batch_get, "single gets");
+  goal("batch of 100 ≥ 20× the single-item rate (put)", results.ratios.batch_put, 20, results.ratios.batch_put >= 20);
+
+  // 5. Wake-up latency: a get blocked on an empty queue, from the put's answer to the getter's answer.
+  const wakes = [];
+  for (let i = 0; i < 1000; i++) {
+    const getter = send(`${base}${q("wake")}/get`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"timeout":30}' }).then(async (r) => (await r.text(), performance.now()));
+    await sleep(2);
+    await call(`${q("wake")}/put`, { item: i });
+    const putAnswered = performance.now();
+    wakes.push((await getter) - putAnswered);
+  }
+  wakes.sort((a, b) => a - b);
+  const rtt = results.figures.e2e_1.noop.p50;
+  results.figures.wake = { p50: pct(wakes, 0.5), p99: pct(wakes, 0.99), samples: wakes.length, bare_round_trip_p50: rtt };
+  results.ratios.wake_p99 = pct(wakes, 0.99) / rtt;
+  row("wake-up: blocked get, put's answer → get's", `p50 ${pct(wakes, 0.5).toFixed(1)} / p99 ${pct(wakes, 0.99).toFixed(1)} ms (1000)`, results.ratios.wake_p99, `bare round trip (${rtt.toFixed(1)} ms), p99`);
+  goal("wake-up p50 ≤ bare round trip + 1 ms", pct(wakes, 0.5), rtt + 1, pct(wakes, 0.5) <= rtt + 1);
+  goal("wake-up p99 ≤ 3× bare round trip", pct(wakes, 0.99), 3 * rtt, pct(wakes, 0.99) <= 3 * rtt);
+
+  // 6. 4,000 waiting calls, released by puts; against 4,000 bare long-polls released.
+  const WAITERS = 4000;
+  const release = async (label, waitOne, waiting, releaseAll) => {
+    const rss0 = workerdRss();
+    const answers = Array.from({ length: WAITERS }, waitOne);
+    for (let t = Date.now(); (await waiting()) < WAITERS; await sleep(100)) if (Date.now() - t > 60_000) throw new Error(`${label}: waiters never all arrived`);
+    const rss1 = workerdRss();
+    const t0 = performance.now();
+    await releaseAll();
+    const got = await Promise.all(answers);
+    return { seconds: (performance.now() - t0) / 1000, kib_per_waiter: (rss1 - rss0) / WAITERS, got };
+  };
+  const svc = await release("service",
+    () => call(`${q("waiters")}/get`, { timeout: 60 }),
+    async () => (await call(q("waiters"), undefined, {}, "GET")).waiting.getters,
+    () => Promise.all(Array.from({ length: WAITERS / 100 }, () => call(`${q("waiters")}/put`, { items: batch }))));
+  const distinct = new Set(svc.got.map((d) => d.id)).size;
+  const bareRelease = await release("bare",
+    () => call("/bare/wait"),
+    async () => (await call("/bare/waiting", undefined, {}, "GET")).waiting,
+    () => Promise.all(Array.from({ length: WAITERS / 100 }, () => call("/bare/release", { n: 100 }))));
+  results.figures.waiters = { count: WAITERS, seconds: svc.seconds, distinct_items: distinct, kib_per_waiter: svc.kib_per_waiter, bare_seconds: bareRelease.seconds, bare_kib_per_waiter: bareRelease.kib_per_waiter };
+  results.ratios.waiters_release = svc.seconds / bareRelease.seconds;
+  row(`${WAITERS} waiting gets released by 40 batch puts`, `${(svc.seconds * 1000).toFixed(0)} ms, ${distinct} distinct, ${svc.kib_per_waiter.toFixed(1)} KiB each`, results.ratios.waiters_release, `bare release (${(bareRelease.seconds * 1000).toFixed(0)} ms, ${bareRelease.kib_per_waiter.toFixed(1)} KiB each)`);
+  goal("4,000 waiting gets released ≤ 1.25× the bare long-poll release", results.ratios.waiters_release, 1.25, results.ratios.waiters_release <= 1.25);
+
+  // 7. Join fan-out: 2,000 WebSocket subscribers told; against a bare hibernatable broadcast.
+  const SUBSCRIBERS = 2000;
+  const fanOut = async (path, hello, trigger) => {
+    let told = 0;
+    let last = 0;
+    let allTold;
+    const done = new Promise((r) => (allTold = r));
+    const sockets = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${base.replace("http", "ws")}${path}`);
+      ws.addEventListener("open", () => (hello && ws.send(hello), resolve(ws)));
+      ws.addEventListener("error", reject);
+      ws.addEventListener("message", (e) => {
+        if (!String(e.data).includes('"joined"')) return;
+        last = performance.now();
+        if (++told === SUBSCRIBERS) allTold();
+      });
+    })));
+    await sleep(500); // every join subscription registered
+    const answered = await trigger();
+    await done;
+    for (const ws of sockets) ws.close();
+    return Math.max(0, last - answered);
+  };
+  await call(`${q("fan")}/put`, { item });
+  const held = await call(`${q("fan")}/get`, {});
+  const joinMs = await fanOut(`${q("fan")}/ws`, '{"op":"join"}', async () => (await call(`${q("fan")}/task_done`, { receipt: held.receipt }), performance.now()));
+  const broadcastMs = await fanOut("/bare/ws", undefined, async () => (await call("/bare/broadcast"), performance.now()));
+  results.figures.join_fan_out = { subscribers: SUBSCRIBERS, ms: joinMs, bare_broadcast_ms: broadcastMs };
+  results.ratios.join_fan_out = joinMs / broadcastMs;
+  row(`join told to ${SUBSCRIBERS} WebSocket subscribers`, `${joinMs.toFixed(0)} ms after task_done's answer`, results.ratios.join_fan_out, `bare broadcast (${broadcastMs.toFixed(0)} ms)`);
+  goal("2,000 join subscribers told ≤ 1.25× the bare broadcast", results.ratios.join_fan_out, 1.25, results.ratios.join_fan_out <= 1.25);
+
+  // 8. Growth: rates, stats latency and wake-up with 0, 100,000 and BIG items already queued.
+  const growth = {};
+  for (const size of [0, 100_000, BIG]) {
+    const name = `grow-${size}`;
+    await call(q(name), {}, {}, "PUT");
+    if (size) await call("/fill", { queue: name, size });
+    const put = await phase(32, () => call(`${q(name)}/put`, { item }), 1.5);
+    const get = await phase(32, () => call(`${q(name)}/get`, { block: false }), 1.5);
+    const stats = await phase(1, () => call(q(name), undefined, {}, "GET"), 1);
+    const samples = [];
+    for (let i = 0; i < 5; i++) samples.push((await call("/wake", { target: "queue", queue: name })).wake);
+    const wake = median(samples);
+    growth[size] = { put: put.rate, get: get.rate, stats_p50: stats.p50, wake_ms: wake };
+    row(`${size.toLocaleString("en")} items queued`, `put ${Math.round(put.rate)}/s, get ${Math.round(get.rate)}/s, stats p50 ${stats.p50.toFixed(1)} ms, wake ${wake} ms`);
+  }
+  const bareWake = [];
+  for (let i = 0; i < 5; i++) bareWake.push((await call("/wake", { target: "bare", queue: "" })).wake);
+  results.figures.growth = { ...growth, bare_wake_ms: median(bareWake) };
+  results.ratios.wake_big = growth[BIG].wake_ms / Math.max(1, growth[0].wake_ms);
+  row("wake-up, bare object (evicted, first call)", `${median(bareWake)} ms`);
+  row(`wake-up with ${BIG.toLocaleString("en")} items`, `${growth[BIG].wake_ms} ms`, results.ratios.wake_big, "wake-up with none");
+  goal(`wake-up with ${BIG.toLocaleString("en")} items ≤ 2× wake-up with none`, results.ratios.wake_big, 2, results.ratios.wake_big <= 2);
+
+  // 9. Auth's cost: the same put, open, with the admin secret, and with a scoped token (32 clients).
+  await call(`/secure${q("e2e")}`, {}, { authorization: `Bearer ${secret}` }, "PUT").catch(() => undefined);
+  const token = (await call("/secure/v1/tokens", { queues: ["e2e"], rights: ["produce"] }, { authorization: `Bearer ${secret}` })).token;
+  const open = await phase(32, () => call(`${q("e2e")}/put`, { item }));
+  const admin = await phase(32, () => call(`/secure${q("e2e")}/put`, { item }, { authorization: `Bearer ${secret}` }));
+  const scoped = await phase(32, () => call(`/secure${q("e2e")}/put`, { item }, { authorization: `Bearer ${token}` }));
+  results.figures.auth = { open, admin_secret: admin, scoped_token: scoped };
+  results.ratios.auth_scoped_token = scoped.rate / open.rate;
+  row("put, no authentication (32)", fmt(open));
+  row("put, admin secret (32)", fmt(admin), admin.rate / open.rate, "no authentication");
+  row("put, scoped token (32)", fmt(scoped), results.ratios.auth_scoped_token, "no authentication");
+
+  console.log("\ngoals (ratios, same run):");
+  for (const g of results.goals) console.log(`  ${g.met ? "met   " : "missed"} ${g.name}: ${typeof g.value === "number" ? g.value.toFixed(2) : g.value}`);
+}
+
+try {
+  await main();
+  const pkg = (p) => JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8")).version;
+  results.machine = {
+    cpu: os.cpus()[0]?.model, cores: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version,
+    wrangler: pkg("wrangler"), workerd: pkg("workerd"), date: new Date().toISOString(), seconds_per_phase: SECONDS,
+  };
+  results.table = rows;
+  results.socket_retries = socketRetries;
+  results.duration_s = (Date.now() - started) / 1000;
+  mkdirSync(join(root, "bench/results"), { recursive: true });
+  writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\n${results.duration_s.toFixed(0)} s; written to bench/results/latest.json`);
+} finally {
+  process.kill(-dev.pid, "SIGKILL");
+  rmSync(persist, { recursive: true, force: true });
+}
+
+/** Tops a queue up to `least` items with batch puts, so a phase of gets never finds it empty. */
+async function refill(name, least) {
+  const { qsize } = await call(q(name), undefined, {}, "GET");
+  const batch = Array.from({ length: 100 }, () => ({ item }));
+  for (let have = qsize; have < least; have += 100) await call(`${q(name)}/put`, { items: batch });
+}
