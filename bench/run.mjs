@@ -33,14 +33,19 @@ const started = Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let socketRetries = 0;
-/** fetch, again when a kept-alive connection was closed by the proxy just as it was reused (undici's race). */
+/**
+ * fetch, again when the request never reached the Worker: a kept-alive connection the proxy closed just as it was
+ * reused (undici's race), or a connection refused while thousands open at once (the listen backlog overflowed).
+ */
 async function send(url, init) {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fetch(url, init);
     } catch (e) {
-      if (e.cause?.code !== "UND_ERR_SOCKET" || attempt === 2) throw e;
+      const code = e.cause?.code;
+      if (!(code === "UND_ERR_SOCKET" || (code === "ECONNRESET" && e.cause?.syscall === "connect")) || attempt === 5) throw e;
       socketRetries++;
+      await sleep(20 * 2 ** attempt);
     }
   }
 }

@@ -128,7 +128,8 @@ export class Store {
   /** The next `limit` visible items in the queue's order. */
   nextVisible(order: Order, now: number, limit: number): ItemRow[] {
     return this.sql.exec<ItemRow>(
-      `SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'ready' AND visible_at <= ? ORDER BY ${ORDER_BY[order]} LIMIT ?`,
+      // INDEXED BY: left to itself the planner prefers items_visible for the range, then sorts every ready item.
+      `SELECT ${ITEM_COLUMNS} FROM items INDEXED BY items_order WHERE state = 'ready' AND visible_at <= ? ORDER BY ${ORDER_BY[order]} LIMIT ?`,
       now,
       limit,
     );
