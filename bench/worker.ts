@@ -143,12 +143,14 @@ bench.post("/wake", async (c) => {
   return c.json({ wake: t1 - t0, warm: performance.now() - t1 });
 });
 
-// The service with authentication on, for the auth figure: the same app, given an admin secret.
-bench.all("/secure/*", (c) => {
-  const url = new URL(c.req.url);
-  url.pathname = url.pathname.slice("/secure".length);
-  return service.fetch(new Request(url, c.req.raw), { ...c.env, AUTH: undefined, ADMIN_TOKEN: c.env.BENCH_ADMIN_TOKEN }, c.executionCtx);
-});
+// For the auth figure, the same app reached the same way with authentication on (/secure) and off (/open).
+for (const [prefix, auth] of [["/secure", { AUTH: undefined }], ["/open", { AUTH: "none" }]] as const) {
+  bench.all(`${prefix}/*`, (c) => {
+    const url = new URL(c.req.url);
+    url.pathname = url.pathname.slice(prefix.length);
+    return service.fetch(new Request(url, c.req.raw), { ...c.env, ...auth, ADMIN_TOKEN: c.env.BENCH_ADMIN_TOKEN }, c.executionCtx);
+  });
+}
 
 bench.all("*", (c) => service.fetch(c.req.raw, c.env, c.executionCtx));
 
