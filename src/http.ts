@@ -29,6 +29,8 @@ export const ok = <T extends z.ZodType>(description: string, schema: T) =>
   ({ description, content: { "application/json": { schema } } }) as const;
 export const named = { params: S.NameParams };
 export const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
+/** An optional body as validated, or, when none was sent, the schema's defaults (validating once, not twice). */
+export const orDefaults = <T extends z.ZodType>(schema: T, validated: z.output<T> | undefined): z.output<T> => validated ?? schema.parse({});
 export const queuePath = "/v1/queues/{name}";
 
 /** A success answer, or the outcome's problem document. */
@@ -54,7 +56,8 @@ export function deliveries(c: Ctx, outcome: Outcome<{ deliveries: Delivery[] }>,
  * Runs a call that may wait, under an id the object can withdraw it by if the client disconnects. Locally the
  * runtime never fires `request.signal` on disconnect, so this is only an optimisation: leases are the guarantee.
  */
-export async function waiting<T>(c: Ctx, name: string, call: (waiter: string) => Promise<T>): Promise<T> {
+export async function waiting<T>(c: Ctx, name: string, blocks: boolean, call: (waiter?: string) => Promise<T>): Promise<T> {
+  if (!blocks) return call(); // answered at once: nothing to withdraw
   const waiter = crypto.randomUUID();
   const withdraw = () => void queueObject(c.env, name).withdraw(waiter).catch(() => undefined); // best effort
   c.req.raw.signal.addEventListener("abort", withdraw, { once: true });

@@ -1,6 +1,6 @@
 // Routes for the dead letters: read them, redrive them into the queue, purge them.
 import { z } from "@hono/zod-openapi";
-import { deliveries, json, named, ok, queuePath, reply, routes, type Api } from "../http.ts";
+import { deliveries, json, named, ok, orDefaults, queuePath, reply, routes, type Api } from "../http.ts";
 import { queueObject } from "../objects.ts";
 import * as S from "../schemas.ts";
 
@@ -19,7 +19,7 @@ export function deadLetterRoutes(app: Api): void {
 
   app.openapi(redrive, async (c) => {
     const { name } = c.req.valid("param");
-    const body = S.RedriveBody.parse(c.req.valid("json") ?? {});
+    const body = orDefaults(S.RedriveBody, c.req.valid("json"));
     return reply(c, await queueObject(c.env, name).redrive(body.limit));
   });
 

@@ -1,6 +1,6 @@
 // Routes that move work: put, get, task_done, join, and a lease's extend and release.
 import { z } from "@hono/zod-openapi";
-import { deliveries, json, named, ok, opt, queuePath, reply, routes, waiting, type Api } from "../http.ts";
+import { deliveries, json, named, ok, opt, orDefaults, queuePath, reply, routes, waiting, type Api } from "../http.ts";
 import { queueObject } from "../objects.ts";
 import { putItems } from "../operations.ts";
 import { problem } from "../problems.ts";
@@ -32,7 +32,7 @@ export function itemRoutes(app: Api): void {
     const prepared = putItems(await c.req.text(), body.items?.map((e) => e.priority) ?? [body.priority]);
     if (!prepared.ok) return problem(prepared.code, prepared.message, c.req.path);
     const { items } = prepared;
-    const outcome = await waiting(c, name, (waiter) =>
+    const outcome = await waiting(c, name, body.block && body.timeout !== 0, (waiter) =>
       queueObject(c.env, name).put({ items, block: body.block, timeout: opt(body.timeout), delay: body.delay, idempotency_key: key, waiter }),
     );
     const response = reply(c, outcome, 201, (o) => (body.items ? { ids: o.ids, replayed: o.replayed } : { id: o.ids[0], replayed: o.replayed }));
@@ -42,8 +42,8 @@ export function itemRoutes(app: Api): void {
 
   app.openapi(get, async (c) => {
     const { name } = c.req.valid("param");
-    const body = S.GetBody.parse(c.req.valid("json") ?? {});
-    const outcome = await waiting(c, name, (waiter) =>
+    const body = orDefaults(S.GetBody, c.req.valid("json"));
+    const outcome = await waiting(c, name, body.block && body.timeout !== 0, (waiter) =>
       queueObject(c.env, name).get({ block: body.block, timeout: opt(body.timeout), max: body.max, lease_seconds: body.lease_seconds, waiter }),
     );
     return deliveries(c, outcome, body.max !== undefined);
@@ -51,7 +51,7 @@ export function itemRoutes(app: Api): void {
 
   app.openapi(taskDone, async (c) => {
     const { name } = c.req.valid("param");
-    const body = S.TaskDoneBody.parse(c.req.valid("json") ?? {});
+    const body = orDefaults(S.TaskDoneBody, c.req.valid("json"));
     return reply(c, await queueObject(c.env, name).taskDone(body.receipt));
   });
 
@@ -69,7 +69,7 @@ export function itemRoutes(app: Api): void {
 
   app.openapi(join, async (c) => {
     const { name } = c.req.valid("param");
-    const body = S.JoinBody.parse(c.req.valid("json") ?? {});
-    return reply(c, await waiting(c, name, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })));
+    const body = orDefaults(S.JoinBody, c.req.valid("json"));
+    return reply(c, await waiting(c, name, body.timeout !== 0, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })));
   });
 }

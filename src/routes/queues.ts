@@ -1,7 +1,7 @@
 // Routes about whole queues: list, create, stats, shutdown, delete.
 import { z } from "@hono/zod-openapi";
 import { inScope } from "../auth.ts";
-import { json, named, ok, queuePath, reply, routes, type Api } from "../http.ts";
+import { json, named, ok, orDefaults, queuePath, reply, routes, type Api } from "../http.ts";
 import { queueObject } from "../objects.ts";
 import { configureQueue, createQueue, deleteQueue, listQueues } from "../operations.ts";
 import { problem } from "../problems.ts";
@@ -28,7 +28,7 @@ export function queueRoutes(app: Api): void {
 
   app.openapi(create, async (c) => {
     const { name } = c.req.valid("param");
-    const created = await createQueue(c.env, name, S.QueueConfigBody.parse(c.req.valid("json") ?? {}));
+    const created = await createQueue(c.env, name, orDefaults(S.QueueConfigBody, c.req.valid("json")));
     if (!created.ok) return problem(created.code, created.message, c.req.path);
     return reply(c, await queueObject(c.env, name).stats(), created.created ? 201 : 200, (o) => ({ name, ...o.stats }));
   });
@@ -45,7 +45,7 @@ export function queueRoutes(app: Api): void {
 
   app.openapi(shutdown, async (c) => {
     const { name } = c.req.valid("param");
-    const body = S.ShutdownBody.parse(c.req.valid("json") ?? {});
+    const body = orDefaults(S.ShutdownBody, c.req.valid("json"));
     return reply(c, await queueObject(c.env, name).shutdown(body.immediate), 200, (o) => ({ name, ...o.stats }));
   });
 
