@@ -239,6 +239,7 @@ async function main() {
 
   // 7. Join fan-out: 2,000 WebSocket subscribers told; against a bare hibernatable broadcast.
   const SUBSCRIBERS = 2000;
+  let peakFiles = 0;
   const fanOut = async (path, hello, trigger) => {
     await quiesce();
     let told = 0;
@@ -256,10 +257,12 @@ async function main() {
       });
     })));
     await sleep(500); // every join subscription registered
+    peakFiles = Math.max(peakFiles, workerdFiles());
     const sent = performance.now();
     const answered = await trigger();
     await done;
     for (const ws of sockets) ws.close();
+    await Promise.all(sockets.map((ws) => ws.readyState === WebSocket.CLOSED || new Promise((r) => ws.addEventListener("close", r))));
     // The last message often arrives before the trigger's own answer: time both from the moment it was sent.
     return { fromSend: last - sent, afterAnswer: Math.max(0, last - answered) };
   };
@@ -267,7 +270,7 @@ async function main() {
   const held = await call(`${q("fan")}/get`, {});
   const join = await fanOut(`${q("fan")}/ws`, '{"op":"join"}', async () => (await call(`${q("fan")}/task_done`, { receipt: held.receipt }), performance.now()));
   const broadcast = await fanOut("/bare/ws", undefined, async () => (await call("/bare/broadcast"), performance.now()));
-  results.figures.join_fan_out = { subscribers: SUBSCRIBERS, join, bare_broadcast: broadcast };
+  results.figures.join_fan_out = { subscribers: SUBSCRIBERS, join, bare_broadcast: broadcast, workerd_open_files_peak: peakFiles };
   results.ratios.join_fan_out = join.fromSend / broadcast.fromSend;
   const told = `${join.fromSend.toFixed(0)} ms from task_done sent (${join.afterAnswer.toFixed(0)} after its answer)`;
   row(`join told to ${SUBSCRIBERS} WebSocket subscribers`, told, results.ratios.join_fan_out, `bare broadcast (${broadcast.fromSend.toFixed(0)} ms)`);
@@ -280,6 +283,7 @@ async function main() {
     await call(q(name), {}, {}, "PUT");
     if (size) await call("/fill", { queue: name, size });
     const put = await phase(32, () => call(`${q(name)}/put`, { item }), 1.5);
+    await refill(name, size + 2000); // so the gets below never find the queue empty
     const get = await phase(32, () => call(`${q(name)}/get`, { block: false }), 1.5);
     const stats = await phase(1, () => call(q(name), undefined, {}, "GET"), 1);
     const samples = [];
