@@ -322,10 +322,20 @@ try {
     console.error(`wrangler dev's last words:\n${lines.slice(-15).join("\n")}`);
     throw e;
   });
-  const pkg = (p) => JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8")).version;
+  const pkg = (...paths) => {
+    for (const p of paths) {
+      try {
+        return JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8")).version;
+      } catch {
+        // not installed there
+      }
+    }
+  };
   results.machine = {
     cpu: os.cpus()[0]?.model, cores: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version,
-    wrangler: pkg("wrangler"), workerd: pkg("workerd"), date: new Date().toISOString(), seconds_per_phase: SECONDS,
+    wrangler: pkg("wrangler"),
+    workerd: pkg("wrangler/node_modules/@cloudflare/workerd-linux-64", "@cloudflare/workerd-linux-64", "workerd"), // wrangler's own
+    date: new Date().toISOString(), seconds_per_phase: SECONDS,
   };
   results.table = rows;
   results.socket_retries = socketRetries;
