@@ -206,6 +206,8 @@ export const Stats = z.object({
   dead_lettered: z.number().int(),
   deliveries: z.number().int(),
   redeliveries: z.number().int(),
+  puts: z.number().int().openapi({ description: "Items put since the queue was created." }),
+  completed: z.number().int().openapi({ description: "task_dones since the queue was created." }),
   shutdown: z.boolean(),
   immediate: z.boolean(),
   waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }),

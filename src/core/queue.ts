@@ -43,6 +43,9 @@ interface Meta {
   immediate: boolean;
   deliveries: number;
   redeliveries: number;
+  /** Items put and task_dones since creation (absent in old stores: counted from then on), for rates. */
+  puts?: number;
+  completed?: number;
   /** Rows per state, saved with the rest so that waking costs no count over the items (absent in old stores). */
   counts?: { ready: number; leased: number; dead: number };
 }
@@ -88,7 +91,7 @@ export class JoinableQueue {
   }
 
   static create(store: Store, config: QueueConfig, limits: Limits): JoinableQueue {
-    const meta = { config, tag: randomHex(4), unfinished_tasks: 0, shutdown: false, immediate: false, deliveries: 0, redeliveries: 0 };
+    const meta = { config, tag: randomHex(4), unfinished_tasks: 0, shutdown: false, immediate: false, deliveries: 0, redeliveries: 0, puts: 0, completed: 0 };
     return new JoinableQueue(store, meta, limits);
   }
 
@@ -182,6 +185,7 @@ export class JoinableQueue {
       this.leased--;
     }
     this.meta.unfinished_tasks--;
+    this.meta.completed = (this.meta.completed ?? 0) + 1;
     this.settle(now);
     return { ok: true, unfinished_tasks: this.meta.unfinished_tasks, replayed: false };
   }
@@ -267,6 +271,8 @@ export class JoinableQueue {
       dead_lettered: this.dead,
       deliveries: this.meta.deliveries,
       redeliveries: this.meta.redeliveries,
+      puts: this.meta.puts ?? 0,
+      completed: this.meta.completed ?? 0,
       shutdown: this.meta.shutdown,
       immediate: this.meta.immediate,
       waiting: { getters: this.getters.length, putters: this.putters.length, joiners: this.joiners.length },
@@ -403,6 +409,7 @@ export class JoinableQueue {
     const ids = request.items.map((item) => this.store.insert(item.json, encodeKey(item.priority ?? 0), visibleAt));
     this.ready += ids.length;
     this.meta.unfinished_tasks += ids.length;
+    this.meta.puts = (this.meta.puts ?? 0) + ids.length;
     if (request.idempotency_key !== undefined) {
       this.store.remember(request.idempotency_key, JSON.stringify(ids), now + this.limits.idempotencyMs);
     }

@@ -103,6 +103,9 @@ export interface Stats extends QueueConfig {
   dead_lettered: number;
   deliveries: number;
   redeliveries: number;
+  /** Items put, and task_dones, since the queue was created: their rates are throughput. */
+  puts: number;
+  completed: number;
   shutdown: boolean;
   immediate: boolean;
   waiting: { getters: number; putters: number; joiners: number };

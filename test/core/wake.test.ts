@@ -25,4 +25,5 @@ it("reopens without counting items, with exact counts", () => {
   expect(b!.receipt).not.toBeNull();
   expect(woken.stats(1000)).toMatchObject({ qsize: 1, leased: 1, dead_lettered: 2, unfinished_tasks: 2 }); // b expired into the dead letters
   expect(woken.stats(1000)).toEqual(q.stats(1000));
+  expect(woken.stats(1000)).toMatchObject({ puts: 4, completed: 0, deliveries: 3 });
 });

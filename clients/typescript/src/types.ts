@@ -31,6 +31,9 @@ export interface Stats extends QueueConfig {
   dead_lettered: number;
   deliveries: number;
   redeliveries: number;
+  /** Items put, and task_dones, since the queue was created. */
+  puts: number;
+  completed: number;
   shutdown: boolean;
   immediate: boolean;
   waiting: { getters: number; putters: number; joiners: number };
