@@ -85,4 +85,8 @@ app.doc31("/v1/openapi.json", (c) => ({
   security: [{ bearer: [] }],
 }));
 
-app.get("/", (c) => c.json({ service: "joinable-queues", openapi: "/v1/openapi.json", queues: "/v1/queues" }));
+// Browsers go to the dashboard (static files under public/); API clients get where things are.
+app.get("/", (c) =>
+  c.req.header("accept")?.includes("text/html")
+    ? c.redirect("/dashboard/", 302)
+    : c.json({ service: "joinable-queues", dashboard: "/dashboard/", openapi: "/v1/openapi.json", queues: "/v1/queues" }));

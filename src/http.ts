@@ -29,8 +29,11 @@ export const ok = <T extends z.ZodType>(description: string, schema: T) =>
   ({ description, content: { "application/json": { schema } } }) as const;
 export const named = { params: S.NameParams };
 export const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
-/** An optional body as validated, or, when none was sent, the schema's defaults (validating once, not twice). */
-export const orDefaults = <T extends z.ZodType>(schema: T, validated: z.output<T> | undefined): z.output<T> => validated ?? schema.parse({});
+/**
+ * An optional body with its defaults. Hono skips validating an optional body sent without a JSON content type and
+ * answers `{}` for it, so the schema runs here too (a second, cheap pass when it already ran).
+ */
+export const orDefaults = <T extends z.ZodType>(schema: T, validated: z.input<T> | undefined): z.output<T> => schema.parse(validated ?? {});
 export const queuePath = "/v1/queues/{name}";
 
 /** A success answer, or the outcome's problem document. */
