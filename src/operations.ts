@@ -58,7 +58,10 @@ export async function listQueues(env: Env, limit: number, after?: string) {
  * Waits as long as the caller asked: each call to the object ends within the server's cap with `poll_again`,
  * and is made again with what is left of `timeout` (undefined: no limit). RPC callers have no cap to respect.
  */
-export async function untilAnswered<T extends object>(timeout: number | undefined, call: (left: number | undefined) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+export async function untilAnswered<T extends object>(
+  timeout: number | undefined,
+  call: (left: number | undefined) => Promise<Outcome<T>>,
+): Promise<Outcome<T>> {
   const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
   for (;;) {
     const outcome = await call(deadline === Infinity ? undefined : Math.max(0, (deadline - Date.now()) / 1000));

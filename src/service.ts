@@ -63,6 +63,8 @@ function valid<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 }
 
 const named = (name: string) => valid(S.QueueName, name);
+/** The queue's object, once its name is valid. */
+const object = (env: Env, name: string) => queueObject(env, named(name));
 
 /** Items must be JSON: an RPC value may be anything structured clone carries, which JSON would silently alter. */
 function jsonText(value: unknown): string {
@@ -83,7 +85,7 @@ async function add(env: Env, name: string, entries: { item: unknown; priority?: 
   const checked = valid(S.PutBody, batch ? { ...body, items: entries } : { ...body, ...entries[0] });
   const texts = entries.map((e) => `{"item":${jsonText(e.item)}}`);
   const prepared = unwrap(putItems(batch ? `{"items":[${texts.join(",")}]}` : texts[0]!, entries.map((e) => e.priority)));
-  const q = queueObject(env, named(name));
+  const q = object(env, name);
   const request = { items: prepared.items, block: checked.block, delay: checked.delay, idempotency_key: checked.idempotency_key };
   return unwrap(await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) => q.put({ ...request, timeout }))).ids;
 }
@@ -125,7 +127,7 @@ export class QueueService extends WorkerEntrypoint<Env> {
   getMany(name: string, max: number | undefined, options: GetOptions = {}) {
     return attempt(async () => {
       const checked = valid(S.GetBody, { block: options.block, timeout: options.timeout, max, lease_seconds: options.leaseSeconds });
-      const q = queueObject(this.env, named(name));
+      const q = object(this.env, name);
       const request = { block: checked.block, max: checked.max, lease_seconds: checked.lease_seconds };
       const got = unwrap(await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) => q.get({ ...request, timeout })));
       return { jobs: got.deliveries.map(job) };
@@ -134,52 +136,64 @@ export class QueueService extends WorkerEntrypoint<Env> {
 
   /** With a receipt: exactly that delivery, once. Without: Python's anonymous task_done. */
   taskDone(name: string, receipt?: string | null) {
-    return attempt(async () => unwrap(await queueObject(this.env, named(name)).taskDone(valid(S.TaskDoneBody, { receipt: receipt ?? undefined }).receipt)));
+    return attempt(async () => {
+      const body = valid(S.TaskDoneBody, { receipt: receipt ?? undefined });
+      return unwrap(await object(this.env, name).taskDone(body.receipt));
+    });
   }
 
   release(name: string, receipt: string, options: { delay?: number } = {}) {
     return attempt(async () => {
       const body = valid(S.ReleaseBody, { receipt, delay: options.delay });
-      return unwrap(await queueObject(this.env, named(name)).release(body.receipt, body.delay));
+      return unwrap(await object(this.env, name).release(body.receipt, body.delay));
     });
   }
 
   extend(name: string, receipt: string, seconds: number) {
     return attempt(async () => {
       const body = valid(S.ExtendBody, { receipt, lease_seconds: seconds });
-      return unwrap(await queueObject(this.env, named(name)).extend(body.receipt, body.lease_seconds));
+      return unwrap(await object(this.env, name).extend(body.receipt, body.lease_seconds));
     });
   }
 
   join(name: string, options: { timeout?: number } = {}) {
     return attempt(async () => {
       const { timeout } = valid(S.JoinBody, options);
-      const q = queueObject(this.env, named(name));
+      const q = object(this.env, name);
       return unwrap(await untilAnswered(timeout ?? undefined, (left) => q.join({ timeout: left })));
     });
   }
 
   stats(name: string) {
-    return attempt(async () => ({ stats: { name, ...unwrap(await queueObject(this.env, named(name)).stats()).stats } }));
+    return attempt(async () => ({ stats: { name, ...unwrap(await object(this.env, name).stats()).stats } }));
   }
 
   configure(name: string, changes: Partial<Omit<QueueConfig, "order">>) {
-    return attempt(async () => ({ stats: { name, ...unwrap(await configureQueue(this.env, named(name), valid(S.QueueConfigPatch, changes))).stats } }));
+    return attempt(async () => {
+      const outcome = await configureQueue(this.env, named(name), valid(S.QueueConfigPatch, changes));
+      return { stats: { name, ...unwrap(outcome).stats } };
+    });
   }
 
   shutdown(name: string, options: { immediate?: boolean } = {}) {
-    return attempt(async () => ({ stats: { name, ...unwrap(await queueObject(this.env, named(name)).shutdown(valid(S.ShutdownBody, options).immediate)).stats } }));
+    return attempt(async () => {
+      const { immediate } = valid(S.ShutdownBody, options);
+      return { stats: { name, ...unwrap(await object(this.env, name).shutdown(immediate)).stats } };
+    });
   }
 
   deadLetters(name: string, options: { limit?: number } = {}) {
-    return attempt(async () => ({ jobs: unwrap(await queueObject(this.env, named(name)).deadLetters(valid(S.LimitQuery, options).limit)).deliveries.map(job) }));
+    return attempt(async () => {
+      const { limit } = valid(S.LimitQuery, options);
+      return { jobs: unwrap(await object(this.env, name).deadLetters(limit)).deliveries.map(job) };
+    });
   }
 
   redrive(name: string, options: { limit?: number } = {}) {
-    return attempt(async () => unwrap(await queueObject(this.env, named(name)).redrive(valid(S.RedriveBody, options).limit)));
+    return attempt(async () => unwrap(await object(this.env, name).redrive(valid(S.RedriveBody, options).limit)));
   }
 
   purgeDeadLetters(name: string) {
-    return attempt(async () => unwrap(await queueObject(this.env, named(name)).purgeDeadLetters()));
+    return attempt(async () => unwrap(await object(this.env, name).purgeDeadLetters()));
   }
 }

@@ -214,10 +214,15 @@ function chart(history) {
   const max = Math.max(1, ...values.flat());
   const x = (t) => (1000 * (t - (now - HISTORY_MS))) / HISTORY_MS;
   const y = (v) => 190 - (180 * v) / max;
-  const lines = series.map(([label, , dash], i) =>
-    `<polyline fill="none" stroke="currentColor" stroke-width="2" stroke-dasharray="${dash}" points="${pts.map((h, j) => `${x(h.t).toFixed(1)},${y(values[i][j]).toFixed(1)}`).join(" ")}"><title>${label}</title></polyline>`);
-  return `<svg class="chart" viewBox="0 0 1000 200" preserveAspectRatio="none" role="img" aria-label="Backlog, in flight and done per second over the last 5 minutes; highest value ${fmt(Math.round(max))}">${lines.join("")}</svg>
-    <p class="legend"><span>── Backlog</span><span>- - In flight</span><span>·· Done/s</span> (last 5 minutes, top = ${fmt(Math.round(max))})</p>`;
+  const top = fmt(Math.round(max));
+  const lines = series.map(([label, , dash], i) => {
+    const points = pts.map((h, j) => `${x(h.t).toFixed(1)},${y(values[i][j]).toFixed(1)}`).join(" ");
+    return `<polyline fill="none" stroke="currentColor" stroke-width="2" stroke-dasharray="${dash}" points="${points}">
+      <title>${label}</title></polyline>`;
+  });
+  const about = `Backlog, in flight and done per second over the last 5 minutes; highest value ${top}`;
+  return `<svg class="chart" viewBox="0 0 1000 200" preserveAspectRatio="none" role="img" aria-label="${about}">${lines.join("")}</svg>
+    <p class="legend"><span>── Backlog</span><span>- - In flight</span><span>·· Done/s</span> (last 5 minutes, top = ${top})</p>`;
 }
 
 async function queueView(name) {
@@ -240,9 +245,10 @@ async function queueView(name) {
   let shownDead = -1;
   const deadLetters = async () => {
     const { items } = await api(`${path}/dead_letters?limit=100`);
+    const rows = items.map((d) => `<tr><td>${d.id}</td><td>${d.deliveries}</td><td><code>${esc(JSON.stringify(d.item))}</code></td></tr>`);
+    const head = '<th scope="col">Id</th><th scope="col">Deliveries</th><th scope="col">Item</th>';
     $("dead").innerHTML = items.length
-      ? `<div class="scroll"><table><thead><tr><th scope="col">Id</th><th scope="col">Deliveries</th><th scope="col">Item</th></tr></thead><tbody>${
-        items.map((d) => `<tr><td>${d.id}</td><td>${d.deliveries}</td><td><code>${esc(JSON.stringify(d.item))}</code></td></tr>`).join("")}</tbody></table></div>`
+      ? `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table></div>`
       : "<p>None.</p>";
   };
   let pending = false;
@@ -250,14 +256,19 @@ async function queueView(name) {
     pending = false;
     const s = q.stats;
     const done = rate(q, "completed");
-    $("join").textContent = s.unfinished_tasks === 0 ? "Drained: every task put has been done (join returns now)." : `Waiting: ${joinState(s, done)}.`;
+    $("join").textContent = s.unfinished_tasks === 0
+      ? "Drained: every task put has been done (join returns now)."
+      : `Waiting: ${joinState(s, done)}.`;
     const counters = { Backlog: s.qsize, Unfinished: s.unfinished_tasks, "In flight": s.in_flight, Leased: s.leased, Delayed: s.delayed,
       "Dead-lettered": s.dead_lettered, "Waiting getters": s.waiting.getters, "Waiting putters": s.waiting.putters,
       "Waiting joiners": s.waiting.joiners, "Put/s": rate(q, "puts").toFixed(1), "Done/s": done.toFixed(1) };
-    $("counters").innerHTML = Object.entries(counters).map(([k, v]) => `<div><dt>${k}</dt><dd>${typeof v === "number" ? fmt(v) : v}</dd></div>`).join("");
+    const counter = ([k, v]) => `<div><dt>${k}</dt><dd>${typeof v === "number" ? fmt(v) : v}</dd></div>`;
+    $("counters").innerHTML = Object.entries(counters).map(counter).join("");
     $("chart").innerHTML = chart(q.history);
-    const config = { Order: s.order, Maxsize: s.maxsize || "unbounded", "Lease (s)": s.lease_seconds ?? "none", "Max deliveries": s.max_deliveries ?? "no limit",
-      State: s.shutdown ? `shut down${s.immediate ? " (immediate)" : ""}` : "open" };
+    const config = {
+      Order: s.order, Maxsize: s.maxsize || "unbounded", "Lease (s)": s.lease_seconds ?? "none",
+      "Max deliveries": s.max_deliveries ?? "no limit", State: s.shutdown ? `shut down${s.immediate ? " (immediate)" : ""}` : "open",
+    };
     $("config").innerHTML = Object.entries(config).map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`).join("");
     if (s.dead_lettered !== shownDead) {
       shownDead = s.dead_lettered;
@@ -278,8 +289,9 @@ async function queueView(name) {
   });
   act("redrive", null, () => api(`${path}/dead_letters/redrive`, { method: "POST", body: "{}" }));
   act("purge", `Purge every dead letter of '${name}'? They cannot be recovered.`, () => api(`${path}/dead_letters`, { method: "DELETE" }));
-  act("shutdown", `Shut '${name}' down? Puts fail at once; gets drain what is left.`, () => api(`${path}/shutdown`, { method: "POST", body: '{"immediate":false}' }));
-  act("shutdown-now", `Shut '${name}' down immediately? Everything still queued is dropped.`, () => api(`${path}/shutdown`, { method: "POST", body: '{"immediate":true}' }));
+  const shutdown = (immediate) => () => api(`${path}/shutdown`, { method: "POST", body: JSON.stringify({ immediate }) });
+  act("shutdown", `Shut '${name}' down? Puts fail at once; gets drain what is left.`, shutdown(false));
+  act("shutdown-now", `Shut '${name}' down immediately? Everything still queued is dropped.`, shutdown(true));
   every(1000, schedule);
   render();
 }
@@ -289,8 +301,8 @@ function login(problem) {
   connection.dataset.state = "";
   connection.textContent = "Not signed in";
   main.innerHTML = `<h2>Sign in</h2><form class="login">
-    <p>This service needs a token: the admin secret, or a scoped token with the <code>observe</code> right (and <code>admin</code> to redrive, purge or shut down).
-    It is kept for this tab only.</p>
+    <p>This service needs a token: the admin secret, or a scoped token with the <code>observe</code> right
+    (and <code>admin</code> to redrive, purge or shut down). It is kept for this tab only.</p>
     <label for="token">Token</label><input id="token" name="token" type="password" autocomplete="off" required>
     <button type="submit">Sign in</button>
     <p id="login-error" class="error" role="alert">${problem ? `That token was refused: ${esc(problem)}` : ""}</p></form>`;

@@ -66,6 +66,13 @@ it("the overview lists a new queue and shows its counters live: 3 within a secon
   for (const d of items) await api("POST", "/v1/queues/dash-live/task_done", { receipt: d.receipt });
   await expect.poll(() => row.locator('[data-col="qsize"]').innerText(), { timeout: 1000, interval: 50 }).toBe("0");
   await expect.poll(() => row.locator('[data-col="join"]').innerText(), { timeout: 1000, interval: 50 }).toBe("drained");
+  // Keyboard: a focused column header sorts with Enter. Phone width: nothing overflows the page.
+  await page.getByRole("button", { name: "Backlog" }).focus();
+  await page.keyboard.press("Enter");
+  expect(await page.locator("th[aria-sort]").innerText()).toBe("Backlog");
+  await page.setViewportSize({ width: 375, height: 740 });
+  expect(await page.evaluate("document.documentElement.scrollWidth <= innerWidth")).toBe(true);
+  await shot(page, "phone");
   await page.close();
 });
 

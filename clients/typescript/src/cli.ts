@@ -118,7 +118,8 @@ async function join(q: Queue, flags: Flags): Promise<number> {
     total = Math.max(total, s.unfinished_tasks);
     const done = total - s.unfinished_tasks;
     const counts = `unfinished ${s.unfinished_tasks} · in flight ${s.in_flight} · dead-lettered ${s.dead_lettered}`;
-    return `join ${q.name}: ${done}/${total} done · ${rate(done, progress.elapsed)} · ${eta(done, s.unfinished_tasks, progress.elapsed)} · ${counts}`;
+    const pace = `${rate(done, progress.elapsed)} · ${eta(done, s.unfinished_tasks, progress.elapsed)}`;
+    return `join ${q.name}: ${done}/${total} done · ${pace} · ${counts}`;
   };
   const poll = (async () => {
     while (polling) {
@@ -206,7 +207,8 @@ function needsWebSocketFlag(argv: string[]): boolean {
 
 async function main(argv: string[]): Promise<number> {
   if (needsWebSocketFlag(argv)) {
-    return spawnSync(process.execPath, ["--experimental-websocket", ...process.execArgv, process.argv[1]!, ...argv], { stdio: "inherit" }).status ?? EXIT.error;
+    const again = ["--experimental-websocket", ...process.execArgv, process.argv[1]!, ...argv];
+    return spawnSync(process.execPath, again, { stdio: "inherit" }).status ?? EXIT.error;
   }
   try {
     return await run(argv);

@@ -38,7 +38,8 @@ export async function process<T>(q: Queue<T>, handler: Handler<T>, options: Proc
         if (e instanceof ShutDown) return stop.abort(e); // the queue is shut down and empty: every consumer stops
         throw e;
       }
-      const beat = lease === null || job.receipt === null ? undefined : setInterval(() => q.extend(job, lease).catch(() => undefined), (lease * 1000) / 3);
+      const heartbeat = () => q.extend(job, lease!).catch(() => undefined); // a failed beat: the next one may land
+      const beat = lease === null || job.receipt === null ? undefined : setInterval(heartbeat, (lease * 1000) / 3);
       try {
         await handler(job);
         await q.taskDone(job);

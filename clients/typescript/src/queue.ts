@@ -84,7 +84,8 @@ export class Queue<T = unknown> {
   /** Python's put: waits while the queue is full (up to `timeout`); answers the item's id. */
   async put(item: T, options: PutOptions = {}): Promise<number> {
     const { priority, delay, idempotencyKey = crypto.randomUUID() } = options;
-    const added = await this.poll<{ id: number }>("put", { item, priority, delay, block: options.block }, options, { "idempotency-key": idempotencyKey });
+    const body = { item, priority, delay, block: options.block };
+    const added = await this.poll<{ id: number }>("put", body, options, { "idempotency-key": idempotencyKey });
     return added.id;
   }
 
@@ -138,7 +139,8 @@ export class Queue<T = unknown> {
   /** A heartbeat: the lease now ends `seconds` from now; answers (and updates on the job) the new expiry. */
   async extend(job: Pick<Job, "receipt" | "leaseExpiresAt">, seconds: number, options: { signal?: AbortSignal } = {}): Promise<number> {
     const body = { receipt: receiptOf(job), lease_seconds: seconds };
-    const { lease_expires_at } = await this.transport.request<{ lease_expires_at: number }>("POST", `${this.path}/extend`, { body, signal: options.signal });
+    const call = { body, signal: options.signal };
+    const { lease_expires_at } = await this.transport.request<{ lease_expires_at: number }>("POST", `${this.path}/extend`, call);
     job.leaseExpiresAt = lease_expires_at;
     return lease_expires_at;
   }

@@ -10,7 +10,10 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
 }
 
-type Frame = { type: "joined"; unfinished_tasks: number; dead_lettered: number } | { type: "stats" | "shutdown" | "deleted"; stats: Stats } | ({ type: "error" } & Problem);
+type Frame =
+  | { type: "joined"; unfinished_tasks: number; dead_lettered: number }
+  | { type: "stats" | "shutdown" | "deleted"; stats: Stats }
+  | ({ type: "error" } & Problem);
 
 /** What a subscription needs of a queue (never its items). */
 type Subscribable = Pick<Queue, "name" | "transport" | "stats">;
@@ -43,7 +46,9 @@ export async function* watch(q: Subscribable, options: SubscribeOptions): AsyncG
 async function* frames(q: Subscribable, hello: object, signal?: AbortSignal): AsyncGenerator<Frame> {
   const { WebSocket: Socket = globalThis.WebSocket, retries = 4 } = q.transport.options;
   if (!Socket) {
-    throw new TypeError("this runtime has no WebSocket: pass { WebSocket } to QueueClient, use Node >= 22, or run Node 20 with --experimental-websocket");
+    throw new TypeError(
+      "this runtime has no WebSocket: pass { WebSocket } to QueueClient, use Node >= 22, or run Node 20 with --experimental-websocket",
+    );
   }
   for (let failures = 0; ; ) {
     signal?.throwIfAborted();
