@@ -58,9 +58,15 @@ export function deliveries(c: Ctx, outcome: Outcome<{ deliveries: Delivery[] }>,
 /**
  * Runs a call that may wait, under an id the object can withdraw it by if the client disconnects. Locally the
  * runtime never fires `request.signal` on disconnect, so this is only an optimisation: leases are the guarantee.
+ * A call that cannot wait (`block: false`, or a zero timeout) is answered at once: there is nothing to withdraw.
  */
-export async function waiting<T>(c: Ctx, name: string, blocks: boolean, call: (waiter?: string) => Promise<T>): Promise<T> {
-  if (!blocks) return call(); // answered at once: nothing to withdraw
+export async function waiting<T>(
+  c: Ctx,
+  name: string,
+  wait: { block?: boolean; timeout?: number | null },
+  call: (waiter?: string) => Promise<T>,
+): Promise<T> {
+  if (wait.block === false || wait.timeout === 0) return call();
   const waiter = crypto.randomUUID();
   const withdraw = () => void queueObject(c.env, name).withdraw(waiter).catch(() => undefined); // best effort
   c.req.raw.signal.addEventListener("abort", withdraw, { once: true });

@@ -43,12 +43,15 @@ interface Meta {
   immediate: boolean;
   deliveries: number;
   redeliveries: number;
-  /** Items put and task_dones since creation (absent in old stores: counted from then on), for rates. */
-  puts?: number;
-  completed?: number;
-  /** Rows per state, saved with the rest so that waking costs no count over the items (absent in old stores). */
-  counts?: { ready: number; leased: number; dead: number };
+  /** Items put and task_dones since creation, for rates. */
+  puts: number;
+  completed: number;
+  /** Rows per state, saved with the rest so that waking costs no count over the items. */
+  counts: { ready: number; leased: number; dead: number };
 }
+
+/** The meta row as stored: queues created before these fields existed lack them (`open` fills them in). */
+type StoredMeta = Omit<Meta, "puts" | "completed" | "counts"> & Partial<Pick<Meta, "puts" | "completed" | "counts">>;
 
 interface Waiter<R> {
   id: string | undefined;
@@ -80,39 +83,44 @@ export class JoinableQueue {
     private readonly meta: Meta,
     private readonly limits: Limits,
   ) {
-    meta.counts ??= { ready: store.count("ready"), leased: store.count("leased"), dead: store.count("dead") };
     this.save();
   }
 
   /** The queue stored in `store`, or undefined if none was created there. */
   static open(store: Store, limits: Limits): JoinableQueue | undefined {
-    const meta = store.loadMeta<Meta>();
-    return meta && new JoinableQueue(store, meta, limits);
+    const stored = store.loadMeta<StoredMeta>();
+    if (!stored) return undefined;
+    // An old store is counted once; the counts are saved with the meta row from then on.
+    const counts = stored.counts ?? { ready: store.count("ready"), leased: store.count("leased"), dead: store.count("dead") };
+    return new JoinableQueue(store, { puts: 0, completed: 0, ...stored, counts }, limits);
   }
 
   static create(store: Store, config: QueueConfig, limits: Limits): JoinableQueue {
-    const meta = { config, tag: randomHex(4), unfinished_tasks: 0, shutdown: false, immediate: false, deliveries: 0, redeliveries: 0, puts: 0, completed: 0 };
+    const meta: Meta = {
+      config, tag: randomHex(4), unfinished_tasks: 0, shutdown: false, immediate: false,
+      deliveries: 0, redeliveries: 0, puts: 0, completed: 0, counts: { ready: 0, leased: 0, dead: 0 },
+    };
     return new JoinableQueue(store, meta, limits);
   }
 
   // Row counts, kept in the meta row so that qsize and full cost no query and waking no count.
   private get ready(): number {
-    return this.meta.counts!.ready;
+    return this.meta.counts.ready;
   }
   private set ready(n: number) {
-    this.meta.counts!.ready = n;
+    this.meta.counts.ready = n;
   }
   private get leased(): number {
-    return this.meta.counts!.leased;
+    return this.meta.counts.leased;
   }
   private set leased(n: number) {
-    this.meta.counts!.leased = n;
+    this.meta.counts.leased = n;
   }
   private get dead(): number {
-    return this.meta.counts!.dead;
+    return this.meta.counts.dead;
   }
   private set dead(n: number) {
-    this.meta.counts!.dead = n;
+    this.meta.counts.dead = n;
   }
 
   get config(): QueueConfig {
@@ -185,7 +193,7 @@ export class JoinableQueue {
       this.leased--;
     }
     this.meta.unfinished_tasks--;
-    this.meta.completed = (this.meta.completed ?? 0) + 1;
+    this.meta.completed++;
     this.settle(now);
     return { ok: true, unfinished_tasks: this.meta.unfinished_tasks, replayed: false };
   }
@@ -271,8 +279,8 @@ export class JoinableQueue {
       dead_lettered: this.dead,
       deliveries: this.meta.deliveries,
       redeliveries: this.meta.redeliveries,
-      puts: this.meta.puts ?? 0,
-      completed: this.meta.completed ?? 0,
+      puts: this.meta.puts,
+      completed: this.meta.completed,
       shutdown: this.meta.shutdown,
       immediate: this.meta.immediate,
       waiting: { getters: this.getters.length, putters: this.putters.length, joiners: this.joiners.length },
@@ -409,7 +417,7 @@ export class JoinableQueue {
     const ids = request.items.map((item) => this.store.insert(item.json, encodeKey(item.priority ?? 0), visibleAt));
     this.ready += ids.length;
     this.meta.unfinished_tasks += ids.length;
-    this.meta.puts = (this.meta.puts ?? 0) + ids.length;
+    this.meta.puts += ids.length;
     if (request.idempotency_key !== undefined) {
       this.store.remember(request.idempotency_key, JSON.stringify(ids), now + this.limits.idempotencyMs);
     }

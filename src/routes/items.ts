@@ -32,7 +32,7 @@ export function itemRoutes(app: Api): void {
     const prepared = putItems(await c.req.text(), body.items?.map((e) => e.priority) ?? [body.priority]);
     if (!prepared.ok) return problem(prepared.code, prepared.message, c.req.path);
     const { items } = prepared;
-    const outcome = await waiting(c, name, body.block && body.timeout !== 0, (waiter) =>
+    const outcome = await waiting(c, name, body, (waiter) =>
       queueObject(c.env, name).put({ items, block: body.block, timeout: opt(body.timeout), delay: body.delay, idempotency_key: key, waiter }),
     );
     const response = reply(c, outcome, 201, (o) => (body.items ? { ids: o.ids, replayed: o.replayed } : { id: o.ids[0], replayed: o.replayed }));
@@ -43,7 +43,7 @@ export function itemRoutes(app: Api): void {
   app.openapi(get, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.GetBody, c.req.valid("json"));
-    const outcome = await waiting(c, name, body.block && body.timeout !== 0, (waiter) =>
+    const outcome = await waiting(c, name, body, (waiter) =>
       queueObject(c.env, name).get({ block: body.block, timeout: opt(body.timeout), max: body.max, lease_seconds: body.lease_seconds, waiter }),
     );
     return deliveries(c, outcome, body.max !== undefined);
@@ -70,6 +70,6 @@ export function itemRoutes(app: Api): void {
   app.openapi(join, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.JoinBody, c.req.valid("json"));
-    return reply(c, await waiting(c, name, body.timeout !== 0, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })));
+    return reply(c, await waiting(c, name, body, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })));
   });
 }
