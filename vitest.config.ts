@@ -6,7 +6,10 @@ import { defineConfig } from "vitest/config";
 import { TEST_ADMIN_TOKEN } from "./test/secure/secret.ts";
 
 const worker = (bindings: Record<string, string>) =>
-  cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { MAX_WAIT_SECONDS: "2", ...bindings } } });
+  cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: { bindings: { MAX_WAIT_SECONDS: "2", ...bindings } },
+  });
 
 // The service binding's caller: an auxiliary Worker bound to the QueueService entrypoint of the Worker under test,
 // which the plugin runs as `vitest-plugin-runner-<project name>`.
@@ -31,13 +34,24 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { MAX_WAIT_SECONDS: "2" }, serviceBindings: { CALLER: "caller" }, workers: [caller] },
+            miniflare: {
+              bindings: { MAX_WAIT_SECONDS: "2" },
+              serviceBindings: { CALLER: "caller" },
+              workers: [caller],
+            },
           }),
         ],
         test: { name: "service", include: ["test/service/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
-        plugins: [worker({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, MAX_WAITERS: "4", MAX_SUBSCRIBERS: "3", CORS_ORIGINS: "https://app.example" })],
+        plugins: [
+          worker({
+            ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+            MAX_WAITERS: "4",
+            MAX_SUBSCRIBERS: "3",
+            CORS_ORIGINS: "https://app.example",
+          }),
+        ],
         test: { name: "secure", include: ["test/secure/**/*.test.ts"], testTimeout: 30_000 },
       },
       { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 120_000 } },

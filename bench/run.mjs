@@ -22,13 +22,30 @@ const port = await new Promise((resolve) => {
 const persist = mkdtempSync(join(os.tmpdir(), "jq-bench-"));
 const secret = randomBytes(32).toString("hex");
 const log = join(persist, "wrangler.log");
-const dev = spawn("npx", ["wrangler", "dev", "-c", "bench/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist,
-  "--var", `BENCH_ADMIN_TOKEN:${secret}`, "--show-interactive-dev-session=false"], {
-  cwd: root,
-  detached: true,
-  stdio: ["ignore", openSync(log, "w"), openSync(log, "a")],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-});
+const dev = spawn(
+  "npx",
+  [
+    "wrangler",
+    "dev",
+    "-c",
+    "bench/wrangler.toml",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    persist,
+    "--var",
+    `BENCH_ADMIN_TOKEN:${secret}`,
+    "--show-interactive-dev-session=false",
+  ],
+  {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", openSync(log, "w"), openSync(log, "a")],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  },
+);
 const base = `http://127.0.0.1:${port}`;
 const started = Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -68,15 +85,22 @@ async function phase(concurrency, op, seconds = SECONDS) {
   const latencies = [];
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < until) {
-      const t = performance.now();
-      await op();
-      latencies.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        await op();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
   latencies.sort((a, b) => a - b);
-  return { rate: latencies.length / ((performance.now() - t0) / 1000), p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), n: latencies.length };
+  return {
+    rate: latencies.length / ((performance.now() - t0) / 1000),
+    p50: pct(latencies, 0.5),
+    p99: pct(latencies, 0.99),
+    n: latencies.length,
+  };
 }
 const drive = (op, concurrency, queue = "object") => call("/drive", { op, queue, seconds: SECONDS, concurrency });
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -85,7 +109,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** The workerd processes wrangler started: pid and resident memory (KiB). */
 function workerd() {
   const out = execFileSync("ps", ["-eo", "pid=,pgid=,rss=,comm="], { encoding: "utf8" });
-  return out.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, pgid, , comm]) => Number(pgid) === dev.pid && comm?.includes("workerd"))
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([, pgid, , comm]) => Number(pgid) === dev.pid && comm?.includes("workerd"))
     .map(([pid, , rss]) => ({ pid, rss: Number(rss) }));
 }
 const workerdRss = () => workerd().reduce((sum, p) => sum + p.rss, 0);
@@ -103,16 +130,23 @@ const rows = [];
 const results = { figures: {}, ratios: {}, goals: [] };
 function row(scenario, figure, ratio, reference) {
   rows.push({ scenario, figure, ratio, reference });
-  console.log(`${scenario.padEnd(44)} ${figure.padEnd(34)} ${ratio === undefined ? "" : `${(100 * ratio).toFixed(0)} % of ${reference}`}`);
+  console.log(
+    `${scenario.padEnd(44)} ${figure.padEnd(34)} ${ratio === undefined ? "" : `${(100 * ratio).toFixed(0)} % of ${reference}`}`,
+  );
 }
-const fmt = (r, unit = "ops/s") => `${Math.round(r.rate)} ${unit}, p50 ${r.p50.toFixed(1)} / p99 ${r.p99.toFixed(1)} ms`;
+const fmt = (r, unit = "ops/s") =>
+  `${Math.round(r.rate)} ${unit}, p50 ${r.p50.toFixed(1)} / p99 ${r.p99.toFixed(1)} ms`;
 function goal(name, value, target, holds) {
   results.goals.push({ name, value, target, met: holds });
   return holds;
 }
 
 async function main() {
-  for (let up = false; !up; await sleep(250)) up = await fetch(`${base}/`).then((r) => r.ok, () => false);
+  for (let up = false; !up; await sleep(250))
+    up = await fetch(`${base}/`).then(
+      (r) => r.ok,
+      () => false,
+    );
   for (const name of ["e2e", "object", "batch", "wake", "waiters", "fan"]) await call(q(name), {}, {}, "PUT");
   console.log(`bench Worker on ${base}; ${SECONDS} s per phase\n`);
 
@@ -137,7 +171,11 @@ async function main() {
     }
   }
   for (const c of [1, 32]) {
-    const avg = (k) => ({ rate: mean(e2e[c].map((r) => r[k].rate)), p50: mean(e2e[c].map((r) => r[k].p50)), p99: mean(e2e[c].map((r) => r[k].p99)) });
+    const avg = (k) => ({
+      rate: mean(e2e[c].map((r) => r[k].rate)),
+      p50: mean(e2e[c].map((r) => r[k].p50)),
+      p99: mean(e2e[c].map((r) => r[k].p99)),
+    });
     const ratio = (k, requests) => mean(e2e[c].map((r) => (requests * r[k].rate) / r.insert.rate));
     const f = { noop: avg("noop"), insert: avg("insert"), put: avg("put"), pair: avg("pair"), cycle: avg("cycle") };
     results.figures[`e2e_${c}`] = f;
@@ -147,10 +185,25 @@ async function main() {
     row(`ceiling: bare RPC, no work (${c} client${c > 1 ? "s" : ""})`, fmt(f.noop, "req/s"));
     row(`ceiling: bare one-INSERT (${c})`, fmt(f.insert, "req/s"));
     row(`put (${c})`, fmt(f.put), results.ratios[`e2e_put_${c}`], "INSERT req/s");
-    row(`get + task_done, leased (${c})`, fmt(f.pair, "pairs/s"), results.ratios[`e2e_get_task_done_${c}`], "INSERT req/s, 2 req a pair");
-    row(`put → get → task_done (${c})`, fmt(f.cycle, "cycles/s"), results.ratios[`e2e_cycle_${c}`], "INSERT req/s, 3 req a cycle");
+    row(
+      `get + task_done, leased (${c})`,
+      fmt(f.pair, "pairs/s"),
+      results.ratios[`e2e_get_task_done_${c}`],
+      "INSERT req/s, 2 req a pair",
+    );
+    row(
+      `put → get → task_done (${c})`,
+      fmt(f.cycle, "cycles/s"),
+      results.ratios[`e2e_cycle_${c}`],
+      "INSERT req/s, 3 req a cycle",
+    );
   }
-  goal("end-to-end put ≥ 95 % of one-INSERT (32 clients)", results.ratios.e2e_put_32, 0.95, results.ratios.e2e_put_32 >= 0.95);
+  goal(
+    "end-to-end put ≥ 95 % of one-INSERT (32 clients)",
+    results.ratios.e2e_put_32,
+    0.95,
+    results.ratios.e2e_put_32 >= 0.95,
+  );
   const pairs = results.ratios.e2e_get_task_done_32;
   goal("end-to-end get + task_done ≥ 80 % of one-INSERT (32 clients, requests)", pairs, 0.8, pairs >= 0.8);
 
@@ -166,15 +219,26 @@ async function main() {
     const both = (k) => mean([insertBefore[k], insertAfter[k]]);
     const insert = { rate: both("rate"), p50: both("p50"), p99: both("p99") };
     results.figures[`object_${c}`] = { noop, insert, put, get, task_done: done };
-    for (const [k, r] of Object.entries({ put, get, task_done: done })) results.ratios[`object_${k}_${c}`] = r.rate / insert.rate;
+    for (const [k, r] of Object.entries({ put, get, task_done: done }))
+      results.ratios[`object_${k}_${c}`] = r.rate / insert.rate;
     const how = c === 1 ? "sequential" : `${c} concurrent`;
     row(`object-side ceiling: bare RPC, no work (${how})`, fmt(noop, "calls/s"));
     row(`object-side ceiling: bare one-INSERT (${how})`, fmt(insert, "calls/s"));
     row(`object-side put (${how})`, fmt(put, "calls/s"), results.ratios[`object_put_${c}`], "INSERT calls/s");
     row(`object-side get, leased (${how})`, fmt(get, "calls/s"), results.ratios[`object_get_${c}`], "INSERT calls/s");
-    row(`object-side task_done (${how})`, fmt(done, "calls/s"), results.ratios[`object_task_done_${c}`], "INSERT calls/s");
+    row(
+      `object-side task_done (${how})`,
+      fmt(done, "calls/s"),
+      results.ratios[`object_task_done_${c}`],
+      "INSERT calls/s",
+    );
   }
-  goal("object-side put ≥ 50 % of a bare one-INSERT RPC (sequential)", results.ratios.object_put_1, 0.5, results.ratios.object_put_1 >= 0.5);
+  goal(
+    "object-side put ≥ 50 % of a bare one-INSERT RPC (sequential)",
+    results.ratios.object_put_1,
+    0.5,
+    results.ratios.object_put_1 >= 0.5,
+  );
 
   // 4. Batches of 100, against single items at the same concurrency.
   const batch = Array.from({ length: 100 }, () => ({ item }));
@@ -182,10 +246,19 @@ async function main() {
   const singleGet = await phase(32, () => call(`${q("batch")}/get`, { block: false }));
   await call("/fill", { queue: "batch", size: 60_000 }); // enough that batch gets never find it empty
   const batchGet = await phase(32, () => call(`${q("batch")}/get`, { block: false, max: 100 }));
-  results.figures.batch = { put_items_per_s: batchPut.rate * 100, get_items_per_s: batchGet.rate * 100, single_get: singleGet };
+  results.figures.batch = {
+    put_items_per_s: batchPut.rate * 100,
+    get_items_per_s: batchGet.rate * 100,
+    single_get: singleGet,
+  };
   results.ratios.batch_put = (batchPut.rate * 100) / results.figures.e2e_32.put.rate;
   results.ratios.batch_get = (batchGet.rate * 100) / singleGet.rate;
-  row("batch put, items of 100 (32)", `${Math.round(batchPut.rate * 100)} items/s`, results.ratios.batch_put, "single puts");
+  row(
+    "batch put, items of 100 (32)",
+    `${Math.round(batchPut.rate * 100)} items/s`,
+    results.ratios.batch_put,
+    "single puts",
+  );
   row("batch get, max 100 (32)", `${Math.round(batchGet.rate * 100)} items/s`, results.ratios.batch_get, "single gets");
   goal("batch of 100 ≥ 20× the single-item rate (put)", results.ratios.batch_put, 20, results.ratios.batch_put >= 20);
 
@@ -201,10 +274,20 @@ async function main() {
   }
   wakes.sort((a, b) => a - b);
   const rtt = results.figures.e2e_1.noop.p50;
-  results.figures.wake = { p50: pct(wakes, 0.5), p99: pct(wakes, 0.99), samples: wakes.length, bare_round_trip_p50: rtt };
+  results.figures.wake = {
+    p50: pct(wakes, 0.5),
+    p99: pct(wakes, 0.99),
+    samples: wakes.length,
+    bare_round_trip_p50: rtt,
+  };
   results.ratios.wake_p99 = pct(wakes, 0.99) / rtt;
   const woke = `p50 ${pct(wakes, 0.5).toFixed(1)} / p99 ${pct(wakes, 0.99).toFixed(1)} ms (1000)`;
-  row("wake-up: blocked get, put's answer → get's", woke, results.ratios.wake_p99, `bare round trip (${rtt.toFixed(1)} ms), p99`);
+  row(
+    "wake-up: blocked get, put's answer → get's",
+    woke,
+    results.ratios.wake_p99,
+    `bare round trip (${rtt.toFixed(1)} ms), p99`,
+  );
   goal("wake-up p50 ≤ bare round trip + 1 ms", pct(wakes, 0.5), rtt + 1, pct(wakes, 0.5) <= rtt + 1);
   goal("wake-up p99 ≤ 3× bare round trip", pct(wakes, 0.99), 3 * rtt, pct(wakes, 0.99) <= 3 * rtt);
 
@@ -214,42 +297,68 @@ async function main() {
     await quiesce();
     const rss0 = workerdRss();
     const answers = [];
-    for (let i = 0; i < WAITERS; i += 250) { // in steps, so the proxy's listen backlog keeps up
-      answers.push(...Array.from({ length: 250 }, () => waitOne().catch((e) => ({ failed: e.cause?.code ?? String(e) }))));
+    for (let i = 0; i < WAITERS; i += 250) {
+      // in steps, so the proxy's listen backlog keeps up
+      answers.push(
+        ...Array.from({ length: 250 }, () => waitOne().catch((e) => ({ failed: e.cause?.code ?? String(e) }))),
+      );
       await sleep(50);
     }
-    for (let t = Date.now(); (await waiting()) < WAITERS; await sleep(100)) if (Date.now() - t > 60_000) throw new Error(`${label}: waiters never all arrived`);
+    for (let t = Date.now(); (await waiting()) < WAITERS; await sleep(100))
+      if (Date.now() - t > 60_000) throw new Error(`${label}: waiters never all arrived`);
     const rss1 = workerdRss();
     const t0 = performance.now();
     await releaseAll();
     const got = await Promise.all(answers);
     const seconds = (performance.now() - t0) / 1000;
     const failed = got.filter((g) => g?.failed);
-    if (failed.length) console.error(`${label}: ${failed.length} waiting calls failed: ${[...new Set(failed.map((f) => f.failed))].join(", ")}`);
+    if (failed.length)
+      console.error(
+        `${label}: ${failed.length} waiting calls failed: ${[...new Set(failed.map((f) => f.failed))].join(", ")}`,
+      );
     return { seconds, kib_per_waiter: (rss1 - rss0) / WAITERS, got, failed: failed.length };
   };
-  const service = () => release("service",
-    () => call(`${q("waiters")}/get`, { timeout: 60 }),
-    async () => (await call(q("waiters"), undefined, {}, "GET")).waiting.getters,
-    () => Promise.all(Array.from({ length: WAITERS / 100 }, () => call(`${q("waiters")}/put`, { items: batch }))));
-  const bare = () => release("bare",
-    () => call("/bare/wait"),
-    async () => (await call("/bare/waiting", undefined, {}, "GET")).waiting,
-    () => Promise.all(Array.from({ length: WAITERS / 100 }, () => call("/bare/release", { n: 100 }))));
+  const service = () =>
+    release(
+      "service",
+      () => call(`${q("waiters")}/get`, { timeout: 60 }),
+      async () => (await call(q("waiters"), undefined, {}, "GET")).waiting.getters,
+      () => Promise.all(Array.from({ length: WAITERS / 100 }, () => call(`${q("waiters")}/put`, { items: batch }))),
+    );
+  const bare = () =>
+    release(
+      "bare",
+      () => call("/bare/wait"),
+      async () => (await call("/bare/waiting", undefined, {}, "GET")).waiting,
+      () => Promise.all(Array.from({ length: WAITERS / 100 }, () => call("/bare/release", { n: 100 }))),
+    );
   // Each side holds 4,000 connections, about 16,000 of workerd's 20,000 files: one round each is what fits here
   // (a second round ran out of files while the first round's connections were still closing).
   const svc = await service();
   const bareRelease = await bare();
   const distinct = new Set(svc.got.map((d) => d.id)).size; // every item delivered once
   results.figures.waiters = {
-    count: WAITERS, seconds: svc.seconds, distinct_items: distinct, kib_per_waiter: svc.kib_per_waiter,
-    bare_seconds: bareRelease.seconds, bare_kib_per_waiter: bareRelease.kib_per_waiter,
+    count: WAITERS,
+    seconds: svc.seconds,
+    distinct_items: distinct,
+    kib_per_waiter: svc.kib_per_waiter,
+    bare_seconds: bareRelease.seconds,
+    bare_kib_per_waiter: bareRelease.kib_per_waiter,
   };
   results.ratios.waiters_release = svc.seconds / bareRelease.seconds;
   const released = (r) => `${(r.seconds * 1000).toFixed(0)} ms, ${r.kib_per_waiter.toFixed(1)} KiB each`;
-  row(`${WAITERS} waiting gets released by 40 batch puts`, `${released(svc)}, ${distinct} distinct`, results.ratios.waiters_release,
-    `bare release (${released(bareRelease)})`);
-  goal("4,000 waiting gets released ≤ 1.25× the bare long-poll release", results.ratios.waiters_release, 1.25, results.ratios.waiters_release <= 1.25);
+  row(
+    `${WAITERS} waiting gets released by 40 batch puts`,
+    `${released(svc)}, ${distinct} distinct`,
+    results.ratios.waiters_release,
+    `bare release (${released(bareRelease)})`,
+  );
+  goal(
+    "4,000 waiting gets released ≤ 1.25× the bare long-poll release",
+    results.ratios.waiters_release,
+    1.25,
+    results.ratios.waiters_release <= 1.25,
+  );
 
   // 7. Join fan-out: 2,000 WebSocket subscribers told; against a bare hibernatable broadcast.
   const SUBSCRIBERS = 2000;
@@ -260,35 +369,62 @@ async function main() {
     let last = 0;
     let allTold;
     const done = new Promise((r) => (allTold = r));
-    const sockets = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${base.replace("http", "ws")}${path}`);
-      ws.addEventListener("open", () => (hello && ws.send(hello), resolve(ws)));
-      ws.addEventListener("error", reject);
-      ws.addEventListener("message", (e) => {
-        if (!String(e.data).includes('"joined"')) return;
-        last = performance.now();
-        if (++told === SUBSCRIBERS) allTold();
-      });
-    })));
+    const sockets = await Promise.all(
+      Array.from(
+        { length: SUBSCRIBERS },
+        () =>
+          new Promise((resolve, reject) => {
+            const ws = new WebSocket(`${base.replace("http", "ws")}${path}`);
+            ws.addEventListener("open", () => (hello && ws.send(hello), resolve(ws)));
+            ws.addEventListener("error", reject);
+            ws.addEventListener("message", (e) => {
+              if (!String(e.data).includes('"joined"')) return;
+              last = performance.now();
+              if (++told === SUBSCRIBERS) allTold();
+            });
+          }),
+      ),
+    );
     await sleep(500); // every join subscription registered
     peakFiles = Math.max(peakFiles, workerdFiles());
     const sent = performance.now();
     const answered = await trigger();
     await done;
     for (const ws of sockets) ws.close();
-    await Promise.all(sockets.map((ws) => ws.readyState === WebSocket.CLOSED || new Promise((r) => ws.addEventListener("close", r))));
+    await Promise.all(
+      sockets.map((ws) => ws.readyState === WebSocket.CLOSED || new Promise((r) => ws.addEventListener("close", r))),
+    );
     // The last message often arrives before the trigger's own answer: time both from the moment it was sent.
     return { fromSend: last - sent, afterAnswer: Math.max(0, last - answered) };
   };
   await call(`${q("fan")}/put`, { item });
   const held = await call(`${q("fan")}/get`, {});
-  const join = await fanOut(`${q("fan")}/ws`, '{"op":"join"}', async () => (await call(`${q("fan")}/task_done`, { receipt: held.receipt }), performance.now()));
+  const join = await fanOut(
+    `${q("fan")}/ws`,
+    '{"op":"join"}',
+    async () => (await call(`${q("fan")}/task_done`, { receipt: held.receipt }), performance.now()),
+  );
   const broadcast = await fanOut("/bare/ws", undefined, async () => (await call("/bare/broadcast"), performance.now()));
-  results.figures.join_fan_out = { subscribers: SUBSCRIBERS, join, bare_broadcast: broadcast, workerd_open_files_peak: peakFiles };
+  results.figures.join_fan_out = {
+    subscribers: SUBSCRIBERS,
+    join,
+    bare_broadcast: broadcast,
+    workerd_open_files_peak: peakFiles,
+  };
   results.ratios.join_fan_out = join.fromSend / broadcast.fromSend;
   const told = `${join.fromSend.toFixed(0)} ms from task_done sent (${join.afterAnswer.toFixed(0)} after its answer)`;
-  row(`join told to ${SUBSCRIBERS} WebSocket subscribers`, told, results.ratios.join_fan_out, `bare broadcast (${broadcast.fromSend.toFixed(0)} ms)`);
-  goal("2,000 join subscribers told ≤ 1.25× the bare broadcast", results.ratios.join_fan_out, 1.25, results.ratios.join_fan_out <= 1.25);
+  row(
+    `join told to ${SUBSCRIBERS} WebSocket subscribers`,
+    told,
+    results.ratios.join_fan_out,
+    `bare broadcast (${broadcast.fromSend.toFixed(0)} ms)`,
+  );
+  goal(
+    "2,000 join subscribers told ≤ 1.25× the bare broadcast",
+    results.ratios.join_fan_out,
+    1.25,
+    results.ratios.join_fan_out <= 1.25,
+  );
 
   // 8. Growth: rates, stats latency and wake-up with 0, 100,000 and BIG items already queued.
   const growth = {};
@@ -312,12 +448,24 @@ async function main() {
   results.figures.growth = { ...growth, bare_wake_ms: median(bareWake) };
   results.ratios.wake_big = growth[BIG].wake_ms / Math.max(1, growth[0].wake_ms);
   row("wake-up, bare object (evicted, first call)", `${median(bareWake)} ms`);
-  row(`wake-up with ${BIG.toLocaleString("en")} items`, `${growth[BIG].wake_ms} ms`, results.ratios.wake_big, "wake-up with none");
-  goal(`wake-up with ${BIG.toLocaleString("en")} items ≤ 2× wake-up with none`, results.ratios.wake_big, 2, results.ratios.wake_big <= 2);
+  row(
+    `wake-up with ${BIG.toLocaleString("en")} items`,
+    `${growth[BIG].wake_ms} ms`,
+    results.ratios.wake_big,
+    "wake-up with none",
+  );
+  goal(
+    `wake-up with ${BIG.toLocaleString("en")} items ≤ 2× wake-up with none`,
+    results.ratios.wake_big,
+    2,
+    results.ratios.wake_big <= 2,
+  );
 
   // 9. Auth's cost: the same put, open, with the admin secret, and with a scoped token (32 clients).
   await call(`/secure${q("e2e")}`, {}, { authorization: `Bearer ${secret}` }, "PUT").catch(() => undefined);
-  const token = (await call("/secure/v1/tokens", { queues: ["e2e"], rights: ["produce"] }, { authorization: `Bearer ${secret}` })).token;
+  const token = (
+    await call("/secure/v1/tokens", { queues: ["e2e"], rights: ["produce"] }, { authorization: `Bearer ${secret}` })
+  ).token;
   const open = await phase(32, () => call(`/open${q("e2e")}/put`, { item }));
   const admin = await phase(32, () => call(`/secure${q("e2e")}/put`, { item }, { authorization: `Bearer ${secret}` }));
   const scoped = await phase(32, () => call(`/secure${q("e2e")}/put`, { item }, { authorization: `Bearer ${token}` }));
@@ -328,12 +476,17 @@ async function main() {
   row("put, scoped token (32)", fmt(scoped), results.ratios.auth_scoped_token, "no authentication");
 
   console.log("\ngoals (ratios, same run):");
-  for (const g of results.goals) console.log(`  ${g.met ? "met   " : "missed"} ${g.name}: ${typeof g.value === "number" ? g.value.toFixed(2) : g.value}`);
+  for (const g of results.goals)
+    console.log(
+      `  ${g.met ? "met   " : "missed"} ${g.name}: ${typeof g.value === "number" ? g.value.toFixed(2) : g.value}`,
+    );
 }
 
 try {
   await main().catch((e) => {
-    const lines = readFileSync(log, "utf8").split("\n").filter((l) => !l.includes("[wrangler:info]"));
+    const lines = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((l) => !l.includes("[wrangler:info]"));
     console.error(`wrangler dev's last words:\n${lines.slice(-15).join("\n")}`);
     throw e;
   });
@@ -347,10 +500,14 @@ try {
     }
   };
   results.machine = {
-    cpu: os.cpus()[0]?.model, cores: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version,
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
     wrangler: pkg("wrangler"),
     workerd: pkg("wrangler/node_modules/@cloudflare/workerd-linux-64", "@cloudflare/workerd-linux-64", "workerd"), // wrangler's own
-    date: new Date().toISOString(), seconds_per_phase: SECONDS,
+    date: new Date().toISOString(),
+    seconds_per_phase: SECONDS,
   };
   results.table = rows;
   results.socket_retries = socketRetries;

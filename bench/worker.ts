@@ -32,7 +32,8 @@ export class BareObject extends DurableObject<Env> {
   }
 
   insert(value: string): number {
-    return this.ctx.storage.sql.exec<{ id: number }>("INSERT INTO items (value) VALUES (?) RETURNING id", value).one().id;
+    return this.ctx.storage.sql.exec<{ id: number }>("INSERT INTO items (value) VALUES (?) RETURNING id", value).one()
+      .id;
   }
 
   wait(): Promise<number> {
@@ -95,27 +96,41 @@ bench.post("/bare/insert", async (c) => {
 });
 bench.post("/bare/wait", async (c) => c.json({ n: await bare(c.env).wait() }));
 bench.get("/bare/waiting", async (c) => c.json({ waiting: await bare(c.env).waiting() }));
-bench.post("/bare/release", async (c) => c.json({ released: await bare(c.env).release((await c.req.json<{ n: number }>()).n) }));
+bench.post("/bare/release", async (c) =>
+  c.json({ released: await bare(c.env).release((await c.req.json<{ n: number }>()).n) }),
+);
 bench.post("/bare/broadcast", async (c) => c.json({ sent: await bare(c.env).broadcast('{"type":"joined"}') }));
 bench.get("/bare/ws", (c) => bare(c.env).fetch(c.req.raw));
 
 // Runs one object-side operation for `seconds` over `concurrency` loops, inside the Worker: rate and latency.
 bench.post("/drive", async (c) => {
-  const { op, queue = "bench", seconds, concurrency } = await c.req.json<{ op: string; queue?: string; seconds: number; concurrency: number }>();
+  const {
+    op,
+    queue = "bench",
+    seconds,
+    concurrency,
+  } = await c.req.json<{ op: string; queue?: string; seconds: number; concurrency: number }>();
   const call = OPS[op]!;
   const latencies: number[] = [];
   const started = performance.now();
   const until = started + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < until) {
-      const t = performance.now();
-      await call(c.env, queue);
-      latencies.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        await call(c.env, queue);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return c.json({ ops: latencies.length, rate: latencies.length / elapsed, p50: ms(latencies, 0.5), p99: ms(latencies, 0.99) });
+  return c.json({
+    ops: latencies.length,
+    rate: latencies.length / elapsed,
+    p50: ms(latencies, 0.5),
+    p99: ms(latencies, 0.99),
+  });
 });
 
 // Fills a queue to `size` items with object-side batch puts (far faster than HTTP), for the growth figures.
@@ -133,7 +148,8 @@ bench.post("/fill", async (c) => {
 // Evicts an object, then times its first call (the wake-up: constructor, storage load) and a warm second one.
 bench.post("/wake", async (c) => {
   const { target, queue } = await c.req.json<{ target: "queue" | "bare"; queue: string }>();
-  const stub = target === "bare" ? bare(c.env) : (c.env.QUEUES.get(c.env.QUEUES.idFromName(queue)) as unknown as BenchQueueObject);
+  const stub =
+    target === "bare" ? bare(c.env) : (c.env.QUEUES.get(c.env.QUEUES.idFromName(queue)) as unknown as BenchQueueObject);
   await Promise.resolve(stub.evict()).catch(() => undefined); // the abort rejects this very call
   const call = target === "bare" ? () => bare(c.env).noop() : () => queueObject(c.env, queue).stats();
   const t0 = performance.now();
@@ -144,11 +160,18 @@ bench.post("/wake", async (c) => {
 });
 
 // For the auth figure, the same app reached the same way with authentication on (/secure) and off (/open).
-for (const [prefix, auth] of [["/secure", { AUTH: undefined }], ["/open", { AUTH: "none" }]] as const) {
+for (const [prefix, auth] of [
+  ["/secure", { AUTH: undefined }],
+  ["/open", { AUTH: "none" }],
+] as const) {
   bench.all(`${prefix}/*`, (c) => {
     const url = new URL(c.req.url);
     url.pathname = url.pathname.slice(prefix.length);
-    return service.fetch(new Request(url, c.req.raw), { ...c.env, ...auth, ADMIN_TOKEN: c.env.BENCH_ADMIN_TOKEN }, c.executionCtx);
+    return service.fetch(
+      new Request(url, c.req.raw),
+      { ...c.env, ...auth, ADMIN_TOKEN: c.env.BENCH_ADMIN_TOKEN },
+      c.executionCtx,
+    );
   });
 }
 

@@ -12,7 +12,9 @@ if (process.argv[2] === "--consumer") {
   // The doomed consumer: takes the job, then the process is killed mid-job.
   const q = client.queue(process.argv[3]);
   const job = await q.get();
-  console.log(`doomed consumer: took job ${job.id} (${JSON.stringify(job.item)}), lease until ${new Date(job.leaseExpiresAt).toISOString()}`);
+  console.log(
+    `doomed consumer: took job ${job.id} (${JSON.stringify(job.item)}), lease until ${new Date(job.leaseExpiresAt).toISOString()}`,
+  );
   process.kill(process.pid, "SIGKILL");
 }
 
@@ -23,11 +25,17 @@ const started = Date.now();
 
 const doomed = spawn(process.execPath, [new URL(import.meta.url).pathname, "--consumer", q.name], { stdio: "inherit" });
 const [, signal] = await once(doomed, "exit");
-console.log(`doomed consumer died (${signal}) holding the job; unfinished_tasks is still ${(await q.stats()).unfinished_tasks}`);
+console.log(
+  `doomed consumer died (${signal}) holding the job; unfinished_tasks is still ${(await q.stats()).unfinished_tasks}`,
+);
 
-const healthy = q.process(async (job) => console.log(`healthy consumer: got job ${job.id} again (delivery ${job.deliveries}), finishing it`));
+const healthy = q.process(async (job) =>
+  console.log(`healthy consumer: got job ${job.id} again (delivery ${job.deliveries}), finishing it`),
+);
 const result = await q.join();
-console.log(`join returned after ${((Date.now() - started) / 1000).toFixed(1)} s (lease ${LEASE} s): drained=${result.drained}`);
+console.log(
+  `join returned after ${((Date.now() - started) / 1000).toFixed(1)} s (lease ${LEASE} s): drained=${result.drained}`,
+);
 await q.shutdown();
 await healthy;
 await client.deleteQueue(q.name);

@@ -15,7 +15,9 @@ const jobs = Array.from({ length: 1000 }, (_, i) => ({ image: `photo-${i}.jpg`, 
 await q.putMany(jobs);
 console.log(`put ${jobs.length} jobs`);
 
-const consumers = q.process(async () => new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20)), { concurrency: 8 });
+const consumers = q.process(async () => new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20)), {
+  concurrency: 8,
+});
 
 const cli = fileURLToPath(new URL("cli.js", import.meta.resolve("joinable-queues-client")));
 const join = spawn(process.execPath, [cli, "join", q.name, "--url", url], { stdio: "inherit" });

@@ -19,25 +19,39 @@ import * as S from "./schemas.ts";
 export const app = new OpenAPIHono<App>({
   defaultHook: (result, c) => {
     if (result.success) return;
-    const where = { json: "body", param: "path", query: "query", header: "header" }[result.target as string] ?? result.target;
+    const where =
+      { json: "body", param: "path", query: "query", header: "header" }[result.target as string] ?? result.target;
     return problem("invalid_request", `invalid ${where}: ${S.describeIssues(result.error)}`, c.req.path);
   },
 });
 
 // Browsers: only the origins listed in CORS_ORIGINS (none by default) may call the API from a web page.
-app.use("/v1/*", cors({
-  origin: (origin, c) => (c.env.CORS_ORIGINS ?? "").split(",").map((o: string) => o.trim()).includes(origin) ? origin : null,
-  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
-  exposeHeaders: ["Idempotent-Replayed", "Retry-After", "WWW-Authenticate"],
-  maxAge: 600,
-}));
+app.use(
+  "/v1/*",
+  cors({
+    origin: (origin, c) =>
+      (c.env.CORS_ORIGINS ?? "")
+        .split(",")
+        .map((o: string) => o.trim())
+        .includes(origin)
+        ? origin
+        : null,
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+    exposeHeaders: ["Idempotent-Replayed", "Retry-After", "WWW-Authenticate"],
+    maxAge: 600,
+  }),
+);
 
 // Counts the bytes as they arrive, so a chunked body without Content-Length is held to the same limit.
-app.use("/v1/*", bodyLimit({
-  maxSize: LIMITS.maxBodyBytes,
-  onError: (c) => problem("payload_too_large", `a request body may be at most ${LIMITS.maxBodyBytes} bytes`, c.req.path),
-}));
+app.use(
+  "/v1/*",
+  bodyLimit({
+    maxSize: LIMITS.maxBodyBytes,
+    onError: (c) =>
+      problem("payload_too_large", `a request body may be at most ${LIMITS.maxBodyBytes} bytes`, c.req.path),
+  }),
+);
 
 app.use("/v1/*", authenticate);
 
@@ -49,7 +63,8 @@ app.openAPIRegistry.registerComponent("responses", "Problem", {
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",
   scheme: "bearer",
-  description: "The admin secret, or a scoped token from POST /v1/tokens. Not needed where the deployment sets AUTH = \"none\".",
+  description:
+    'The admin secret, or a scoped token from POST /v1/tokens. Not needed where the deployment sets AUTH = "none".',
 });
 
 queueRoutes(app);
@@ -60,8 +75,10 @@ tokenRoutes(app);
 
 app.onError((err, c) => {
   if (err instanceof HTTPException) {
-    const code: ProblemCode = err.status === 415 ? "unsupported_media_type" : err.status === 413 ? "payload_too_large" : "invalid_request";
-    const detail = code === "unsupported_media_type" ? "send the body as 'Content-Type: application/json'" : err.message;
+    const code: ProblemCode =
+      err.status === 415 ? "unsupported_media_type" : err.status === 413 ? "payload_too_large" : "invalid_request";
+    const detail =
+      code === "unsupported_media_type" ? "send the body as 'Content-Type: application/json'" : err.message;
     return problem(code, detail, c.req.path);
   }
   if (err instanceof ObjectUnavailable) {
@@ -81,7 +98,11 @@ app.notFound((c) => problem("not_found", `no route ${c.req.method} ${c.req.path}
 app.doc31("/v1/openapi.json", (c) => ({
   openapi: "3.1.0",
   servers: [{ url: new URL(c.req.url).origin }],
-  info: { title: "Joinable queues", version: "1.0.0", description: "Python's queue.Queue (put / get / task_done / join) as an HTTP service." },
+  info: {
+    title: "Joinable queues",
+    version: "1.0.0",
+    description: "Python's queue.Queue (put / get / task_done / join) as an HTTP service.",
+  },
   security: [{ bearer: [] }],
 }));
 
@@ -89,4 +110,10 @@ app.doc31("/v1/openapi.json", (c) => ({
 app.get("/", (c) =>
   c.req.header("accept")?.includes("text/html")
     ? c.redirect("/dashboard/", 302)
-    : c.json({ service: "joinable-queues", dashboard: "/dashboard/", openapi: "/v1/openapi.json", queues: "/v1/queues" }));
+    : c.json({
+        service: "joinable-queues",
+        dashboard: "/dashboard/",
+        openapi: "/v1/openapi.json",
+        queues: "/v1/queues",
+      }),
+);

@@ -71,7 +71,11 @@ export const can = (right: Right, scope: Scope = "queue") =>
     const name = scope === "all" ? "*" : scope === "queue" ? c.req.param("name") : undefined;
     const all = scope === "all";
     if (!grant.rights.includes(right)) {
-      return problem("forbidden", `this token lacks the '${right}' right (it has: ${grant.rights.join(", ")})`, c.req.path);
+      return problem(
+        "forbidden",
+        `this token lacks the '${right}' right (it has: ${grant.rights.join(", ")})`,
+        c.req.path,
+      );
     }
     if (name !== undefined && !inScope(grant, name)) {
       const what = all ? "every queue" : `the queue '${name}'`;
@@ -94,9 +98,11 @@ async function grantOf(c: Context<App>): Promise<Grant | Response> {
   const secret = signingKey(c);
   if (secret instanceof Response) return secret;
   const ticket = c.req.query("ticket");
-  if (ticket !== undefined && c.req.header("upgrade")?.toLowerCase() === "websocket") return ticketGrant(c, ticket, secret);
+  if (ticket !== undefined && c.req.header("upgrade")?.toLowerCase() === "websocket")
+    return ticketGrant(c, ticket, secret);
   const header = c.req.header("authorization");
-  if (header === undefined) return unauthorized(c, "this deployment needs a token: send 'Authorization: Bearer <token>'");
+  if (header === undefined)
+    return unauthorized(c, "this deployment needs a token: send 'Authorization: Bearer <token>'");
   const token = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
   if (token === undefined) return unauthorized(c, "malformed Authorization header: expected 'Bearer <token>'");
   if (sameSecret(token, secret)) return EVERYTHING;
@@ -109,25 +115,44 @@ async function grantOf(c: Context<App>): Promise<Grant | Response> {
 async function ticketGrant(c: Context<App>, ticket: string, secret: string): Promise<Grant | Response> {
   const claims = await claimsOf(c, ticket, secret, "ws");
   if (claims instanceof Response) return claims;
-  return { id: claims.jti, queues: claims.q, rights: ["observe"], ticket: { id: claims.jti, expiresAt: claims.exp! * 1000 } };
+  return {
+    id: claims.jti,
+    queues: claims.q,
+    rights: ["observe"],
+    ticket: { id: claims.jti, expiresAt: claims.exp! * 1000 },
+  };
 }
 
 /** Verifies a token's signature, expiry and use; every failure is one fixed sentence (a token never echoes back). */
-async function claimsOf(c: Context<App>, token: string, secret: string, use: Claims["use"]): Promise<Claims | Response> {
+async function claimsOf(
+  c: Context<App>,
+  token: string,
+  secret: string,
+  use: Claims["use"],
+): Promise<Claims | Response> {
   const what = use === "ws" ? "ticket" : "token";
   let claims: Claims;
   try {
     claims = (await verify(token, secret, "HS256")) as Claims;
   } catch (e) {
-    return unauthorized(c, e instanceof JwtTokenExpired ? `this ${what} has expired` : `this ${what} is not valid for this deployment`);
+    return unauthorized(
+      c,
+      e instanceof JwtTokenExpired ? `this ${what} has expired` : `this ${what} is not valid for this deployment`,
+    );
   }
   if (claims.use !== use) {
-    return unauthorized(c, use === "ws" ? "that is not a WebSocket ticket: get one from POST /v1/queues/{name}/ws-ticket" : "a WebSocket ticket is not a bearer token");
+    return unauthorized(
+      c,
+      use === "ws"
+        ? "that is not a WebSocket ticket: get one from POST /v1/queues/{name}/ws-ticket"
+        : "a WebSocket ticket is not a bearer token",
+    );
   }
   return claims;
 }
 
-const unauthorized = (c: Context<App>, detail: string) => problem("unauthorized", detail, c.req.path, { "www-authenticate": "Bearer" });
+const unauthorized = (c: Context<App>, detail: string) =>
+  problem("unauthorized", detail, c.req.path, { "www-authenticate": "Bearer" });
 
 /** Compares in constant time, so response timing does not reveal how much of a guessed secret was right. */
 function sameSecret(given: string, expected: string): boolean {
@@ -146,7 +171,14 @@ export async function issueToken(secret: string, grant: { queues: string[]; righ
 /** A ticket for one browser WebSocket on one queue, valid for `ticketSeconds`; the queue's object spends it. */
 export async function issueTicket(secret: string, name: string) {
   const iat = Math.floor(Date.now() / 1000);
-  const claims: Claims = { jti: crypto.randomUUID(), use: "ws", q: [name], r: ["observe"], iat, exp: iat + LIMITS.ticketSeconds };
+  const claims: Claims = {
+    jti: crypto.randomUUID(),
+    use: "ws",
+    q: [name],
+    r: ["observe"],
+    iat,
+    exp: iat + LIMITS.ticketSeconds,
+  };
   return { ticket: await sign(claims, secret, "HS256"), expiresAt: claims.exp! };
 }
 
@@ -155,10 +187,13 @@ let revoked: { ids: Set<string>; until: number; refresh?: Promise<Set<string>> }
 
 async function isRevoked(env: Env, id: string): Promise<boolean> {
   if (Date.now() >= revoked.until) {
-    revoked.refresh ??= catalog(env).revokedTokens().then((ids) => {
-      revoked = { ids: new Set(ids), until: Date.now() + LIMITS.revocationRefreshSeconds * 1000 };
-      return revoked.ids;
-    }).finally(() => (revoked.refresh = undefined));
+    revoked.refresh ??= catalog(env)
+      .revokedTokens()
+      .then((ids) => {
+        revoked = { ids: new Set(ids), until: Date.now() + LIMITS.revocationRefreshSeconds * 1000 };
+        return revoked.ids;
+      })
+      .finally(() => (revoked.refresh = undefined));
     await revoked.refresh;
   }
   return revoked.ids.has(id);

@@ -13,15 +13,34 @@ export type Ctx = Context<App>;
 
 // Every route may answer these with a problem document (which ones, and why, is in the README's error table).
 const ref = { $ref: "#/components/responses/Problem" } as const;
-const problems = { 400: ref, 401: ref, 403: ref, 404: ref, 409: ref, 410: ref, 413: ref, 415: ref, 429: ref, 500: ref, 503: ref } as const;
+const problems = {
+  400: ref,
+  401: ref,
+  403: ref,
+  404: ref,
+  409: ref,
+  410: ref,
+  413: ref,
+  415: ref,
+  429: ref,
+  500: ref,
+  503: ref,
+} as const;
 
 type Definition = Omit<RouteConfig, "middleware" | "tags"> & { operationId: string };
 
 /** One file's routes, under one OpenAPI tag: each needs `right` over the route's queue (or as `scope` says). */
-export const routes = (tag: string) => <R extends Definition>(right: Right, r: R, scope?: Scope) =>
-  createRoute({ ...r, tags: [tag], middleware: [can(right, scope)], responses: { ...r.responses, ...problems } } as R & {
-    responses: typeof problems;
-  });
+export const routes =
+  (tag: string) =>
+  <R extends Definition>(right: Right, r: R, scope?: Scope) =>
+    createRoute({
+      ...r,
+      tags: [tag],
+      middleware: [can(right, scope)],
+      responses: { ...r.responses, ...problems },
+    } as R & {
+      responses: typeof problems;
+    });
 
 export const json = <T extends z.ZodType>(schema: T, required = false) =>
   ({ body: { content: { "application/json": { schema } }, required } }) as const;
@@ -33,12 +52,24 @@ export const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined
  * An optional body with its defaults. Hono skips validating an optional body sent without a JSON content type and
  * answers `{}` for it, so the schema runs here too (a second, cheap pass when it already ran).
  */
-export const orDefaults = <T extends z.ZodType>(schema: T, validated: z.input<T> | undefined): z.output<T> => schema.parse(validated ?? {});
+export const orDefaults = <T extends z.ZodType>(schema: T, validated: z.input<T> | undefined): z.output<T> =>
+  schema.parse(validated ?? {});
 export const queuePath = "/v1/queues/{name}";
 
 /** A success answer, or the outcome's problem document. */
-export function reply<T extends object>(c: Ctx, outcome: Outcome<T>, status = 200, body: (o: T) => unknown = (o) => o): Response {
-  if (!outcome.ok) return problem(outcome.code, outcome.message, c.req.path, outcome.code === "limit_exceeded" ? { "retry-after": "1" } : {});
+export function reply<T extends object>(
+  c: Ctx,
+  outcome: Outcome<T>,
+  status = 200,
+  body: (o: T) => unknown = (o) => o,
+): Response {
+  if (!outcome.ok)
+    return problem(
+      outcome.code,
+      outcome.message,
+      c.req.path,
+      outcome.code === "limit_exceeded" ? { "retry-after": "1" } : {},
+    );
   const { ok: _, ...rest } = outcome;
   return c.json(body(rest as unknown as T) as object, status as 200);
 }
@@ -51,7 +82,9 @@ export function deliveryJson({ id, json, ...rest }: Delivery): string {
 /** Answers deliveries: one alone, or `{"items": [...]}` for a batch. */
 export function deliveries(c: Ctx, outcome: Outcome<{ deliveries: Delivery[] }>, batch: boolean): Response {
   if (!outcome.ok) return reply(c, outcome);
-  const text = batch ? `{"items":[${outcome.deliveries.map(deliveryJson).join(",")}]}` : deliveryJson(outcome.deliveries[0]!);
+  const text = batch
+    ? `{"items":[${outcome.deliveries.map(deliveryJson).join(",")}]}`
+    : deliveryJson(outcome.deliveries[0]!);
   return c.body(text, 200, { "content-type": "application/json" });
 }
 
@@ -68,7 +101,10 @@ export async function waiting<T>(
 ): Promise<T> {
   if (wait.block === false || wait.timeout === 0) return call();
   const waiter = crypto.randomUUID();
-  const withdraw = () => void queueObject(c.env, name).withdraw(waiter).catch(() => undefined); // best effort
+  const withdraw = () =>
+    void queueObject(c.env, name)
+      .withdraw(waiter)
+      .catch(() => undefined); // best effort
   c.req.raw.signal.addEventListener("abort", withdraw, { once: true });
   try {
     return await call(waiter);

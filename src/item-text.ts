@@ -101,12 +101,18 @@ class Scanner {
     this.i += text.length;
     // JSON allows 1e400, but it parses as Infinity and no JSON encoder can give it back.
     if (!Number.isFinite(Number(text))) {
-      throw new Refused(`${this.itemBase === Infinity ? "the body" : this.label} holds ${text}, beyond the range of a 64-bit float`);
+      throw new Refused(
+        `${this.itemBase === Infinity ? "the body" : this.label} holds ${text}, beyond the range of a 64-bit float`,
+      );
     }
   }
 
   private space(): void {
-    for (let c = this.s.charCodeAt(this.i); c === 32 || c === 9 || c === 10 || c === 13; c = this.s.charCodeAt(++this.i));
+    for (
+      let c = this.s.charCodeAt(this.i);
+      c === 32 || c === 9 || c === 10 || c === 13;
+      c = this.s.charCodeAt(++this.i)
+    );
   }
 }
 

@@ -55,7 +55,10 @@ export const LIMITS = {
 } as const;
 
 /** The limits the core enforces, in its units (ms). */
-export const coreLimits = (maxWaitSeconds: number = LIMITS.maxWaitSeconds, maxWaiters: number = LIMITS.maxWaiters): Limits => ({
+export const coreLimits = (
+  maxWaitSeconds: number = LIMITS.maxWaitSeconds,
+  maxWaiters: number = LIMITS.maxWaiters,
+): Limits => ({
   maxWaitMs: maxWaitSeconds * 1000,
   idempotencyMs: LIMITS.idempotencyMinutes * 60_000,
   ackKeepMs: LIMITS.ackKeepMinutes * 60_000,

@@ -11,20 +11,36 @@ import type { ProblemCode } from "./problems.ts";
 export type Refusal = { ok: false; code: ProblemCode; message: string };
 
 /** A put body's items as the exact JSON text sent, each checked for depth, numbers and size. */
-export function putItems(body: string, priorities: (PriorityKey | undefined)[]): { ok: true; items: NewItem[] } | Refusal {
+export function putItems(
+  body: string,
+  priorities: (PriorityKey | undefined)[],
+): { ok: true; items: NewItem[] } | Refusal {
   const scanned = itemTexts(body);
   if (!scanned.ok) return { ok: false, code: "invalid_request", message: scanned.detail };
   const items = scanned.texts.map((json, i) => ({ json, priority: priorities[i] }));
   const big = items.findIndex((i) => new TextEncoder().encode(i.json).length > LIMITS.maxItemBytes);
-  if (big >= 0) return { ok: false, code: "payload_too_large", message: `item ${big} is larger than ${LIMITS.maxItemBytes} bytes of JSON` };
+  if (big >= 0)
+    return {
+      ok: false,
+      code: "payload_too_large",
+      message: `item ${big} is larger than ${LIMITS.maxItemBytes} bytes of JSON`,
+    };
   return { ok: true, items };
 }
 
 /** Lists the name in the catalog (within the deployment's cap), then creates the queue's object. */
-export async function createQueue(env: Env, name: string, config: QueueConfig): Promise<Outcome<{ created: boolean }> | Refusal> {
+export async function createQueue(
+  env: Env,
+  name: string,
+  config: QueueConfig,
+): Promise<Outcome<{ created: boolean }> | Refusal> {
   const max = cap(env.MAX_QUEUES, LIMITS.maxQueues);
   if (!(await catalog(env).admit(name, config, max))) {
-    return { ok: false, code: "limit_exceeded", message: `this deployment already has ${max} queues (the cap): delete some first` };
+    return {
+      ok: false,
+      code: "limit_exceeded",
+      message: `this deployment already has ${max} queues (the cap): delete some first`,
+    };
   }
   const created = await queueObject(env, name).create(config);
   if (created.ok) await catalog(env).add(name, config); // repairs the listing if a crash came between the two steps

@@ -62,7 +62,15 @@ export const PROBLEM_CODES = Object.keys(STATUS) as ProblemCode[];
 export const problemStatus = (code: ProblemCode): number => STATUS[code];
 
 export function problemBody(code: ProblemCode, detail: string, instance?: string, extra: { request_id?: string } = {}) {
-  return { type: `urn:joinable-queues:problem:${code}`, title: TITLE[code], status: STATUS[code], code, detail, instance, ...extra };
+  return {
+    type: `urn:joinable-queues:problem:${code}`,
+    title: TITLE[code],
+    status: STATUS[code],
+    code,
+    detail,
+    instance,
+    ...extra,
+  };
 }
 
 export function problem(

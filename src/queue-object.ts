@@ -56,7 +56,9 @@ export class QueueObject extends DurableObject<Env> {
   create(config: QueueConfig): Outcome<{ created: boolean }> {
     if (this.queue) {
       const same = JSON.stringify(this.queue.config) === JSON.stringify(config);
-      return same ? { ok: true, created: false } : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
+      return same
+        ? { ok: true, created: false }
+        : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
     }
     this.queue = JoinableQueue.create(Store.create(this.sql), config, this.limits);
     return { ok: true, created: true };

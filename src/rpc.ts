@@ -2,13 +2,18 @@
 
 /** A failure between the Worker and an object (reset on deploy or eviction, lost connection, overload). */
 export class ObjectUnavailable extends Error {
-  constructor(readonly overloaded: boolean, options: ErrorOptions) {
+  constructor(
+    readonly overloaded: boolean,
+    options: ErrorOptions,
+  ) {
     super("durable object unavailable", options);
   }
 }
 
 /** An object's methods, typed as its class (RPC stub types wrap results in ways that lose an outcome's `ok` tag). */
-export type Api<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never };
+export type Api<T> = {
+  [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
+};
 
 /**
  * Calls go through this proxy so that platform failures become ObjectUnavailable: an error thrown by our own
@@ -17,13 +22,15 @@ export type Api<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ?
 export function rpc<T>(stub: object): Api<T> {
   const methods = stub as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return new Proxy({} as Api<T>, {
-    get: (_, method: string) => async (...args: unknown[]) => {
-      try {
-        return await methods[method]!(...args);
-      } catch (e) {
-        const { remote, overloaded } = e as { remote?: boolean; overloaded?: boolean };
-        throw remote ? e : new ObjectUnavailable(overloaded === true, { cause: e });
-      }
-    },
+    get:
+      (_, method: string) =>
+      async (...args: unknown[]) => {
+        try {
+          return await methods[method]!(...args);
+        } catch (e) {
+          const { remote, overloaded } = e as { remote?: boolean; overloaded?: boolean };
+          throw remote ? e : new ObjectUnavailable(overloaded === true, { cause: e });
+        }
+      },
   });
 }

@@ -20,12 +20,15 @@ const Timeout = z
   .number()
   .nullable()
   .optional()
-  .openapi({ description: `Seconds to wait; null or absent waits without limit (each call still ends within ${LIMITS.maxWaitSeconds} s with poll_again).` });
+  .openapi({
+    description: `Seconds to wait; null or absent waits without limit (each call still ends within ${LIMITS.maxWaitSeconds} s with poll_again).`,
+  });
 
 const timeoutProblem = `must be 0-${LIMITS.maxTimeoutSeconds} seconds`;
 const timeoutInRange = (t: number | null | undefined) => t == null || (t >= 0 && t <= LIMITS.maxTimeoutSeconds);
 /** A timeout in range, unless the call does not block (CPython's `block=False` ignores `timeout`). */
-const blockingTimeout = (b: { block?: boolean; timeout?: number | null }) => b.block === false || timeoutInRange(b.timeout);
+const blockingTimeout = (b: { block?: boolean; timeout?: number | null }) =>
+  b.block === false || timeoutInRange(b.timeout);
 
 const LeaseSeconds = z.number().int().min(LIMITS.minLeaseSeconds).max(LIMITS.maxLeaseSeconds);
 const Receipt = z.string().min(1).max(200).openapi({ example: "5f0c2a9e.17.1.9b1c3f0a7d2e4c11" });
@@ -37,25 +40,38 @@ export const QueueConfigBody = z
     lease_seconds: LeaseSeconds.nullable().default(LIMITS.defaultLeaseSeconds).openapi({
       description: "How long a get holds an item before it is redelivered; null: never (pure CPython).",
     }),
-    max_deliveries: z.number().int().min(1).max(LIMITS.maxMaxDeliveries).nullable().default(LIMITS.defaultMaxDeliveries).openapi({
-      description: "After this many deliveries an item goes to the dead letters; null: never.",
-    }),
+    max_deliveries: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.maxMaxDeliveries)
+      .nullable()
+      .default(LIMITS.defaultMaxDeliveries)
+      .openapi({
+        description: "After this many deliveries an item goes to the dead letters; null: never.",
+      }),
   })
   .strict()
   .openapi("QueueConfig");
 
 // z.unknown, not z.json: zod-to-openapi recurses forever on z.json's lazy definition. JSON parsing already
 // guarantees the value is JSON; only presence needs checking.
-const Item = z.unknown().openapi({ description: `Any JSON value, at most ${LIMITS.maxItemBytes} bytes encoded.`, example: { job: 1 } });
+const Item = z
+  .unknown()
+  .openapi({ description: `Any JSON value, at most ${LIMITS.maxItemBytes} bytes encoded.`, example: { job: 1 } });
 // Python's priorities: numbers, strings, and tuples of them (nested two deep here; zod-to-openapi cannot recurse).
 const KeyScalar = z.union([z.number(), z.string().max(64)]);
 const Priority = z
   .union([KeyScalar, z.array(z.union([KeyScalar, z.array(KeyScalar).max(8)])).max(8)])
-  .refine((k) => JSON.stringify(k).length <= LIMITS.maxPriorityKeyLength, `a priority key is at most ${LIMITS.maxPriorityKeyLength} characters of JSON`)
+  .refine(
+    (k) => JSON.stringify(k).length <= LIMITS.maxPriorityKeyLength,
+    `a priority key is at most ${LIMITS.maxPriorityKeyLength} characters of JSON`,
+  )
   .optional()
   .openapi({
-    description: "Priority queues only: lower comes first, ordered as Python orders it. A number, a string, or an array of them "
-      + "(Python's tuple, compared element by element; numbers sort before strings, both before arrays).",
+    description:
+      "Priority queues only: lower comes first, ordered as Python orders it. A number, a string, or an array of them " +
+      "(Python's tuple, compared element by element; numbers sort before strings, both before arrays).",
     example: [1, "resize"],
   });
 
@@ -63,12 +79,23 @@ export const PutBody = z
   .object({
     item: Item.optional(),
     priority: Priority,
-    items: z.array(z.object({ item: Item.refine((v) => v !== undefined, "each entry needs an 'item'"), priority: Priority }).strict()).min(1).max(LIMITS.maxBatch).optional().openapi({
-      description: "A batch, all-or-nothing, instead of `item`.",
-    }),
+    items: z
+      .array(
+        z
+          .object({ item: Item.refine((v) => v !== undefined, "each entry needs an 'item'"), priority: Priority })
+          .strict(),
+      )
+      .min(1)
+      .max(LIMITS.maxBatch)
+      .optional()
+      .openapi({
+        description: "A batch, all-or-nothing, instead of `item`.",
+      }),
     block: z.boolean().default(true),
     timeout: Timeout,
-    delay: seconds(LIMITS.maxDelaySeconds).optional().openapi({ description: "Seconds before the item becomes visible to get." }),
+    delay: seconds(LIMITS.maxDelaySeconds)
+      .optional()
+      .openapi({ description: "Seconds before the item becomes visible to get." }),
     idempotency_key: z.string().min(1).max(LIMITS.maxIdempotencyKeyLength).optional(),
   })
   .strict()
@@ -81,7 +108,13 @@ export const GetBody = z
   .object({
     block: z.boolean().default(true),
     timeout: Timeout,
-    max: z.number().int().min(1).max(LIMITS.maxBatch).optional().openapi({ description: "Answer a batch of up to this many items." }),
+    max: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.maxBatch)
+      .optional()
+      .openapi({ description: "Answer a batch of up to this many items." }),
     lease_seconds: LeaseSeconds.optional(),
   })
   .strict()
@@ -103,7 +136,10 @@ export const QueueConfigPatch = z
   .strict()
   .openapi("QueueConfigChange");
 
-export const ShutdownBody = z.object({ immediate: z.boolean().default(false) }).strict().openapi("ShutdownRequest");
+export const ShutdownBody = z
+  .object({ immediate: z.boolean().default(false) })
+  .strict()
+  .openapi("ShutdownRequest");
 export const ExtendBody = z.object({ receipt: Receipt, lease_seconds: LeaseSeconds }).strict().openapi("ExtendRequest");
 export const ReleaseBody = z
   .object({ receipt: Receipt, delay: seconds(LIMITS.maxDelaySeconds).default(0) })
@@ -116,18 +152,37 @@ const ConfigFields = {
   lease_seconds: z.number().int().nullable(),
   max_deliveries: z.number().int().nullable(),
 };
-export const CatalogEntry = z.object({ name: z.string(), ...ConfigFields, created_at: z.string() }).openapi("CatalogEntry");
+export const CatalogEntry = z
+  .object({ name: z.string(), ...ConfigFields, created_at: z.string() })
+  .openapi("CatalogEntry");
 
 const Scope = z
   .string()
-  .regex(LIMITS.scopePattern, "a scope is a queue name, or a prefix of one followed by '*' (e.g. 'etl-*'; '*' alone is every queue)");
+  .regex(
+    LIMITS.scopePattern,
+    "a scope is a queue name, or a prefix of one followed by '*' (e.g. 'etl-*'; '*' alone is every queue)",
+  );
 const Right = z.enum(RIGHTS);
 
 export const TokenRequest = z
   .object({
-    queues: z.array(Scope).min(1).max(LIMITS.maxTokenScopes).openapi({ example: ["jobs", "etl-*"] }),
-    rights: z.array(Right).min(1).max(RIGHTS.length).openapi({ example: ["produce", "observe"] }),
-    ttl_seconds: z.number().int().min(60).max(LIMITS.maxTokenTtlSeconds).optional().openapi({ description: "Absent: valid until revoked." }),
+    queues: z
+      .array(Scope)
+      .min(1)
+      .max(LIMITS.maxTokenScopes)
+      .openapi({ example: ["jobs", "etl-*"] }),
+    rights: z
+      .array(Right)
+      .min(1)
+      .max(RIGHTS.length)
+      .openapi({ example: ["produce", "observe"] }),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(LIMITS.maxTokenTtlSeconds)
+      .optional()
+      .openapi({ description: "Absent: valid until revoked." }),
     label: z.string().max(100).optional(),
   })
   .strict()
@@ -148,13 +203,23 @@ export const TokenInfo = z
 export const IssuedToken = z
   .object({ ...TokenInfo.shape, token: z.string().openapi({ description: "The bearer secret: shown this once." }) })
   .openapi("IssuedToken");
-export const TokenParams = z.object({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) });
+export const TokenParams = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 export const IdempotencyHeader = z.object({
-  "idempotency-key": z.string().min(1).max(LIMITS.maxIdempotencyKeyLength).optional().openapi({
-    param: { in: "header" },
-    description: `A retried put with the same key within ${LIMITS.idempotencyMinutes} minutes adds nothing and answers as the first did.`,
-  }),
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(LIMITS.maxIdempotencyKeyLength)
+    .optional()
+    .openapi({
+      param: { in: "header" },
+      description: `A retried put with the same key within ${LIMITS.idempotencyMinutes} minutes adds nothing and answers as the first did.`,
+    }),
 });
 
 export const LimitQuery = z.object({
@@ -186,32 +251,36 @@ export const Delivery = z
   .object({
     id: z.number().int(),
     item: Item,
-    priority: z.union([z.number(), z.string(), z.array(z.unknown())]).openapi({ description: "As it was put (0 when none was given)." }),
+    priority: z
+      .union([z.number(), z.string(), z.array(z.unknown())])
+      .openapi({ description: "As it was put (0 when none was given)." }),
     deliveries: z.number().int(),
     receipt: z.string().nullable(),
     lease_expires_at: z.number().nullable().openapi({ description: "Unix ms; null without a lease." }),
   })
   .openapi("Delivery");
 
-export const Stats = z.object({
-  name: z.string(),
-  ...ConfigFields,
-  qsize: z.number().int(),
-  empty: z.boolean(),
-  full: z.boolean(),
-  unfinished_tasks: z.number().int(),
-  in_flight: z.number().int(),
-  leased: z.number().int(),
-  delayed: z.number().int(),
-  dead_lettered: z.number().int(),
-  deliveries: z.number().int(),
-  redeliveries: z.number().int(),
-  puts: z.number().int().openapi({ description: "Items put since the queue was created." }),
-  completed: z.number().int().openapi({ description: "task_dones since the queue was created." }),
-  shutdown: z.boolean(),
-  immediate: z.boolean(),
-  waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }),
-}).openapi("QueueStats");
+export const Stats = z
+  .object({
+    name: z.string(),
+    ...ConfigFields,
+    qsize: z.number().int(),
+    empty: z.boolean(),
+    full: z.boolean(),
+    unfinished_tasks: z.number().int(),
+    in_flight: z.number().int(),
+    leased: z.number().int(),
+    delayed: z.number().int(),
+    dead_lettered: z.number().int(),
+    deliveries: z.number().int(),
+    redeliveries: z.number().int(),
+    puts: z.number().int().openapi({ description: "Items put since the queue was created." }),
+    completed: z.number().int().openapi({ description: "task_dones since the queue was created." }),
+    shutdown: z.boolean(),
+    immediate: z.boolean(),
+    waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }),
+  })
+  .openapi("QueueStats");
 
 export const JoinResult = z
   .object({ drained: z.boolean(), unfinished_tasks: z.number().int(), dead_lettered: z.number().int() })

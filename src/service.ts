@@ -7,7 +7,15 @@ import type { z } from "@hono/zod-openapi";
 import type { PriorityKey } from "./core/priority.ts";
 import type { Delivery, Outcome, QueueConfig } from "./core/types.ts";
 import { queueObject } from "./objects.ts";
-import { configureQueue, createQueue, deleteQueue, listQueues, putItems, untilAnswered, type Refusal } from "./operations.ts";
+import {
+  configureQueue,
+  createQueue,
+  deleteQueue,
+  listQueues,
+  putItems,
+  untilAnswered,
+  type Refusal,
+} from "./operations.ts";
 import { problemStatus, type ProblemCode } from "./problems.ts";
 import { ObjectUnavailable } from "./rpc.ts";
 import * as S from "./schemas.ts";
@@ -20,7 +28,10 @@ export type Problem = { ok: false; code: ProblemCode; status: number; detail: st
 export type Result<T extends object = object> = ({ ok: true } & T) | Problem;
 
 class Refused extends Error {
-  constructor(readonly code: ProblemCode, message: string) {
+  constructor(
+    readonly code: ProblemCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -48,13 +59,19 @@ async function attempt<T extends object>(body: () => Promise<T>): Promise<Result
   try {
     return { ok: true, ...(await body()) };
   } catch (e) {
-    if (e instanceof ObjectUnavailable) return refusal("unavailable", "the queue's object restarted or is overloaded; retry");
+    if (e instanceof ObjectUnavailable)
+      return refusal("unavailable", "the queue's object restarted or is overloaded; retry");
     if (e instanceof Refused) return refusal(e.code, e.message);
     throw e;
   }
 }
 
-const refusal = (code: ProblemCode, detail: string): Problem => ({ ok: false, code, status: problemStatus(code), detail });
+const refusal = (code: ProblemCode, detail: string): Problem => ({
+  ok: false,
+  code,
+  status: problemStatus(code),
+  detail,
+});
 
 function valid<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
@@ -70,7 +87,12 @@ const object = (env: Env, name: string) => queueObject(env, named(name));
 function jsonText(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === "number" && !Number.isFinite(v)) throw new Refused("invalid_request", `an item may not hold ${v}`);
-    if (typeof v === "object" && v !== null && !Array.isArray(v) && ![Object.prototype, null].includes(Object.getPrototypeOf(v))) {
+    if (
+      typeof v === "object" &&
+      v !== null &&
+      !Array.isArray(v) &&
+      ![Object.prototype, null].includes(Object.getPrototypeOf(v))
+    ) {
       throw new Refused("invalid_request", `an item is JSON: a ${v.constructor?.name ?? "non-plain object"} is not`);
     }
     return v;
@@ -80,19 +102,46 @@ function jsonText(value: unknown): string {
 const job = ({ json, ...rest }: Delivery): Job => ({ ...rest, item: JSON.parse(json) });
 
 /** put and putMany: validated as the HTTP body would be, then stored as the same JSON text. */
-async function add(env: Env, name: string, entries: { item: unknown; priority?: PriorityKey }[], options: PutOptions, batch: boolean) {
-  const body = { block: options.block, timeout: options.timeout, delay: options.delay, idempotency_key: options.idempotencyKey };
+async function add(
+  env: Env,
+  name: string,
+  entries: { item: unknown; priority?: PriorityKey }[],
+  options: PutOptions,
+  batch: boolean,
+) {
+  const body = {
+    block: options.block,
+    timeout: options.timeout,
+    delay: options.delay,
+    idempotency_key: options.idempotencyKey,
+  };
   const checked = valid(S.PutBody, batch ? { ...body, items: entries } : { ...body, ...entries[0] });
   const texts = entries.map((e) => `{"item":${jsonText(e.item)}}`);
-  const prepared = unwrap(putItems(batch ? `{"items":[${texts.join(",")}]}` : texts[0]!, entries.map((e) => e.priority)));
+  const prepared = unwrap(
+    putItems(
+      batch ? `{"items":[${texts.join(",")}]}` : texts[0]!,
+      entries.map((e) => e.priority),
+    ),
+  );
   const q = object(env, name);
-  const request = { items: prepared.items, block: checked.block, delay: checked.delay, idempotency_key: checked.idempotency_key };
-  return unwrap(await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) => q.put({ ...request, timeout }))).ids;
+  const request = {
+    items: prepared.items,
+    block: checked.block,
+    delay: checked.delay,
+    idempotency_key: checked.idempotency_key,
+  };
+  return unwrap(
+    await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) =>
+      q.put({ ...request, timeout }),
+    ),
+  ).ids;
 }
 
 export class QueueService extends WorkerEntrypoint<Env> {
   createQueue(name: string, config: Partial<QueueConfig> = {}) {
-    return attempt(async () => ({ created: unwrap(await createQueue(this.env, named(name), valid(S.QueueConfigBody, config))).created }));
+    return attempt(async () => ({
+      created: unwrap(await createQueue(this.env, named(name), valid(S.QueueConfigBody, config))).created,
+    }));
   }
 
   deleteQueue(name: string) {
@@ -110,7 +159,9 @@ export class QueueService extends WorkerEntrypoint<Env> {
   }
 
   put(name: string, item: unknown, options: PutOptions = {}) {
-    return attempt(async () => ({ id: (await add(this.env, name, [{ item, priority: options.priority }], options, false))[0]! }));
+    return attempt(async () => ({
+      id: (await add(this.env, name, [{ item, priority: options.priority }], options, false))[0]!,
+    }));
   }
 
   /** A batch of up to 100, all-or-nothing against maxsize. */
@@ -126,10 +177,19 @@ export class QueueService extends WorkerEntrypoint<Env> {
 
   getMany(name: string, max: number | undefined, options: GetOptions = {}) {
     return attempt(async () => {
-      const checked = valid(S.GetBody, { block: options.block, timeout: options.timeout, max, lease_seconds: options.leaseSeconds });
+      const checked = valid(S.GetBody, {
+        block: options.block,
+        timeout: options.timeout,
+        max,
+        lease_seconds: options.leaseSeconds,
+      });
       const q = object(this.env, name);
       const request = { block: checked.block, max: checked.max, lease_seconds: checked.lease_seconds };
-      const got = unwrap(await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) => q.get({ ...request, timeout })));
+      const got = unwrap(
+        await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) =>
+          q.get({ ...request, timeout }),
+        ),
+      );
       return { jobs: got.deliveries.map(job) };
     });
   }

@@ -122,7 +122,14 @@ export class Subscriptions {
   }
 
   /** Tells one socket what changed; answers when its next coalesced stats message is due (Infinity: not needed). */
-  private notify(ws: WebSocket, session: Session, q: JoinableQueue, stats: Stats | undefined, statsJson: string, now: number): number {
+  private notify(
+    ws: WebSocket,
+    session: Session,
+    q: JoinableQueue,
+    stats: Stats | undefined,
+    statsJson: string,
+    now: number,
+  ): number {
     let dirty = false;
     let due = Infinity;
     for (const sub of [...session.joins]) {
@@ -200,7 +207,8 @@ function error(ws: WebSocket, code: ProblemCode, detail: string): void {
 }
 
 function parse(data: string | ArrayBuffer): { message: SubscriberMessage } | { code: ProblemCode; detail: string } {
-  if (typeof data !== "string") return { code: "invalid_request", detail: "binary frames are not supported; send JSON text" };
+  if (typeof data !== "string")
+    return { code: "invalid_request", detail: "binary frames are not supported; send JSON text" };
   // The cap is in bytes of UTF-8, as the frame travels: a character may take up to three of them.
   if (data.length * 3 > LIMITS.maxFrameBytes && new TextEncoder().encode(data).byteLength > LIMITS.maxFrameBytes) {
     return { code: "payload_too_large", detail: `a frame may be at most ${LIMITS.maxFrameBytes} bytes of UTF-8` };

@@ -6,7 +6,11 @@ export default {
     const steps = { created: await env.QUEUES.createQueue(name) };
     steps.put = await env.QUEUES.putMany(name, [{ n: 1 }, { n: 2 }, { n: 3 }]);
     steps.done = [];
-    for (let got = await env.QUEUES.get(name, { block: false }); got.ok; got = await env.QUEUES.get(name, { block: false })) {
+    for (
+      let got = await env.QUEUES.get(name, { block: false });
+      got.ok;
+      got = await env.QUEUES.get(name, { block: false })
+    ) {
       steps.done.push((await env.QUEUES.taskDone(name, got.job.receipt)).unfinished_tasks);
     }
     steps.joined = await env.QUEUES.join(name);

@@ -15,7 +15,10 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const fmt = (n) => (Number.isFinite(n) ? n.toLocaleString("en") : "–");
 
 async function api(path, init = {}) {
-  const headers = { ...(init.body ? { "content-type": "application/json" } : {}), ...(token() ? { authorization: `Bearer ${token()}` } : {}) };
+  const headers = {
+    ...(init.body ? { "content-type": "application/json" } : {}),
+    ...(token() ? { authorization: `Bearer ${token()}` } : {}),
+  };
   const res = await fetch(path, { ...init, headers });
   const body = res.status === 204 ? null : await res.json();
   if (res.status === 401) throw new Unauthorized(body.detail);
@@ -79,7 +82,9 @@ function showConnection() {
   const watches = [...queues.values()].map((q) => q.watch).filter((w) => w && !w.stopped);
   const dropped = watches.some((w) => !w.live && w.opened);
   connection.dataset.state = dropped ? "reconnecting" : "live";
-  connection.textContent = dropped ? "Reconnecting… (the connection dropped; values may be stale)" : "Live: updates as they happen";
+  connection.textContent = dropped
+    ? "Reconnecting… (the connection dropped; values may be stale)"
+    : "Live: updates as they happen";
 }
 
 function track(name, onChange) {
@@ -165,14 +170,18 @@ async function overview() {
   }
   untrackAllBut(new Set(names));
   main.innerHTML = `<h2>Queues</h2>${names.length ? "" : "<p>No queues yet: create one with <code>PUT /v1/queues/{name}</code>.</p>"}
-    <div class="scroll"><table><thead><tr>${COLUMNS.map(([key, label], i) =>
-      `<th scope="col" class="${i >= 5 && i <= 7 ? "wide" : ""}"><button data-sort="${key}">${label}</button></th>`).join("")}</tr></thead>
+    <div class="scroll"><table><thead><tr>${COLUMNS.map(
+      ([key, label], i) =>
+        `<th scope="col" class="${i >= 5 && i <= 7 ? "wide" : ""}"><button data-sort="${key}">${label}</button></th>`,
+    ).join("")}</tr></thead>
     <tbody></tbody></table></div>`;
   const tbody = main.querySelector("tbody");
-  main.querySelectorAll("th button").forEach((b) => b.addEventListener("click", () => {
-    sort = { key: b.dataset.sort, dir: sort.key === b.dataset.sort ? -sort.dir : 1 };
-    render();
-  }));
+  main.querySelectorAll("th button").forEach((b) =>
+    b.addEventListener("click", () => {
+      sort = { key: b.dataset.sort, dir: sort.key === b.dataset.sort ? -sort.dir : 1 };
+      render();
+    }),
+  );
   let pending = false;
   const render = () => {
     pending = false;
@@ -185,15 +194,17 @@ async function overview() {
       const [x, y] = [col[2](a, qa.stats, qa), col[2](b, qb.stats, qb)];
       return (x < y ? -1 : x > y ? 1 : 0) * sort.dir;
     });
-    tbody.innerHTML = rows.map(([n, q]) => {
-      const s = q.stats;
-      return `<tr data-queue="${esc(n)}"><th scope="row"><a href="#/queue/${enc(n)}">${esc(n)}</a></th>
+    tbody.innerHTML = rows
+      .map(([n, q]) => {
+        const s = q.stats;
+        return `<tr data-queue="${esc(n)}"><th scope="row"><a href="#/queue/${enc(n)}">${esc(n)}</a></th>
         <td data-col="qsize">${fmt(s.qsize)}</td><td data-col="unfinished">${fmt(s.unfinished_tasks)}</td>
         <td>${fmt(s.in_flight)}</td><td>${fmt(s.dead_lettered)}</td>
         <td class="wide">${s.waiting.getters} / ${s.waiting.putters} / ${s.waiting.joiners}</td>
         <td class="wide">${rate(q, "puts").toFixed(1)}</td><td class="wide">${rate(q, "completed").toFixed(1)}</td>
         <td data-col="join">${joinState(s, rate(q, "completed"))}</td><td>${flags(q)}</td></tr>`;
-    }).join("");
+      })
+      .join("");
   };
   const schedule = () => pending || ((pending = true), requestAnimationFrame(render));
   for (const n of names) track(n, schedule);
@@ -208,7 +219,11 @@ function chart(history) {
   const series = [
     ["Backlog", (h) => h.stats.qsize, ""],
     ["In flight", (h) => h.stats.in_flight, "6 3"],
-    ["Done/s", (h, i) => (i ? (h.stats.completed - pts[i - 1].stats.completed) / Math.max(0.1, (h.t - pts[i - 1].t) / 1000) : 0), "2 3"],
+    [
+      "Done/s",
+      (h, i) => (i ? (h.stats.completed - pts[i - 1].stats.completed) / Math.max(0.1, (h.t - pts[i - 1].t) / 1000) : 0),
+      "2 3",
+    ],
   ];
   const values = series.map(([, f]) => pts.map(f));
   const max = Math.max(1, ...values.flat());
@@ -245,7 +260,9 @@ async function queueView(name) {
   let shownDead = -1;
   const deadLetters = async () => {
     const { items } = await api(`${path}/dead_letters?limit=100`);
-    const rows = items.map((d) => `<tr><td>${d.id}</td><td>${d.deliveries}</td><td><code>${esc(JSON.stringify(d.item))}</code></td></tr>`);
+    const rows = items.map(
+      (d) => `<tr><td>${d.id}</td><td>${d.deliveries}</td><td><code>${esc(JSON.stringify(d.item))}</code></td></tr>`,
+    );
     const head = '<th scope="col">Id</th><th scope="col">Deliveries</th><th scope="col">Item</th>';
     $("dead").innerHTML = items.length
       ? `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table></div>`
@@ -256,20 +273,36 @@ async function queueView(name) {
     pending = false;
     const s = q.stats;
     const done = rate(q, "completed");
-    $("join").textContent = s.unfinished_tasks === 0
-      ? "Drained: every task put has been done (join returns now)."
-      : `Waiting: ${joinState(s, done)}.`;
-    const counters = { Backlog: s.qsize, Unfinished: s.unfinished_tasks, "In flight": s.in_flight, Leased: s.leased, Delayed: s.delayed,
-      "Dead-lettered": s.dead_lettered, "Waiting getters": s.waiting.getters, "Waiting putters": s.waiting.putters,
-      "Waiting joiners": s.waiting.joiners, "Put/s": rate(q, "puts").toFixed(1), "Done/s": done.toFixed(1) };
+    $("join").textContent =
+      s.unfinished_tasks === 0
+        ? "Drained: every task put has been done (join returns now)."
+        : `Waiting: ${joinState(s, done)}.`;
+    const counters = {
+      Backlog: s.qsize,
+      Unfinished: s.unfinished_tasks,
+      "In flight": s.in_flight,
+      Leased: s.leased,
+      Delayed: s.delayed,
+      "Dead-lettered": s.dead_lettered,
+      "Waiting getters": s.waiting.getters,
+      "Waiting putters": s.waiting.putters,
+      "Waiting joiners": s.waiting.joiners,
+      "Put/s": rate(q, "puts").toFixed(1),
+      "Done/s": done.toFixed(1),
+    };
     const counter = ([k, v]) => `<div><dt>${k}</dt><dd>${typeof v === "number" ? fmt(v) : v}</dd></div>`;
     $("counters").innerHTML = Object.entries(counters).map(counter).join("");
     $("chart").innerHTML = chart(q.history);
     const config = {
-      Order: s.order, Maxsize: s.maxsize || "unbounded", "Lease (s)": s.lease_seconds ?? "none",
-      "Max deliveries": s.max_deliveries ?? "no limit", State: s.shutdown ? `shut down${s.immediate ? " (immediate)" : ""}` : "open",
+      Order: s.order,
+      Maxsize: s.maxsize || "unbounded",
+      "Lease (s)": s.lease_seconds ?? "none",
+      "Max deliveries": s.max_deliveries ?? "no limit",
+      State: s.shutdown ? `shut down${s.immediate ? " (immediate)" : ""}` : "open",
     };
-    $("config").innerHTML = Object.entries(config).map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`).join("");
+    $("config").innerHTML = Object.entries(config)
+      .map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`)
+      .join("");
     if (s.dead_lettered !== shownDead) {
       shownDead = s.dead_lettered;
       deadLetters().catch(report);
@@ -277,19 +310,23 @@ async function queueView(name) {
   };
   const schedule = () => pending || ((pending = true), requestAnimationFrame(render));
   const report = (e) => ($("message").textContent = String(e.message ?? e));
-  const act = (button, ask, call) => $(button).addEventListener("click", async () => {
-    if (ask && !confirm(ask)) return;
-    try {
-      await call();
-      $("message").textContent = "Done.";
-      await deadLetters();
-    } catch (e) {
-      report(e);
-    }
-  });
+  const act = (button, ask, call) =>
+    $(button).addEventListener("click", async () => {
+      if (ask && !confirm(ask)) return;
+      try {
+        await call();
+        $("message").textContent = "Done.";
+        await deadLetters();
+      } catch (e) {
+        report(e);
+      }
+    });
   act("redrive", null, () => api(`${path}/dead_letters/redrive`, { method: "POST", body: "{}" }));
-  act("purge", `Purge every dead letter of '${name}'? They cannot be recovered.`, () => api(`${path}/dead_letters`, { method: "DELETE" }));
-  const shutdown = (immediate) => () => api(`${path}/shutdown`, { method: "POST", body: JSON.stringify({ immediate }) });
+  act("purge", `Purge every dead letter of '${name}'? They cannot be recovered.`, () =>
+    api(`${path}/dead_letters`, { method: "DELETE" }),
+  );
+  const shutdown = (immediate) => () =>
+    api(`${path}/shutdown`, { method: "POST", body: JSON.stringify({ immediate }) });
   act("shutdown", `Shut '${name}' down? Puts fail at once; gets drain what is left.`, shutdown(false));
   act("shutdown-now", `Shut '${name}' down immediately? Everything still queued is dropped.`, shutdown(true));
   every(1000, schedule);

@@ -34,7 +34,8 @@ function decodeNumber(hex: string): number {
 export function encodeKey(key: PriorityKey): string {
   if (typeof key === "number") return NUMBER + encodeNumber(key);
   // One code point, six hex digits: a shorter string ends with END, which sorts before every digit.
-  if (typeof key === "string") return STRING + Array.from(key, (c) => c.codePointAt(0)!.toString(16).padStart(6, "0")).join("") + END;
+  if (typeof key === "string")
+    return STRING + Array.from(key, (c) => c.codePointAt(0)!.toString(16).padStart(6, "0")).join("") + END;
   return ARRAY + key.map(encodeKey).join("") + END;
 }
 

@@ -91,14 +91,26 @@ export class JoinableQueue {
     const stored = store.loadMeta<StoredMeta>();
     if (!stored) return undefined;
     // An old store is counted once; the counts are saved with the meta row from then on.
-    const counts = stored.counts ?? { ready: store.count("ready"), leased: store.count("leased"), dead: store.count("dead") };
+    const counts = stored.counts ?? {
+      ready: store.count("ready"),
+      leased: store.count("leased"),
+      dead: store.count("dead"),
+    };
     return new JoinableQueue(store, { puts: 0, completed: 0, ...stored, counts }, limits);
   }
 
   static create(store: Store, config: QueueConfig, limits: Limits): JoinableQueue {
     const meta: Meta = {
-      config, tag: randomHex(4), unfinished_tasks: 0, shutdown: false, immediate: false,
-      deliveries: 0, redeliveries: 0, puts: 0, completed: 0, counts: { ready: 0, leased: 0, dead: 0 },
+      config,
+      tag: randomHex(4),
+      unfinished_tasks: 0,
+      shutdown: false,
+      immediate: false,
+      deliveries: 0,
+      redeliveries: 0,
+      puts: 0,
+      completed: 0,
+      counts: { ready: 0, leased: 0, dead: 0 },
     };
     return new JoinableQueue(store, meta, limits);
   }
@@ -157,16 +169,33 @@ export class JoinableQueue {
     else if (invalid) reply(invalid);
     else if (this.meta.shutdown) reply(SHUTDOWN);
     else if (this.fits(request.items.length)) reply(this.insert(request, now));
-    else this.block(this.putters, { id: waiterId, reply, request, timedOut: () => fail("full", "the queue is full") }, request, now);
+    else
+      this.block(
+        this.putters,
+        { id: waiterId, reply, request, timedOut: () => fail("full", "the queue is full") },
+        request,
+        now,
+      );
     this.settle(now);
   }
 
-  get(request: GetRequest, now: number, reply: (o: Outcome<{ deliveries: Delivery[] }>) => void, waiterId?: string): void {
+  get(
+    request: GetRequest,
+    now: number,
+    reply: (o: Outcome<{ deliveries: Delivery[] }>) => void,
+    waiterId?: string,
+  ): void {
     this.expireLeases(now);
     const taken = this.shutDownAndEmpty ? undefined : this.take(request, now);
     if (!taken) reply(SHUTDOWN);
     else if (taken.length > 0) reply({ ok: true, deliveries: taken });
-    else this.block(this.getters, { id: waiterId, reply, request, timedOut: () => fail("empty", "the queue is empty") }, request, now);
+    else
+      this.block(
+        this.getters,
+        { id: waiterId, reply, request, timedOut: () => fail("empty", "the queue is empty") },
+        request,
+        now,
+      );
     this.settle(now);
   }
 
@@ -312,7 +341,11 @@ export class JoinableQueue {
     this.settle(now);
     for (const list of [this.putters, this.getters, this.joiners] as Waiter<unknown>[][]) {
       for (const w of list.filter((w) => w.deadline <= now)) {
-        this.answer(list, w, w.timeoutAt <= now ? w.timedOut() : fail("poll_again", "the wait reached the server's cap; call again"));
+        this.answer(
+          list,
+          w,
+          w.timeoutAt <= now ? w.timedOut() : fail("poll_again", "the wait reached the server's cap; call again"),
+        );
       }
     }
   }
@@ -377,7 +410,12 @@ export class JoinableQueue {
     const timeoutAt = options.timeout === undefined ? Infinity : now + options.timeout * 1000;
     if (timeoutAt <= now) return reply(timedOut());
     if (this.putters.length + this.getters.length + this.joiners.length >= this.limits.maxWaiters) {
-      return reply(fail("limit_exceeded", `this queue already has ${this.limits.maxWaiters} waiting calls (the cap); retry shortly`));
+      return reply(
+        fail(
+          "limit_exceeded",
+          `this queue already has ${this.limits.maxWaiters} waiting calls (the cap); retry shortly`,
+        ),
+      );
     }
     list.push({ ...waiter, timeoutAt, deadline: Math.min(timeoutAt, now + this.limits.maxWaitMs) } as W);
   }
@@ -440,12 +478,23 @@ export class JoinableQueue {
       const expires = now + leaseSeconds * 1000;
       this.store.lease(row.id, deliveries, token, expires);
       this.leased++;
-      return this.delivery({ ...row, deliveries }, formatReceipt({ tag: this.meta.tag, id: row.id, delivery: deliveries, token }), expires);
+      return this.delivery(
+        { ...row, deliveries },
+        formatReceipt({ tag: this.meta.tag, id: row.id, delivery: deliveries, token }),
+        expires,
+      );
     });
   }
 
   private delivery(row: ItemRow, receipt: string | null, leaseExpires: number | null): Delivery {
-    return { id: row.id, json: row.value, priority: decodeKey(row.sort_key), deliveries: row.deliveries, receipt, lease_expires_at: leaseExpires };
+    return {
+      id: row.id,
+      json: row.value,
+      priority: decodeKey(row.sort_key),
+      deliveries: row.deliveries,
+      receipt,
+      lease_expires_at: leaseExpires,
+    };
   }
 
   /** Returns expired leases to the queue (or the dead letters). Idempotent: a late or repeated call finds nothing. */
@@ -488,7 +537,10 @@ export class JoinableQueue {
     const ack = this.store.ack(r.id);
     if (ack && ack.delivery === r.delivery && ack.token === r.token) return { acked: true };
     if ((row && r.delivery <= row.deliveries) || (ack && r.delivery < ack.delivery) || (!row && !ack)) {
-      return fail("stale_receipt", "this delivery is no longer open: its lease expired or the item was taken, completed or removed");
+      return fail(
+        "stale_receipt",
+        "this delivery is no longer open: its lease expired or the item was taken, completed or removed",
+      );
     }
     return fail("invalid_receipt", "this receipt does not match any delivery");
   }

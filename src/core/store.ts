@@ -214,11 +214,20 @@ export class Store {
 
   recordAck(itemId: number, delivery: number, token: string, now: number, keepMs: number): void {
     this.sql.exec("DELETE FROM acks WHERE at < ?", now - keepMs);
-    this.sql.exec("INSERT OR REPLACE INTO acks (item_id, delivery, token, at) VALUES (?, ?, ?, ?)", itemId, delivery, token, now);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO acks (item_id, delivery, token, at) VALUES (?, ?, ?, ?)",
+      itemId,
+      delivery,
+      token,
+      now,
+    );
   }
 
   ack(itemId: number): { delivery: number; token: string } | undefined {
-    return this.sql.exec<{ delivery: number; token: string }>("SELECT delivery, token FROM acks WHERE item_id = ?", itemId)[0];
+    return this.sql.exec<{ delivery: number; token: string }>(
+      "SELECT delivery, token FROM acks WHERE item_id = ?",
+      itemId,
+    )[0];
   }
 
   idempotent(key: string, now: number): string | undefined {
@@ -229,10 +238,21 @@ export class Store {
   /** Records a ticket as spent; false when it already was. Expired ones are forgotten (they are refused anyway). */
   spendTicket(id: string, expiresAt: number, now: number): boolean {
     this.sql.exec("DELETE FROM tickets WHERE expires_at <= ?", now);
-    return this.sql.exec("INSERT INTO tickets (id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id", id, expiresAt).length > 0;
+    return (
+      this.sql.exec(
+        "INSERT INTO tickets (id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        id,
+        expiresAt,
+      ).length > 0
+    );
   }
 
   remember(key: string, result: string, expiresAt: number): void {
-    this.sql.exec("INSERT OR REPLACE INTO idempotency (key, result, expires_at) VALUES (?, ?, ?)", key, result, expiresAt);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO idempotency (key, result, expires_at) VALUES (?, ?, ?)",
+      key,
+      result,
+      expiresAt,
+    );
   }
 }

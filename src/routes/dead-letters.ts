@@ -7,9 +7,30 @@ import * as S from "../schemas.ts";
 const route = routes("Dead letters");
 
 const path = `${queuePath}/dead_letters`;
-const read = route("observe", { operationId: "readDeadLetters", method: "get", path, summary: "Read dead letters", request: { ...named, query: S.LimitQuery }, responses: { 200: ok("Dead letters, oldest first", z.object({ items: z.array(S.Delivery) })) } });
-const redrive = route("admin", { operationId: "redriveDeadLetters", method: "post", path: `${path}/redrive`, summary: "Put dead letters back into the queue", request: { ...named, ...json(S.RedriveBody) }, responses: { 200: ok("Redriven", z.object({ ids: z.array(z.number().int()) })) } });
-const purge = route("admin", { operationId: "purgeDeadLetters", method: "delete", path, summary: "Purge dead letters", request: named, responses: { 200: ok("Purged", z.object({ purged: z.number().int() })) } });
+const read = route("observe", {
+  operationId: "readDeadLetters",
+  method: "get",
+  path,
+  summary: "Read dead letters",
+  request: { ...named, query: S.LimitQuery },
+  responses: { 200: ok("Dead letters, oldest first", z.object({ items: z.array(S.Delivery) })) },
+});
+const redrive = route("admin", {
+  operationId: "redriveDeadLetters",
+  method: "post",
+  path: `${path}/redrive`,
+  summary: "Put dead letters back into the queue",
+  request: { ...named, ...json(S.RedriveBody) },
+  responses: { 200: ok("Redriven", z.object({ ids: z.array(z.number().int()) })) },
+});
+const purge = route("admin", {
+  operationId: "purgeDeadLetters",
+  method: "delete",
+  path,
+  summary: "Purge dead letters",
+  request: named,
+  responses: { 200: ok("Purged", z.object({ purged: z.number().int() })) },
+});
 
 export function deadLetterRoutes(app: Api): void {
   app.openapi(read, async (c) => {

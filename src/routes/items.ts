@@ -8,17 +8,65 @@ import * as S from "../schemas.ts";
 
 const route = routes("Items");
 
-const Added = z.object({ id: z.number().int().optional(), ids: z.array(z.number().int()).optional(), replayed: z.boolean() });
+const Added = z.object({
+  id: z.number().int().optional(),
+  ids: z.array(z.number().int()).optional(),
+  replayed: z.boolean(),
+});
 const Delivered = z.union([S.Delivery, z.object({ items: z.array(S.Delivery) })]);
 const Done = z.object({ unfinished_tasks: z.number().int(), replayed: z.boolean() });
 
-const replayedHeader = z.object({ "idempotent-replayed": z.literal("true").optional().openapi({ description: "Present on a replayed put." }) });
-const put = route("produce", { operationId: "put", method: "post", path: `${queuePath}/put`, summary: "put / put_nowait (one item or a batch)", request: { ...named, headers: S.IdempotencyHeader, ...json(S.PutBody, true) }, responses: { 201: { ...ok("Added", Added), headers: replayedHeader } } });
-const get = route("consume", { operationId: "get", method: "post", path: `${queuePath}/get`, summary: "get / get_nowait (one item, or a batch with max)", request: { ...named, ...json(S.GetBody) }, responses: { 200: ok("Delivered", Delivered) } });
-const taskDone = route("consume", { operationId: "taskDone", method: "post", path: `${queuePath}/task_done`, summary: "task_done (with a receipt: exactly that delivery)", request: { ...named, ...json(S.TaskDoneBody) }, responses: { 200: ok("Done", Done) } });
-const extend = route("consume", { operationId: "extendLease", method: "post", path: `${queuePath}/extend`, summary: "Extend a lease (heartbeat)", request: { ...named, ...json(S.ExtendBody, true) }, responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number() })) } });
-const release = route("consume", { operationId: "releaseLease", method: "post", path: `${queuePath}/release`, summary: "Release a leased item (nack), optionally after a delay", request: { ...named, ...json(S.ReleaseBody, true) }, responses: { 200: ok("Released", z.object({ dead_lettered: z.boolean() })) } });
-const join = route("observe", { operationId: "join", method: "post", path: `${queuePath}/join`, summary: "join, with an optional timeout", request: { ...named, ...json(S.JoinBody) }, responses: { 200: ok("Drained, or the timeout passed", S.JoinResult) } });
+const replayedHeader = z.object({
+  "idempotent-replayed": z.literal("true").optional().openapi({ description: "Present on a replayed put." }),
+});
+const put = route("produce", {
+  operationId: "put",
+  method: "post",
+  path: `${queuePath}/put`,
+  summary: "put / put_nowait (one item or a batch)",
+  request: { ...named, headers: S.IdempotencyHeader, ...json(S.PutBody, true) },
+  responses: { 201: { ...ok("Added", Added), headers: replayedHeader } },
+});
+const get = route("consume", {
+  operationId: "get",
+  method: "post",
+  path: `${queuePath}/get`,
+  summary: "get / get_nowait (one item, or a batch with max)",
+  request: { ...named, ...json(S.GetBody) },
+  responses: { 200: ok("Delivered", Delivered) },
+});
+const taskDone = route("consume", {
+  operationId: "taskDone",
+  method: "post",
+  path: `${queuePath}/task_done`,
+  summary: "task_done (with a receipt: exactly that delivery)",
+  request: { ...named, ...json(S.TaskDoneBody) },
+  responses: { 200: ok("Done", Done) },
+});
+const extend = route("consume", {
+  operationId: "extendLease",
+  method: "post",
+  path: `${queuePath}/extend`,
+  summary: "Extend a lease (heartbeat)",
+  request: { ...named, ...json(S.ExtendBody, true) },
+  responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number() })) },
+});
+const release = route("consume", {
+  operationId: "releaseLease",
+  method: "post",
+  path: `${queuePath}/release`,
+  summary: "Release a leased item (nack), optionally after a delay",
+  request: { ...named, ...json(S.ReleaseBody, true) },
+  responses: { 200: ok("Released", z.object({ dead_lettered: z.boolean() })) },
+});
+const join = route("observe", {
+  operationId: "join",
+  method: "post",
+  path: `${queuePath}/join`,
+  summary: "join, with an optional timeout",
+  request: { ...named, ...json(S.JoinBody) },
+  responses: { 200: ok("Drained, or the timeout passed", S.JoinResult) },
+});
 
 export function itemRoutes(app: Api): void {
   app.openapi(put, async (c) => {
@@ -33,9 +81,18 @@ export function itemRoutes(app: Api): void {
     if (!prepared.ok) return problem(prepared.code, prepared.message, c.req.path);
     const { items } = prepared;
     const outcome = await waiting(c, name, body, (waiter) =>
-      queueObject(c.env, name).put({ items, block: body.block, timeout: opt(body.timeout), delay: body.delay, idempotency_key: key, waiter }),
+      queueObject(c.env, name).put({
+        items,
+        block: body.block,
+        timeout: opt(body.timeout),
+        delay: body.delay,
+        idempotency_key: key,
+        waiter,
+      }),
     );
-    const response = reply(c, outcome, 201, (o) => (body.items ? { ids: o.ids, replayed: o.replayed } : { id: o.ids[0], replayed: o.replayed }));
+    const response = reply(c, outcome, 201, (o) =>
+      body.items ? { ids: o.ids, replayed: o.replayed } : { id: o.ids[0], replayed: o.replayed },
+    );
     if (outcome.ok && outcome.replayed) response.headers.set("idempotent-replayed", "true");
     return response;
   });
@@ -44,7 +101,13 @@ export function itemRoutes(app: Api): void {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.GetBody, c.req.valid("json"));
     const outcome = await waiting(c, name, body, (waiter) =>
-      queueObject(c.env, name).get({ block: body.block, timeout: opt(body.timeout), max: body.max, lease_seconds: body.lease_seconds, waiter }),
+      queueObject(c.env, name).get({
+        block: body.block,
+        timeout: opt(body.timeout),
+        max: body.max,
+        lease_seconds: body.lease_seconds,
+        waiter,
+      }),
     );
     return deliveries(c, outcome, body.max !== undefined);
   });
@@ -70,6 +133,9 @@ export function itemRoutes(app: Api): void {
   app.openapi(join, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.JoinBody, c.req.valid("json"));
-    return reply(c, await waiting(c, name, body, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })));
+    return reply(
+      c,
+      await waiting(c, name, body, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })),
+    );
   });
 }

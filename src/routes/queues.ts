@@ -11,12 +11,58 @@ const route = routes("Queues");
 
 const QueueList = z.object({ queues: z.array(S.CatalogEntry), next: z.string().nullable() });
 
-const list = route("observe", { operationId: "listQueues", method: "get", path: "/v1/queues", summary: "List queues", request: { query: S.ListQuery }, responses: { 200: ok("Queues in name order", QueueList) } }, "any");
-const create = route("admin", { operationId: "createQueue", method: "put", path: queuePath, summary: "Create a queue (idempotent)", request: { ...named, ...json(S.QueueConfigBody) }, responses: { 201: ok("Created", S.Stats), 200: ok("Already existed with this configuration", S.Stats) } });
-const stats = route("observe", { operationId: "getStats", method: "get", path: queuePath, summary: "Exact statistics of a queue", request: named, responses: { 200: ok("Stats", S.Stats) } });
-const configure = route("admin", { operationId: "configureQueue", method: "patch", path: queuePath, summary: "Change maxsize, lease_seconds or max_deliveries (not order)", request: { ...named, ...json(S.QueueConfigPatch, true) }, responses: { 200: ok("Changed", S.Stats) } });
-const shutdown = route("admin", { operationId: "shutdown", method: "post", path: `${queuePath}/shutdown`, summary: "shutdown(immediate)", request: { ...named, ...json(S.ShutdownBody) }, responses: { 200: ok("Shut down", S.Stats) } });
-const remove = route("admin", { operationId: "deleteQueue", method: "delete", path: queuePath, summary: "Delete a queue and all its items", request: named, responses: { 204: { description: "Deleted" } } });
+const list = route(
+  "observe",
+  {
+    operationId: "listQueues",
+    method: "get",
+    path: "/v1/queues",
+    summary: "List queues",
+    request: { query: S.ListQuery },
+    responses: { 200: ok("Queues in name order", QueueList) },
+  },
+  "any",
+);
+const create = route("admin", {
+  operationId: "createQueue",
+  method: "put",
+  path: queuePath,
+  summary: "Create a queue (idempotent)",
+  request: { ...named, ...json(S.QueueConfigBody) },
+  responses: { 201: ok("Created", S.Stats), 200: ok("Already existed with this configuration", S.Stats) },
+});
+const stats = route("observe", {
+  operationId: "getStats",
+  method: "get",
+  path: queuePath,
+  summary: "Exact statistics of a queue",
+  request: named,
+  responses: { 200: ok("Stats", S.Stats) },
+});
+const configure = route("admin", {
+  operationId: "configureQueue",
+  method: "patch",
+  path: queuePath,
+  summary: "Change maxsize, lease_seconds or max_deliveries (not order)",
+  request: { ...named, ...json(S.QueueConfigPatch, true) },
+  responses: { 200: ok("Changed", S.Stats) },
+});
+const shutdown = route("admin", {
+  operationId: "shutdown",
+  method: "post",
+  path: `${queuePath}/shutdown`,
+  summary: "shutdown(immediate)",
+  request: { ...named, ...json(S.ShutdownBody) },
+  responses: { 200: ok("Shut down", S.Stats) },
+});
+const remove = route("admin", {
+  operationId: "deleteQueue",
+  method: "delete",
+  path: queuePath,
+  summary: "Delete a queue and all its items",
+  request: named,
+  responses: { 204: { description: "Deleted" } },
+});
 
 export function queueRoutes(app: Api): void {
   // A scoped token sees only the queues in its scope.
@@ -51,6 +97,8 @@ export function queueRoutes(app: Api): void {
 
   app.openapi(remove, async (c) => {
     const { name } = c.req.valid("param");
-    return (await deleteQueue(c.env, name)) ? c.body(null, 204) : problem("not_found", `no queue named '${name}'`, c.req.path);
+    return (await deleteQueue(c.env, name))
+      ? c.body(null, 204)
+      : problem("not_found", `no queue named '${name}'`, c.req.path);
   });
 }

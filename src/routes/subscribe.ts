@@ -8,17 +8,54 @@ import { TICKET_HEADER } from "../queue-object.ts";
 
 const route = routes("Subscriptions");
 
-const Ticket = z.object({ ticket: z.string(), expires_at: z.number().int().openapi({ description: "Unix seconds." }), url: z.string() }).openapi("WebSocketTicket");
+const Ticket = z
+  .object({
+    ticket: z.string(),
+    expires_at: z.number().int().openapi({ description: "Unix seconds." }),
+    url: z.string(),
+  })
+  .openapi("WebSocketTicket");
 
 // Without an Upgrade header the route describes itself, so a plain GET (a browser, curl) learns how to use it.
-const Protocol = z.object({ websocket: z.string(), send: z.array(z.string()), receive: z.array(z.string()) }).openapi("WebSocketProtocol");
+const Protocol = z
+  .object({ websocket: z.string(), send: z.array(z.string()), receive: z.array(z.string()) })
+  .openapi("WebSocketProtocol");
 const PROTOCOL = {
-  send: ['{"op":"join","id"?:string,"repeat"?:boolean}', '{"op":"unjoin","id"?:string}', '{"op":"watch"}', '{"op":"unwatch"}', "ping"],
-  receive: ['{"type":"joined",...}', '{"type":"stats","stats":{...}}', '{"type":"shutdown"|"deleted",...}', '{"type":"error",...}', "pong"],
+  send: [
+    '{"op":"join","id"?:string,"repeat"?:boolean}',
+    '{"op":"unjoin","id"?:string}',
+    '{"op":"watch"}',
+    '{"op":"unwatch"}',
+    "ping",
+  ],
+  receive: [
+    '{"type":"joined",...}',
+    '{"type":"stats","stats":{...}}',
+    '{"type":"shutdown"|"deleted",...}',
+    '{"type":"error",...}',
+    "pong",
+  ],
 };
 
-const upgrade = route("observe", { operationId: "subscribe", method: "get", path: `${queuePath}/ws`, summary: "WebSocket: subscribe to join and to live stats (bearer token, or ?ticket=)", request: named, responses: { 101: { description: "Switching protocols (with 'Upgrade: websocket')" }, 200: ok("Without an Upgrade header: how to subscribe", Protocol) } });
-const ticket = route("observe", { operationId: "issueWebSocketTicket", method: "post", path: `${queuePath}/ws-ticket`, summary: "A single-use ticket for a browser's WebSocket", request: named, responses: { 201: ok("Valid for 60 s, for one socket", Ticket) } });
+const upgrade = route("observe", {
+  operationId: "subscribe",
+  method: "get",
+  path: `${queuePath}/ws`,
+  summary: "WebSocket: subscribe to join and to live stats (bearer token, or ?ticket=)",
+  request: named,
+  responses: {
+    101: { description: "Switching protocols (with 'Upgrade: websocket')" },
+    200: ok("Without an Upgrade header: how to subscribe", Protocol),
+  },
+});
+const ticket = route("observe", {
+  operationId: "issueWebSocketTicket",
+  method: "post",
+  path: `${queuePath}/ws-ticket`,
+  summary: "A single-use ticket for a browser's WebSocket",
+  request: named,
+  responses: { 201: ok("Valid for 60 s, for one socket", Ticket) },
+});
 
 export function subscribeRoutes(app: Api): void {
   app.openapi(upgrade, async (c) => {
@@ -38,6 +75,9 @@ export function subscribeRoutes(app: Api): void {
     const secret = signingKey(c);
     if (secret instanceof Response) return secret;
     const { ticket, expiresAt } = await issueTicket(secret, name);
-    return c.json({ ticket, expires_at: expiresAt, url: `${c.req.path.slice(0, -"-ticket".length)}?ticket=${ticket}` }, 201);
+    return c.json(
+      { ticket, expires_at: expiresAt, url: `${c.req.path.slice(0, -"-ticket".length)}?ticket=${ticket}` },
+      201,
+    );
   });
 }

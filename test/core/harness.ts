@@ -8,7 +8,7 @@ import type { QueueConfig } from "../../src/core/types.ts";
 export const CONFIG: QueueConfig = { maxsize: 0, order: "fifo", lease_seconds: null, max_deliveries: null };
 
 export function sqliteSql(db = new DatabaseSync(":memory:")): Sql {
-  return { exec: <T,>(query: string, ...params: SqlValue[]) => db.prepare(query).all(...params) as T[] };
+  return { exec: <T>(query: string, ...params: SqlValue[]) => db.prepare(query).all(...params) as T[] };
 }
 
 /** A queue plus `reopen()`, which rebuilds it from the same database as a restarted Durable Object would. */
@@ -20,9 +20,12 @@ export function newQueue(config: Partial<QueueConfig> = {}, limits: Limits = cor
 
 /** Captures the answer of a call that may block; `value` stays undefined while it waits. */
 export function call<T>() {
-  const c = { value: undefined as T | undefined, reply: (v: T) => {
-    if (c.value !== undefined) throw new Error("answered twice");
-    c.value = v;
-  } };
+  const c = {
+    value: undefined as T | undefined,
+    reply: (v: T) => {
+      if (c.value !== undefined) throw new Error("answered twice");
+      c.value = v;
+    },
+  };
   return c;
 }

@@ -10,10 +10,28 @@ import { call, newQueue } from "./harness.ts";
 const T0 = 1_000_000;
 const LIMITS = { maxWaitMs: 10_000, idempotencyMs: 60_000, ackKeepMs: 3_600_000, maxWaiters: 1_000 };
 
-interface Item { id: number; v: number; deliveries: number; visibleAt: number }
-interface Lease extends Item { expires: number }
-interface PutArgs { v: number; key?: string; delay: number }
-interface Pending { kind: "get" | "put" | "join"; put?: PutArgs; timeoutAt: number; deadline: number; answer: { value?: unknown }; expected?: unknown }
+interface Item {
+  id: number;
+  v: number;
+  deliveries: number;
+  visibleAt: number;
+}
+interface Lease extends Item {
+  expires: number;
+}
+interface PutArgs {
+  v: number;
+  key?: string;
+  delay: number;
+}
+interface Pending {
+  kind: "get" | "put" | "join";
+  put?: PutArgs;
+  timeoutAt: number;
+  deadline: number;
+  answer: { value?: unknown };
+  expected?: unknown;
+}
 
 /** The naive model: arrays and a counter, written from the CPython docs and our README, not from the core. */
 class Model {
@@ -29,7 +47,11 @@ class Model {
   nextId = 1;
   keys = new Map<string, number>(); // idempotency key -> when it is forgotten
   pending: Pending[] = [];
-  constructor(readonly maxsize: number, readonly leaseMs: number | null, readonly maxDeliveries: number | null) {}
+  constructor(
+    readonly maxsize: number,
+    readonly leaseMs: number | null,
+    readonly maxDeliveries: number | null,
+  ) {}
 
   full = () => this.maxsize > 0 && this.ready.length >= this.maxsize;
   visible = () => this.ready.filter((i) => i.visibleAt <= this.now);
@@ -87,7 +109,8 @@ class Model {
     if (this.unfinished <= 0) return "task_done_too_many";
     if (lease) {
       this.leased = this.leased.filter((l) => l !== lease);
-      for (const [text, r] of this.receipts) if (r.id === lease.id && r.delivery === lease.deliveries) this.acked.add(text);
+      for (const [text, r] of this.receipts)
+        if (r.id === lease.id && r.delivery === lease.deliveries) this.acked.add(text);
     }
     this.unfinished--;
     return "ok";
@@ -135,7 +158,10 @@ class Model {
     this.expire();
     this.settle();
     for (const p of this.pending.filter((p) => p.deadline <= this.now)) {
-      this.resolve(p, p.timeoutAt > this.now ? "poll_again" : p.kind === "get" ? "empty" : p.kind === "put" ? "full" : false);
+      this.resolve(
+        p,
+        p.timeoutAt > this.now ? "poll_again" : p.kind === "get" ? "empty" : p.kind === "put" ? "full" : false,
+      );
     }
   }
 }
@@ -163,20 +189,34 @@ function check(m: Model, r: Real): void {
     }
     const actual = summarize(got.value);
     if (JSON.stringify(actual) !== JSON.stringify(expectedSummary(pending.expected))) {
-      throw new Error(`${pending.kind}: expected ${JSON.stringify(pending.expected)}, got ${JSON.stringify(got.value)}`);
+      throw new Error(
+        `${pending.kind}: expected ${JSON.stringify(pending.expected)}, got ${JSON.stringify(got.value)}`,
+      );
     }
     recordReceipts(m, got.value);
   }
   r.answers = r.answers.filter((a) => a.pending.expected === undefined);
   const s = r.q.stats(m.now);
-  const want = { qsize: m.ready.length, unfinished_tasks: m.unfinished, leased: m.leased.length, dead_lettered: m.dead.length };
-  const have = { qsize: s.qsize, unfinished_tasks: s.unfinished_tasks, leased: s.leased, dead_lettered: s.dead_lettered };
-  if (JSON.stringify(want) !== JSON.stringify(have)) throw new Error(`stats: expected ${JSON.stringify(want)}, got ${JSON.stringify(have)}`);
+  const want = {
+    qsize: m.ready.length,
+    unfinished_tasks: m.unfinished,
+    leased: m.leased.length,
+    dead_lettered: m.dead.length,
+  };
+  const have = {
+    qsize: s.qsize,
+    unfinished_tasks: s.unfinished_tasks,
+    leased: s.leased,
+    dead_lettered: s.dead_lettered,
+  };
+  if (JSON.stringify(want) !== JSON.stringify(have))
+    throw new Error(`stats: expected ${JSON.stringify(want)}, got ${JSON.stringify(have)}`);
 }
 
 function recordReceipts(m: Model, value: unknown): void {
   const out = value as Outcome<{ deliveries?: Delivery[] }>;
-  for (const d of (out.ok && out.deliveries) || []) if (d.receipt) m.receipts.set(d.receipt, { id: d.id, delivery: d.deliveries });
+  for (const d of (out.ok && out.deliveries) || [])
+    if (d.receipt) m.receipts.set(d.receipt, { id: d.id, delivery: d.deliveries });
 }
 
 type Cmd = fc.Command<Model, Real>;
@@ -190,10 +230,24 @@ const cmd = (name: string, run: (m: Model, r: Real) => void): Cmd => ({
 });
 
 /** A call that may block: the model predicts its answer now, or later when `settle` / `tick` resolves it. */
-function blocking(kind: Pending["kind"], m: Model, r: Real, timeout: number | undefined, start: (reply: (o: unknown) => void) => void, immediate: () => unknown, put?: PutArgs) {
+function blocking(
+  kind: Pending["kind"],
+  m: Model,
+  r: Real,
+  timeout: number | undefined,
+  start: (reply: (o: unknown) => void) => void,
+  immediate: () => unknown,
+  put?: PutArgs,
+) {
   m.expire();
   const got = call<unknown>();
-  const pending: Pending = { kind, put, timeoutAt: timeout === undefined ? Infinity : m.now + timeout * 1000, deadline: 0, answer: got };
+  const pending: Pending = {
+    kind,
+    put,
+    timeoutAt: timeout === undefined ? Infinity : m.now + timeout * 1000,
+    deadline: 0,
+    answer: got,
+  };
   pending.deadline = Math.min(pending.timeoutAt, m.now + LIMITS.maxWaitMs);
   const now = immediate();
   if (now === undefined) m.pending.push(pending);
@@ -206,29 +260,55 @@ function blocking(kind: Pending["kind"], m: Model, r: Real, timeout: number | un
 const timeouts = fc.constantFrom(undefined, 0, 1, 3, 15);
 const commands = [
   fc
-    .tuple(fc.integer({ min: 0, max: 99 }), fc.boolean(), timeouts, fc.constantFrom(undefined, undefined, "k1", "k2"), fc.constantFrom(0, 0, 0, 2))
+    .tuple(
+      fc.integer({ min: 0, max: 99 }),
+      fc.boolean(),
+      timeouts,
+      fc.constantFrom(undefined, undefined, "k1", "k2"),
+      fc.constantFrom(0, 0, 0, 2),
+    )
     .map(([v, block, timeout, key, delay]) =>
       cmd(`put(${v}, block=${block}, timeout=${timeout}, key=${key}, delay=${delay})`, (m, r) => {
         const request = { items: [{ json: String(v) }], block, timeout, idempotency_key: key, delay };
-        blocking("put", m, r, timeout, (reply) => r.q.put(request, m.now, reply), () => {
-          const now = m.put({ v, key, delay });
-          return now ?? (!block || timeout === 0 ? "full" : undefined);
-        }, { v, key, delay });
+        blocking(
+          "put",
+          m,
+          r,
+          timeout,
+          (reply) => r.q.put(request, m.now, reply),
+          () => {
+            const now = m.put({ v, key, delay });
+            return now ?? (!block || timeout === 0 ? "full" : undefined);
+          },
+          { v, key, delay },
+        );
       }),
     ),
   fc.tuple(fc.boolean(), timeouts).map(([block, timeout]) =>
     cmd(`get(block=${block}, timeout=${timeout})`, (m, r) =>
-      blocking("get", m, r, timeout, (reply) => r.q.get({ block, timeout }, m.now, reply), () => {
-        const got = m.get();
-        if (got !== "empty") return got;
-        return !block || timeout === 0 ? "empty" : undefined;
-      }),
+      blocking(
+        "get",
+        m,
+        r,
+        timeout,
+        (reply) => r.q.get({ block, timeout }, m.now, reply),
+        () => {
+          const got = m.get();
+          if (got !== "empty") return got;
+          return !block || timeout === 0 ? "empty" : undefined;
+        },
+      ),
     ),
   ),
   fc.constantFrom(0, undefined, 2).map((timeout) =>
     cmd(`join(timeout=${timeout})`, (m, r) =>
-      blocking("join", m, r, timeout, (reply) => r.q.join({ timeout }, m.now, reply), () =>
-        m.unfinished === 0 ? true : timeout === 0 ? false : undefined,
+      blocking(
+        "join",
+        m,
+        r,
+        timeout,
+        (reply) => r.q.join({ timeout }, m.now, reply),
+        () => (m.unfinished === 0 ? true : timeout === 0 ? false : undefined),
       ),
     ),
   ),
@@ -240,7 +320,8 @@ const commands = [
       const expected = m.taskDone(receipt);
       m.settle();
       const got = r.q.taskDone(receipt, m.now);
-      if ((got.ok ? "ok" : got.code) !== expected) throw new Error(`task_done: expected ${expected}, got ${JSON.stringify(got)}`);
+      if ((got.ok ? "ok" : got.code) !== expected)
+        throw new Error(`task_done: expected ${expected}, got ${JSON.stringify(got)}`);
     }),
   ),
   fc.tuple(fc.nat(), fc.constantFrom(0, 1, 3)).map(([pick, delay]) =>
@@ -291,8 +372,14 @@ describe("model-based: the core against a naive CPython model", () => {
     it(label, () => {
       fc.assert(
         fc.property(fc.commands(commands, { maxCommands: 60 }), (cmds) => {
-          const { q, reopen } = newQueue({ maxsize, lease_seconds: leaseMs === null ? null : leaseMs / 1000, max_deliveries: maxDeliveries }, LIMITS);
-          fc.modelRun(() => ({ model: new Model(maxsize, leaseMs, maxDeliveries), real: { q, reopen, answers: [] } }), cmds);
+          const { q, reopen } = newQueue(
+            { maxsize, lease_seconds: leaseMs === null ? null : leaseMs / 1000, max_deliveries: maxDeliveries },
+            LIMITS,
+          );
+          fc.modelRun(
+            () => ({ model: new Model(maxsize, leaseMs, maxDeliveries), real: { q, reopen, answers: [] } }),
+            cmds,
+          );
         }),
         { numRuns: 2000 },
       );

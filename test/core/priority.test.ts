@@ -13,9 +13,13 @@ const rank = (k: PriorityKey) => (typeof k === "number" ? 0 : typeof k === "stri
 function pyCompare(a: PriorityKey, b: PriorityKey): number {
   if (rank(a) !== rank(b)) return Math.sign(rank(a) - rank(b));
   if (typeof a === "number") return a < (b as number) ? -1 : a > (b as number) ? 1 : 0;
-  const [x, y] = typeof a === "string" ? [Array.from(a, (c) => c.codePointAt(0)!), Array.from(b as string, (c) => c.codePointAt(0)!)] : [a, b as PriorityKey[]];
+  const [x, y] =
+    typeof a === "string"
+      ? [Array.from(a, (c) => c.codePointAt(0)!), Array.from(b as string, (c) => c.codePointAt(0)!)]
+      : [a, b as PriorityKey[]];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const c = typeof a === "string" ? (x[i] as number) - (y[i] as number) : pyCompare(x[i] as PriorityKey, y[i] as PriorityKey);
+    const c =
+      typeof a === "string" ? (x[i] as number) - (y[i] as number) : pyCompare(x[i] as PriorityKey, y[i] as PriorityKey);
     if (c !== 0) return Math.sign(c);
   }
   return Math.sign(x.length - y.length);
@@ -23,7 +27,11 @@ function pyCompare(a: PriorityKey, b: PriorityKey): number {
 
 const byteCompare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0); // the keys are ASCII: JS order = memcmp
 
-const number = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.constantFrom(0, -0, 1, -1, 2 ** 53, -(2 ** 53), 5e-324));
+const number = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+  fc.constantFrom(0, -0, 1, -1, 2 ** 53, -(2 ** 53), 5e-324),
+);
 const string = fc.string({ unit: "binary", maxLength: 6 });
 const key: fc.Arbitrary<PriorityKey> = fc.letrec<{ key: PriorityKey }>((tie) => ({
   key: fc.oneof({ depthSize: "small" }, number, string, fc.array(tie("key"), { maxLength: 4 })),
@@ -31,18 +39,35 @@ const key: fc.Arbitrary<PriorityKey> = fc.letrec<{ key: PriorityKey }>((tie) => 
 
 describe("priority keys", () => {
   it("encoded text sorts as Python sorts the values", () => {
-    fc.assert(fc.property(key, key, (a, b) => byteCompare(encodeKey(a), encodeKey(b)) === pyCompare(a, b)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(key, key, (a, b) => byteCompare(encodeKey(a), encodeKey(b)) === pyCompare(a, b)),
+      { numRuns: 3000 },
+    );
   });
 
   it("decode gives back the value (-0 becomes 0, as Python's -0.0 == 0)", () => {
-    fc.assert(fc.property(key, (k) => {
-      expect(decodeKey(encodeKey(k))).toEqual(JSON.parse(JSON.stringify(k)));
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(key, (k) => {
+        expect(decodeKey(encodeKey(k))).toEqual(JSON.parse(JSON.stringify(k)));
+      }),
+      { numRuns: 1000 },
+    );
     expect(Object.is(decodeKey(encodeKey(-0)), 0)).toBe(true);
   });
 
   it("orders Python's usual tuples: by priority, ties by the next element, a prefix first", () => {
-    const keys: PriorityKey[] = [[2, "a"], [1, "z"], [1, "b"], "b", [1], 10, -1.5, [1, "b", 0], "a\u{1F600}", "a\uFFFF"];
+    const keys: PriorityKey[] = [
+      [2, "a"],
+      [1, "z"],
+      [1, "b"],
+      "b",
+      [1],
+      10,
+      -1.5,
+      [1, "b", 0],
+      "a\u{1F600}",
+      "a\uFFFF",
+    ];
     const sorted = [...keys].sort((a, b) => byteCompare(encodeKey(a), encodeKey(b)));
     expect(sorted).toEqual([-1.5, 10, "a\uFFFF", "a\u{1F600}", "b", [1], [1, "b"], [1, "b", 0], [1, "z"], [2, "a"]]);
   });
@@ -58,8 +83,13 @@ describe("priority keys", () => {
       "CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL, priority REAL NOT NULL, state TEXT NOT NULL, visible_at INTEGER NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0, token TEXT, lease_expires INTEGER)",
       "CREATE INDEX items_order ON items (state, priority, id)",
       "INSERT INTO items (value, priority, state, visible_at) VALUES ('\"c\"', 3, 'ready', 0), ('\"a\"', -1, 'ready', 0), ('\"b\"', 2.5, 'ready', 0)",
-    ]) db.exec(s);
+    ])
+      db.exec(s);
     const store = Store.open(sql)!;
-    expect(store.nextVisible("priority", 1, 10).map((r) => [r.value, decodeKey(r.sort_key)])).toEqual([['"a"', -1], ['"b"', 2.5], ['"c"', 3]]);
+    expect(store.nextVisible("priority", 1, 10).map((r) => [r.value, decodeKey(r.sort_key)])).toEqual([
+      ['"a"', -1],
+      ['"b"', 2.5],
+      ['"c"', 3],
+    ]);
   });
 });

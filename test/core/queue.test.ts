@@ -27,8 +27,15 @@ const items = (c: { value?: Outcome<{ deliveries: Delivery[] }> }) =>
 
 describe("orders", () => {
   it("fifo, lifo and priority differ only in which item get takes", () => {
-    const fifo = newQueue().q, lifo = newQueue({ order: "lifo" }).q, prio = newQueue({ order: "priority" }).q;
-    for (const [v, p] of [["a", 3], ["b", 1], ["c", 2], ["d", 1]] as const) {
+    const fifo = newQueue().q,
+      lifo = newQueue({ order: "lifo" }).q,
+      prio = newQueue({ order: "priority" }).q;
+    for (const [v, p] of [
+      ["a", 3],
+      ["b", 1],
+      ["c", 2],
+      ["d", 1],
+    ] as const) {
       put(fifo, v);
       put(lifo, v);
       put(prio, v, { items: [{ json: JSON.stringify(v), priority: p }] });
@@ -41,7 +48,10 @@ describe("orders", () => {
 
   it("refuses a priority on a queue that is not a priority queue", () => {
     const { q } = newQueue();
-    expect(put(q, 1, { items: [{ json: "1", priority: 1 }] }).value).toMatchObject({ ok: false, code: "invalid_request" });
+    expect(put(q, 1, { items: [{ json: "1", priority: 1 }] }).value).toMatchObject({
+      ok: false,
+      code: "invalid_request",
+    });
     expect(q.unfinishedTasks).toBe(0);
   });
 });
@@ -87,7 +97,8 @@ describe("put and get", () => {
 
   it("waiters are served in arrival order", () => {
     const { q } = newQueue();
-    const first = get(q), second = get(q);
+    const first = get(q),
+      second = get(q);
     put(q, 1);
     expect(items(first)).toEqual([1]);
     expect(second.value).toBeUndefined();
@@ -96,7 +107,10 @@ describe("put and get", () => {
   });
 
   it("the caller's timeout ends a wait with Empty or Full; the server cap with poll_again", () => {
-    const { q } = newQueue({ maxsize: 1 }, { maxWaitMs: 20_000, idempotencyMs: 60_000, ackKeepMs: 60_000, maxWaiters: 100 });
+    const { q } = newQueue(
+      { maxsize: 1 },
+      { maxWaitMs: 20_000, idempotencyMs: 60_000, ackKeepMs: 60_000, maxWaiters: 100 },
+    );
     const short = get(q, { timeout: 1 });
     const forever = get(q);
     expect(q.nextDeadline()).toBe(T0 + 1000);
@@ -128,7 +142,10 @@ describe("put and get", () => {
 
 describe("the waiter cap", () => {
   it("one call past the cap is refused at once; the queue keeps serving, and a freed place can be taken", () => {
-    const { q } = newQueue({ maxsize: 1 }, { maxWaitMs: 20_000, idempotencyMs: 60_000, ackKeepMs: 60_000, maxWaiters: 3 });
+    const { q } = newQueue(
+      { maxsize: 1 },
+      { maxWaitMs: 20_000, idempotencyMs: 60_000, ackKeepMs: 60_000, maxWaiters: 3 },
+    );
     put(q, "a");
     expect(items(get(q))).toEqual(["a"]); // not done: join will wait
     const [first, , last] = [get(q), join(q), get(q)];
@@ -136,7 +153,11 @@ describe("the waiter cap", () => {
     expect(items(first)).toEqual(["x"]);
     const third = get(q);
     expect(third.value).toBeUndefined();
-    expect(get(q).value).toMatchObject({ ok: false, code: "limit_exceeded", message: expect.stringContaining("3 waiting calls") });
+    expect(get(q).value).toMatchObject({
+      ok: false,
+      code: "limit_exceeded",
+      message: expect.stringContaining("3 waiting calls"),
+    });
     expect(join(q).value).toMatchObject({ code: "limit_exceeded" });
     expect(items(get(q, { block: false }))).toBe("empty"); // a call that would not wait is not counted
     put(q, "y");
@@ -204,7 +225,8 @@ describe("shutdown (Python 3.13)", () => {
 
   it("wakes blocked getters with ShutDown", () => {
     const { q } = newQueue();
-    const g1 = get(q), g2 = get(q, { timeout: 10 });
+    const g1 = get(q),
+      g2 = get(q, { timeout: 10 });
     q.shutdown(false, T0);
     expect([g1.value, g2.value]).toMatchObject([{ code: "shutdown" }, { code: "shutdown" }]);
   });

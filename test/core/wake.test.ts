@@ -19,7 +19,11 @@ it("reopens without counting items, with exact counts", () => {
   const [b] = [got.value!.deliveries![1]!];
   expect(q.extend(other.value!.deliveries![0]!.receipt!, 5, 1000)).toMatchObject({ ok: true }); // b's lease expires here
   const queries: string[] = [];
-  const spy = { exec: ((query: string, ...params: SqlValue[]) => (queries.push(query), sql.exec(query, ...params))) as typeof sql.exec };
+  const spy = {
+    exec: ((query: string, ...params: SqlValue[]) => (
+      queries.push(query), sql.exec(query, ...params)
+    )) as typeof sql.exec,
+  };
   const woken = JoinableQueue.open(Store.open(spy)!, coreLimits())!;
   expect(queries.filter((s) => /count\(/i.test(s))).toEqual([]);
   expect(b!.receipt).not.toBeNull();

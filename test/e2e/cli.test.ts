@@ -23,8 +23,11 @@ interface Ran {
 /** Runs the CLI with `args` (and `stdin`), against the test server unless `--url` is given. */
 function cli(args: string[], stdin = "", env: Record<string, string> = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = execFile(bin, args, { env: { ...process.env, JOINABLE_QUEUES_URL: server.url, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    const child = execFile(
+      bin,
+      args,
+      { env: { ...process.env, JOINABLE_QUEUES_URL: server.url, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
     child.stdin!.end(stdin);
   });
@@ -36,7 +39,10 @@ const json = async (args: string[], stdin?: string) => {
 };
 
 it("create, put (an argument, and JSON lines from stdin in batches), stats, ls, get, task-done, join", async () => {
-  expect(await json(["create", "cli-jobs", "--lease-seconds", "30", "--max-deliveries", "none"])).toMatchObject({ name: "cli-jobs", max_deliveries: null });
+  expect(await json(["create", "cli-jobs", "--lease-seconds", "30", "--max-deliveries", "none"])).toMatchObject({
+    name: "cli-jobs",
+    max_deliveries: null,
+  });
   expect(await json(["put", "cli-jobs", '{"n":0}'])).toEqual({ id: 1 });
   const lines = Array.from({ length: 250 }, (_, i) => JSON.stringify({ n: i + 1 })).join("\n");
   const bulk = await cli(["put", "cli-jobs"], `${lines}\n\n`);
@@ -49,7 +55,10 @@ it("create, put (an argument, and JSON lines from stdin in batches), stats, ls, 
   expect(job).toMatchObject({ id: 1, item: { n: 0 }, deliveries: 1, receipt: expect.any(String) });
   expect(await json(["task-done", "cli-jobs", job.receipt])).toEqual({ unfinished_tasks: 250, replayed: false });
   expect(await json(["get", "cli-jobs", "--max", "100", "--lease-seconds", "60"])).toHaveLength(100);
-  expect(await cli(["get", "cli-jobs", "--max", "101"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/max: Too big/) });
+  expect(await cli(["get", "cli-jobs", "--max", "101"])).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/max: Too big/),
+  });
 });
 
 it("join: exit 3 when its timeout passes, with a progress line; then drained", async () => {
@@ -59,7 +68,9 @@ it("join: exit 3 when its timeout passes, with a progress line; then drained", a
   const joined = await cli(["join", "cli-join", "--timeout", "0.5"]);
   expect(joined.code).toBe(3);
   expect(joined.stdout).toBe("timed out: 2 unfinished\n");
-  expect(joined.stderr).toMatch(/^join cli-join: 0\/2 done · 0\.0\/s · ETA \? · unfinished 2 · in flight 2 · dead-lettered 0$/m);
+  expect(joined.stderr).toMatch(
+    /^join cli-join: 0\/2 done · 0\.0\/s · ETA \? · unfinished 2 · in flight 2 · dead-lettered 0$/m,
+  );
   for (let i = 0; i < 2; i++) await cli(["task-done", "cli-join"]); // anonymous: Python's task_done()
   expect(await json(["join", "cli-join"])).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
 });
@@ -85,32 +96,54 @@ it("dead-letters, redrive, watch, shutdown, delete", async () => {
 
 it("exit codes: 3 for Empty and Full, 2 for usage, 1 for errors", async () => {
   await json(["create", "cli-codes", "--maxsize", "1"]);
-  expect(await cli(["get", "cli-codes", "--nowait"])).toMatchObject({ code: 3, stderr: "joinable-queues: empty: the queue is empty\n" });
+  expect(await cli(["get", "cli-codes", "--nowait"])).toMatchObject({
+    code: 3,
+    stderr: "joinable-queues: empty: the queue is empty\n",
+  });
   expect((await cli(["get", "cli-codes", "--timeout", "0.2"])).code).toBe(3);
   await cli(["put", "cli-codes", "1"]);
   expect((await cli(["put", "cli-codes", "2", "--timeout", "0.2"])).code).toBe(3);
-  for (const args of [["frobnicate", "x"], ["put", "cli-codes", "not json"], ["get", "cli-codes", "--timeout", "soon"], ["stats"], ["stats", "x", "--bogus"]]) {
+  for (const args of [
+    ["frobnicate", "x"],
+    ["put", "cli-codes", "not json"],
+    ["get", "cli-codes", "--timeout", "soon"],
+    ["stats"],
+    ["stats", "x", "--bogus"],
+  ]) {
     const ran = await cli(args);
     expect(ran.code, args.join(" ")).toBe(2);
     expect(ran.stderr, args.join(" ")).toMatch(/see joinable-queues --help/);
   }
-  expect((await cli(["put", "cli-codes", "x"])).stderr).toMatch(/ITEM must be JSON \(a string is quoted: '"hello"'\), not x/);
+  expect((await cli(["put", "cli-codes", "x"])).stderr).toMatch(
+    /ITEM must be JSON \(a string is quoted: '"hello"'\), not x/,
+  );
   expect(await cli([])).toMatchObject({ code: 2, stdout: expect.stringMatching(/^usage: joinable-queues/) });
   expect(await cli(["--help"])).toMatchObject({ code: 0 });
-  expect(await cli(["stats", "cli-missing"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/not_found: no such queue/) });
-  expect(await cli(["stats", "x", "--url", `http://127.0.0.1:${await freePort()}`])).toMatchObject({ code: 1, stderr: expect.stringMatching(/fetch failed \(ECONNREFUSED\)/) });
+  expect(await cli(["stats", "cli-missing"])).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/not_found: no such queue/),
+  });
+  expect(await cli(["stats", "x", "--url", `http://127.0.0.1:${await freePort()}`])).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/fetch failed \(ECONNREFUSED\)/),
+  });
 });
 
 it("sends --token, or JOINABLE_QUEUES_TOKEN, as the bearer token", async () => {
   const seen: (string | undefined)[] = [];
   const fake = createServer((req, res) => {
     seen.push(req.headers.authorization);
-    res.writeHead(401, { "content-type": "application/problem+json" }).end(JSON.stringify({ status: 401, code: "unauthorized", detail: "bad token" }));
+    res
+      .writeHead(401, { "content-type": "application/problem+json" })
+      .end(JSON.stringify({ status: 401, code: "unauthorized", detail: "bad token" }));
   });
   await new Promise<void>((r) => fake.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
   try {
-    expect(await cli(["stats", "q", "--url", url, "--token", "from-flag"])).toMatchObject({ code: 1, stderr: "joinable-queues: unauthorized: bad token\n" });
+    expect(await cli(["stats", "q", "--url", url, "--token", "from-flag"])).toMatchObject({
+      code: 1,
+      stderr: "joinable-queues: unauthorized: bad token\n",
+    });
     await cli(["stats", "q", "--url", url], "", { JOINABLE_QUEUES_TOKEN: "from-env" });
     expect(seen).toEqual(["Bearer from-flag", "Bearer from-env"]);
   } finally {

@@ -23,17 +23,29 @@ afterAll(() => server?.stop());
 
 /** The machine's own Node (20 here), found on PATH outside node_modules, besides the one running the tests. */
 const plainNodes = () => {
-  const system = (process.env.PATH ?? "").split(delimiter).filter((d) => !d.includes("node_modules")).map((d) => join(d, "node")).find(existsSync);
+  const system = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((d) => !d.includes("node_modules"))
+    .map((d) => join(d, "node"))
+    .find(existsSync);
   return [...new Set([process.execPath, ...(system ? [system] : [])])];
 };
 
 it("the packed package installs into an empty project and works from plain Node: producer, consumers, join", async () => {
   const project = mkdtempSync(join(tmpdir(), "jq-pack-"));
   try {
-    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], { cwd: join(root, "clients/typescript"), encoding: "utf8" }).trim();
-    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }));
+    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], {
+      cwd: join(root, "clients/typescript"),
+      encoding: "utf8",
+    }).trim();
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({ name: "user-project", private: true, type: "module" }),
+    );
     execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", `./${tarball}`], { cwd: project });
-    writeFileSync(join(project, "main.js"), `
+    writeFileSync(
+      join(project, "main.js"),
+      `
       import { QueueClient, ShutDown } from "joinable-queues-client";
       const client = new QueueClient(process.argv[2]);
       const q = await client.createQueue("packed-" + process.pid);
@@ -52,15 +64,28 @@ it("the packed package installs into an empty project and works from plain Node:
       await q.shutdown();
       await Promise.all(consumers);
       console.log(JSON.stringify({ joined, done: done.sort() }));
-    `);
+    `,
+    );
     const nodes = plainNodes();
     for (const node of nodes) {
       const { stdout } = await run(node, ["main.js", server.url], { cwd: project });
-      expect(JSON.parse(stdout), node).toEqual({ joined: { drained: true, unfinished_tasks: 0, dead_lettered: 0 }, done: [1, 2, 3, 4, 5] });
+      expect(JSON.parse(stdout), node).toEqual({
+        joined: { drained: true, unfinished_tasks: 0, dead_lettered: 0 },
+        done: [1, 2, 3, 4, 5],
+      });
     }
-    const { stdout: types } = await run(join(root, "node_modules/.bin/tsc"), ["--noEmit", "--strict", "--module", "nodenext", "--types", "", "--lib", "es2022,dom", "check.ts"], {
-      cwd: (writeFileSync(join(project, "check.ts"), `import { QueueClient, type Job } from "joinable-queues-client";\nconst j: Promise<Job<number>> = new QueueClient("x").queue<number>("q").get();\n`), project),
-    }).catch((e) => ({ stdout: String(e.stdout) + e.stderr }));
+    const { stdout: types } = await run(
+      join(root, "node_modules/.bin/tsc"),
+      ["--noEmit", "--strict", "--module", "nodenext", "--types", "", "--lib", "es2022,dom", "check.ts"],
+      {
+        cwd:
+          (writeFileSync(
+            join(project, "check.ts"),
+            `import { QueueClient, type Job } from "joinable-queues-client";\nconst j: Promise<Job<number>> = new QueueClient("x").queue<number>("q").get();\n`,
+          ),
+          project),
+      },
+    ).catch((e) => ({ stdout: String(e.stdout) + e.stderr }));
     expect(types).toBe(""); // its .d.ts files type a user's code
   } finally {
     rmSync(project, { recursive: true, force: true });
@@ -110,11 +135,17 @@ describe("over the network", () => {
 });
 
 describe("the examples run as the README says, against the installed package", () => {
-  const example = (file: string) => run(process.execPath, [join(root, "examples", file)], { env: { ...process.env, JOINABLE_QUEUES_URL: server.url } });
+  const example = (file: string) =>
+    run(process.execPath, [join(root, "examples", file)], { env: { ...process.env, JOINABLE_QUEUES_URL: server.url } });
 
   it("classic: five tasks by three consumers, 'All tasks processed!', then shutdown ends every consumer", async () => {
     const lines = (await example("classic.mjs")).stdout.trim().split("\n");
-    expect(lines.filter((l) => / finished task \d$/.test(l)).map((l) => l.slice(-6)).sort()).toEqual(["task 1", "task 2", "task 3", "task 4", "task 5"]);
+    expect(
+      lines
+        .filter((l) => / finished task \d$/.test(l))
+        .map((l) => l.slice(-6))
+        .sort(),
+    ).toEqual(["task 1", "task 2", "task 3", "task 4", "task 5"]);
     const processed = lines.indexOf("All tasks processed!");
     expect(processed).toBeGreaterThan(lines.findLastIndex((l) => l.includes("finished")));
     expect(lines.slice(processed + 1).sort()).toEqual([1, 2, 3].map((n) => `consumer ${n}: queue shut down, exiting`));

@@ -24,7 +24,8 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const pointer = (...parts: string[]) => parts.map((p) => encodeURIComponent(p.replace(/~/g, "~0").replace(/\//g, "~1"))).join("/");
+const pointer = (...parts: string[]) =>
+  parts.map((p) => encodeURIComponent(p.replace(/~/g, "~0").replace(/\//g, "~1"))).join("/");
 
 /** The operation a concrete path and method answer for (matched against the documented templates), and its pointer. */
 function operation(method: string, path: string): { op: Operation; at: string } {
@@ -39,8 +40,14 @@ function operation(method: string, path: string): { op: Operation; at: string } 
 /** Calls the service and validates the answer against the document's schema for its operation and status. */
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const auth: Record<string, string> = "authorization" in headers ? {} : { authorization: `Bearer ${ADMIN}` };
-  const init = { method, headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers } };
-  const res = await fetch(`${server.url}${path}`, { ...init, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const init = {
+    method,
+    headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+  };
+  const res = await fetch(`${server.url}${path}`, {
+    ...init,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
   const { op, at } = operation(method, path.split("?")[0]!);
   const documented = op.responses[String(res.status)];
   expect(documented, `${op.operationId} answered ${res.status}, which is not documented`).toBeDefined();
@@ -77,7 +84,11 @@ it("every operation's real answers validate against the served document", async 
   await call("GET", "/v1/queues?limit=10");
   const key = { "idempotency-key": "k-1" };
   expect((await call("POST", `${q}/put`, { item: { job: 1.0, big: 9007199254740993 } }, key)).status).toBe(201);
-  expect((await call("POST", `${q}/put`, { item: { job: 1.0, big: 9007199254740993 } }, key)).headers.get("idempotent-replayed")).toBe("true");
+  expect(
+    (await call("POST", `${q}/put`, { item: { job: 1.0, big: 9007199254740993 } }, key)).headers.get(
+      "idempotent-replayed",
+    ),
+  ).toBe("true");
   await call("POST", `${q}/put`, { items: [{ item: 2 }, { item: [3] }, { item: "4" }] });
   const one = (await call("POST", `${q}/get`, {})).body;
   await call("POST", `${q}/extend`, { receipt: one.receipt, lease_seconds: 10 });
@@ -95,15 +106,21 @@ it("every operation's real answers validate against the served document", async 
   await call("GET", `${q}/ws`);
   const ticket = (await call("POST", `${q}/ws-ticket`)).body;
   const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}${ticket.url}`);
-  await new Promise((resolve, reject) => (socket.addEventListener("open", resolve), socket.addEventListener("error", reject)));
+  await new Promise(
+    (resolve, reject) => (socket.addEventListener("open", resolve), socket.addEventListener("error", reject)),
+  );
   socket.close();
   seen.get("subscribe")!.add(101);
-  const issued = (await call("POST", "/v1/tokens", { queues: ["contract"], rights: ["observe"], label: "contract" })).body;
+  const issued = (await call("POST", "/v1/tokens", { queues: ["contract"], rights: ["observe"], label: "contract" }))
+    .body;
   await call("GET", "/v1/tokens");
   await call("POST", `${q}/shutdown`, { immediate: false });
   await call("DELETE", q);
   await call("DELETE", `/v1/tokens/${issued.id}`);
-  const missing = Object.values(doc.paths).flatMap((ops) => Object.values(ops)).map((o) => o.operationId).filter((id) => !seen.has(id));
+  const missing = Object.values(doc.paths)
+    .flatMap((ops) => Object.values(ops))
+    .map((o) => o.operationId)
+    .filter((id) => !seen.has(id));
   expect(missing).toEqual([]);
 });
 

@@ -19,11 +19,19 @@ it("keeps every acknowledged put and task_done across a SIGKILL of wrangler dev"
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/v1/queues/crash`;
   const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
   server = await start(port, persist);
-  const created = await fetch(base, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ lease_seconds: 3600 }) });
+  const created = await fetch(base, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ lease_seconds: 3600 }),
+  });
   expect(created.status).toBe(201);
   for (let i = 0; i < 50; i++) expect((await post("/put", { item: { n: i } })).status).toBe(201);
   const taken = [];

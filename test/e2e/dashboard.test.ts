@@ -10,7 +10,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort, kill, serve, start } from "./server.ts";
 
 const artifacts = join(import.meta.dirname, "../../test-artifacts");
-const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `dashboard-${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(artifacts, `dashboard-${name}.png`), fullPage: true });
 
 /** Debian's chromium (CHROMIUM_PATH overrides): .ci/run installs it; a missing browser fails, never skips. */
 function chromiumPath(): string {
@@ -18,7 +19,9 @@ function chromiumPath(): string {
   try {
     return execFileSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).trim();
   } catch {
-    throw new Error("the dashboard tests need a browser: `apt-get install chromium` (as .ci/run does), or set CHROMIUM_PATH");
+    throw new Error(
+      "the dashboard tests need a browser: `apt-get install chromium` (as .ci/run does), or set CHROMIUM_PATH",
+    );
   }
 }
 
@@ -31,7 +34,14 @@ const restart = async () => (server = await start(port, persist, "npm start"));
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
+  const flags = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+  ];
   browser = await chromium.launch({ executablePath: chromiumPath(), args: flags });
   [port, persist] = [await freePort(), mkdtempSync(join(tmpdir(), "jq-dashboard-"))];
   await restart();
@@ -43,7 +53,11 @@ afterAll(async () => {
 });
 
 async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url()}${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${url()}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
@@ -65,7 +79,9 @@ it("the overview lists a new queue and shows its counters live: 3 within a secon
   const { items } = await api("POST", "/v1/queues/dash-live/get", { max: 3 });
   for (const d of items) await api("POST", "/v1/queues/dash-live/task_done", { receipt: d.receipt });
   await expect.poll(() => row.locator('[data-col="qsize"]').innerText(), { timeout: 1000, interval: 50 }).toBe("0");
-  await expect.poll(() => row.locator('[data-col="join"]').innerText(), { timeout: 1000, interval: 50 }).toBe("drained");
+  await expect
+    .poll(() => row.locator('[data-col="join"]').innerText(), { timeout: 1000, interval: 50 })
+    .toBe("drained");
   // Keyboard: a focused column header sorts with Enter. Phone width: nothing overflows the page.
   await page.getByRole("button", { name: "Backlog" }).focus();
   await page.keyboard.press("Enter");
@@ -114,7 +130,10 @@ it("with authentication on, the page asks for a token and says clearly when one 
   const secret = "dashboard-admin-secret-0123456789abcdef";
   const secure = await serve("plain", { ADMIN_TOKEN: secret });
   try {
-    await fetch(`${secure.url}/v1/queues/dash-secure`, { method: "PUT", headers: { authorization: `Bearer ${secret}` } });
+    await fetch(`${secure.url}/v1/queues/dash-secure`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${secret}` },
+    });
     const page = await browser.newPage();
     await page.goto(`${secure.url}/dashboard/`);
     await page.getByRole("heading", { name: "Sign in" }).waitFor();

@@ -20,9 +20,23 @@ export async function freePort(): Promise<number> {
  * `npm start` (the README's command, which opts out of authentication for local work) with extra arguments;
  * `plain` runs `npx wrangler dev` as an operator who made no choice would; `vars` are set on either.
  */
-export async function start(port: number, persist: string, how: "npm start" | "plain" = "npm start", vars: Record<string, string> = {}): Promise<ChildProcess> {
+export async function start(
+  port: number,
+  persist: string,
+  how: "npm start" | "plain" = "npm start",
+  vars: Record<string, string> = {},
+): Promise<ChildProcess> {
   const settings = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const args = ["--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--show-interactive-dev-session=false", ...settings];
+  const args = [
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    persist,
+    "--show-interactive-dev-session=false",
+    ...settings,
+  ];
   // A developer's own .dev.vars may hold an ADMIN_TOKEN: the empty --var stands for "no secret set" unless given.
   const plain = ["wrangler", "dev", ...args, ...("ADMIN_TOKEN" in vars ? [] : ["--var", "ADMIN_TOKEN:"])];
   const [command, argv] = how === "plain" ? ["npx", plain] : ["npm", ["start", "--silent", "--", ...args]];

@@ -11,12 +11,31 @@ import { admin, as, bearer, create, issue, TEST_ADMIN_TOKEN } from "./helpers.ts
 type Right = "produce" | "consume" | "observe" | "admin";
 
 /** Every route, with the one right it needs; destructive ones last. `ok` is what an allowed call answers. */
-const ROUTES: { right: Right; method: string; path: (q: string) => string; body?: unknown; headers?: Record<string, string>; ok: number }[] = [
+const ROUTES: {
+  right: Right;
+  method: string;
+  path: (q: string) => string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  ok: number;
+}[] = [
   { right: "produce", method: "POST", path: (q) => `/v1/queues/${q}/put`, body: { item: 1 }, ok: 201 },
   { right: "consume", method: "POST", path: (q) => `/v1/queues/${q}/get`, body: { block: false }, ok: 409 }, // empty: only a producer could have filled it
   { right: "consume", method: "POST", path: (q) => `/v1/queues/${q}/task_done`, body: {}, ok: 409 },
-  { right: "consume", method: "POST", path: (q) => `/v1/queues/${q}/extend`, body: { receipt: "00000000.1.1.0000000000000000", lease_seconds: 5 }, ok: 400 },
-  { right: "consume", method: "POST", path: (q) => `/v1/queues/${q}/release`, body: { receipt: "00000000.1.1.0000000000000000" }, ok: 400 },
+  {
+    right: "consume",
+    method: "POST",
+    path: (q) => `/v1/queues/${q}/extend`,
+    body: { receipt: "00000000.1.1.0000000000000000", lease_seconds: 5 },
+    ok: 400,
+  },
+  {
+    right: "consume",
+    method: "POST",
+    path: (q) => `/v1/queues/${q}/release`,
+    body: { receipt: "00000000.1.1.0000000000000000" },
+    ok: 400,
+  },
   { right: "observe", method: "GET", path: (q) => `/v1/queues/${q}`, ok: 200 },
   { right: "observe", method: "POST", path: (q) => `/v1/queues/${q}/join`, body: { timeout: 0 }, ok: 200 },
   { right: "observe", method: "GET", path: (q) => `/v1/queues/${q}/dead_letters`, ok: 200 },
@@ -66,7 +85,12 @@ describe("each right opens exactly its routes", () => {
     expect(listed.body!.queues.map((q: { name: string }) => q.name)).toEqual([`${prefix}-a`, `${prefix}-b`]);
     expect(listed.body!.queues.map((q: { name: string }) => q.name)).not.toContain(other);
     const producer = await issue({ queues: ["*"], rights: ["produce"] });
-    await expectProblem(await app.request("/v1/queues", { headers: bearer(producer.token) }, env), 403, "forbidden", /'observe'/);
+    await expectProblem(
+      await app.request("/v1/queues", { headers: bearer(producer.token) }, env),
+      403,
+      "forbidden",
+      /'observe'/,
+    );
   });
 });
 
@@ -78,7 +102,10 @@ describe("scopes", () => {
     const many = await issue({ queues: [`${base}-*`], rights: ["produce"] });
     const put = (token: string, q: string) => as(token)("POST", `/v1/queues/${q}/put`, { item: 1 });
     expect((await put(one.token, exact)).status).toBe(201);
-    expect((await put(one.token, longer)).body).toMatchObject({ code: "forbidden", detail: expect.stringContaining(`does not cover the queue '${longer}'`) });
+    expect((await put(one.token, longer)).body).toMatchObject({
+      code: "forbidden",
+      detail: expect.stringContaining(`does not cover the queue '${longer}'`),
+    });
     expect((await put(many.token, prefixed)).status).toBe(201);
     expect((await put(many.token, exact)).status).toBe(403);
     expect((await put(many.token, longer)).status).toBe(403);
@@ -90,8 +117,14 @@ describe("scopes", () => {
     const by = as(lead.token);
     expect((await by("POST", "/v1/tokens", { queues: [`${base}-jobs`], rights: ["produce"] })).status).toBe(201);
     expect((await by("POST", "/v1/tokens", { queues: [`${base}-a*`], rights: ["admin"] })).status).toBe(201);
-    expect((await by("POST", "/v1/tokens", { queues: ["*"], rights: ["produce"] })).body).toMatchObject({ code: "forbidden", detail: expect.stringContaining("wider") });
-    expect((await by("POST", "/v1/tokens", { queues: [`${base}-jobs`], rights: ["consume"] })).body).toMatchObject({ code: "forbidden", detail: expect.stringContaining("'consume'") });
+    expect((await by("POST", "/v1/tokens", { queues: ["*"], rights: ["produce"] })).body).toMatchObject({
+      code: "forbidden",
+      detail: expect.stringContaining("wider"),
+    });
+    expect((await by("POST", "/v1/tokens", { queues: [`${base}-jobs`], rights: ["consume"] })).body).toMatchObject({
+      code: "forbidden",
+      detail: expect.stringContaining("'consume'"),
+    });
     // Listing and revoking tokens concern every queue: a scoped admin may not.
     expect((await by("GET", "/v1/tokens")).status).toBe(403);
   });
@@ -126,9 +159,20 @@ describe("tokens over their life", () => {
     expect(JSON.stringify(listed)).not.toContain(issued.token);
     expect((await admin("DELETE", `/v1/tokens/${issued.id}`)).status).toBe(204);
     expect((await admin("DELETE", `/v1/tokens/${issued.id}`)).status).toBe(204);
-    await expectProblem(await raw("GET", `/v1/queues/${queue}`, undefined, bearer(issued.token)), 401, "unauthorized", /revoked/);
-    expect((await admin("GET", "/v1/tokens")).body!.tokens.find((t: { id: string }) => t.id === issued.id).revoked_at).not.toBeNull();
-    await expectProblem(await raw("DELETE", "/v1/tokens/no-such-token", undefined, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }), 404, "not_found");
+    await expectProblem(
+      await raw("GET", `/v1/queues/${queue}`, undefined, bearer(issued.token)),
+      401,
+      "unauthorized",
+      /revoked/,
+    );
+    expect(
+      (await admin("GET", "/v1/tokens")).body!.tokens.find((t: { id: string }) => t.id === issued.id).revoked_at,
+    ).not.toBeNull();
+    await expectProblem(
+      await raw("DELETE", "/v1/tokens/no-such-token", undefined, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }),
+      404,
+      "not_found",
+    );
   });
 
   it("an expired token is refused, and so is one signed with another key or meant for a WebSocket", async () => {
@@ -150,14 +194,32 @@ describe("the admin secret and the Authorization header", () => {
   it("the admin secret may do anything; the scheme is case-insensitive; a missing or malformed header is 401", async () => {
     const queue = uniqueName("adm");
     expect((await admin("PUT", `/v1/queues/${queue}`, {})).status).toBe(201);
-    expect((await raw("GET", `/v1/queues/${queue}`, undefined, { authorization: `bearer ${TEST_ADMIN_TOKEN}` })).status).toBe(200);
-    expect((await raw("GET", `/v1/queues/${queue}`, undefined, { authorization: `BEARER   ${TEST_ADMIN_TOKEN}` })).status).toBe(200);
-    const missing = await expectProblem(await raw("GET", `/v1/queues/${queue}`), 401, "unauthorized", /Authorization: Bearer/);
+    expect(
+      (await raw("GET", `/v1/queues/${queue}`, undefined, { authorization: `bearer ${TEST_ADMIN_TOKEN}` })).status,
+    ).toBe(200);
+    expect(
+      (await raw("GET", `/v1/queues/${queue}`, undefined, { authorization: `BEARER   ${TEST_ADMIN_TOKEN}` })).status,
+    ).toBe(200);
+    const missing = await expectProblem(
+      await raw("GET", `/v1/queues/${queue}`),
+      401,
+      "unauthorized",
+      /Authorization: Bearer/,
+    );
     expect(missing.detail).not.toContain(TEST_ADMIN_TOKEN);
     for (const header of [TEST_ADMIN_TOKEN, `Basic ${TEST_ADMIN_TOKEN}`, "Bearer", "Bearer a b", ""]) {
-      await expectProblem(await raw("GET", `/v1/queues/${queue}`, undefined, { authorization: header }), 401, "unauthorized", /malformed|needs a token/);
+      await expectProblem(
+        await raw("GET", `/v1/queues/${queue}`, undefined, { authorization: header }),
+        401,
+        "unauthorized",
+        /malformed|needs a token/,
+      );
     }
-    const wrong = await expectProblem(await raw("GET", `/v1/queues/${queue}`, undefined, bearer("x".repeat(40))), 401, "unauthorized");
+    const wrong = await expectProblem(
+      await raw("GET", `/v1/queues/${queue}`, undefined, bearer("x".repeat(40))),
+      401,
+      "unauthorized",
+    );
     expect(JSON.stringify(wrong)).not.toContain("x".repeat(40));
   });
 
@@ -181,7 +243,9 @@ describe("rejected calls touch no Durable Object", () => {
       expect((await as(reader.token)("PUT", `/v1/queues/${name}`, {})).status).toBe(403);
       expect((await as(reader.token)("POST", `/v1/queues/${name}/put`, { item: 1 })).status).toBe(403);
       expect((await raw("GET", `/v1/queues/${name}/ws`, undefined, { upgrade: "websocket" })).status).toBe(401);
-      expect((await raw("GET", `/v1/queues/${name}/ws?ticket=forged`, undefined, { upgrade: "websocket" })).status).toBe(401);
+      expect(
+        (await raw("GET", `/v1/queues/${name}/ws?ticket=forged`, undefined, { upgrade: "websocket" })).status,
+      ).toBe(401);
       expect((await as("not-a-token")("GET", `/v1/queues/${name}`)).status).toBe(401);
     }
     const ids = await objectIds();

@@ -40,7 +40,11 @@ describe("CORS", () => {
       const res = await preflight(origin);
       expect(res.headers.get("access-control-allow-origin"), origin).toBeNull();
     }
-    const unconfigured = await app.request("/v1/queues", { method: "OPTIONS", headers: { origin: ALLOWED, "access-control-request-method": "GET" } }, { ...env, CORS_ORIGINS: undefined });
+    const unconfigured = await app.request(
+      "/v1/queues",
+      { method: "OPTIONS", headers: { origin: ALLOWED, "access-control-request-method": "GET" } },
+      { ...env, CORS_ORIGINS: undefined },
+    );
     expect(unconfigured.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
@@ -64,9 +68,14 @@ describe("WebSocket tickets", () => {
 
   it("an expired, foreign-queue, forged or bearer-token ticket is refused", async () => {
     const [a, b] = [await create(uniqueName("ta")), await create(uniqueName("tb"))];
-    const upgrade = (q: string, ticket: string) => raw("GET", `/v1/queues/${q}/ws?ticket=${ticket}`, undefined, { upgrade: "websocket" });
+    const upgrade = (q: string, ticket: string) =>
+      raw("GET", `/v1/queues/${q}/ws?ticket=${ticket}`, undefined, { upgrade: "websocket" });
     const now = Math.floor(Date.now() / 1000);
-    const expired = await sign({ jti: "x", use: "ws", q: [a], r: ["observe"], iat: now - 90, exp: now - 30 }, TEST_ADMIN_TOKEN, "HS256");
+    const expired = await sign(
+      { jti: "x", use: "ws", q: [a], r: ["observe"], iat: now - 90, exp: now - 30 },
+      TEST_ADMIN_TOKEN,
+      "HS256",
+    );
     await expectProblem(await upgrade(a, expired), 401, "unauthorized", /expired/);
     const forA = (await admin("POST", `/v1/queues/${a}/ws-ticket`)).body!.ticket as string;
     await expectProblem(await upgrade(b, forA), 403, "forbidden", new RegExp(`does not cover the queue '${b}'`));
@@ -84,6 +93,11 @@ describe("WebSocket tickets", () => {
   it("needs 'observe' on the queue to get a ticket", async () => {
     const name = await create(uniqueName("tk"));
     const producer = await issue({ queues: [name], rights: ["produce"] });
-    await expectProblem(await raw("POST", `/v1/queues/${name}/ws-ticket`, undefined, bearer(producer.token)), 403, "forbidden", /'observe'/);
+    await expectProblem(
+      await raw("POST", `/v1/queues/${name}/ws-ticket`, undefined, bearer(producer.token)),
+      403,
+      "forbidden",
+      /'observe'/,
+    );
   });
 });

@@ -20,13 +20,18 @@ describe("caps", () => {
     await admin("POST", `/v1/queues/${name}/get`, {}); // not done: a join would wait
     const waiting = Array.from({ length: MAX_WAITERS }, () => admin("POST", `/v1/queues/${name}/get`, { timeout: 10 }));
     await until(async () => (await stats(name)).waiting.getters === MAX_WAITERS);
-    const refused = await raw("POST", `/v1/queues/${name}/join`, "{}", { ...ADMIN, "content-type": "application/json" });
+    const refused = await raw("POST", `/v1/queues/${name}/join`, "{}", {
+      ...ADMIN,
+      "content-type": "application/json",
+    });
     const body = await expectProblem(refused, 429, "limit_exceeded", new RegExp(`${MAX_WAITERS} waiting calls`));
     expect(body.detail).toContain("retry");
     expect(refused.headers.get("retry-after")).toBe("1");
     expect((await admin("POST", `/v1/queues/${other}/put`, { item: 1 })).status).toBe(201);
     expect((await admin("POST", `/v1/queues/${other}/get`, {})).status).toBe(200);
-    await admin("POST", `/v1/queues/${name}/put`, { items: Array.from({ length: MAX_WAITERS }, (_, i) => ({ item: i })) });
+    await admin("POST", `/v1/queues/${name}/put`, {
+      items: Array.from({ length: MAX_WAITERS }, (_, i) => ({ item: i })),
+    });
     expect((await Promise.all(waiting)).map((r) => r.status)).toEqual(Array(MAX_WAITERS).fill(200));
   });
 
@@ -51,8 +56,18 @@ describe("caps", () => {
     const existing = await create(uniqueName("cap"));
     const count = (await admin("GET", "/v1/queues?limit=1000")).body!.queues.length as number;
     const capped = { ...env, MAX_QUEUES: String(count) };
-    const request = (name: string) => app.request(`/v1/queues/${name}`, { method: "PUT", headers: { ...ADMIN, "content-type": "application/json" }, body: "{}" }, capped);
-    await expectProblem(await request(uniqueName("over")), 429, "limit_exceeded", new RegExp(`already has ${count} queues`));
+    const request = (name: string) =>
+      app.request(
+        `/v1/queues/${name}`,
+        { method: "PUT", headers: { ...ADMIN, "content-type": "application/json" }, body: "{}" },
+        capped,
+      );
+    await expectProblem(
+      await request(uniqueName("over")),
+      429,
+      "limit_exceeded",
+      new RegExp(`already has ${count} queues`),
+    );
     expect((await request(existing)).status).toBe(200);
     expect((await admin("POST", `/v1/queues/${existing}/put`, { item: 1 })).status).toBe(201);
   });
@@ -69,7 +84,11 @@ describe("caps", () => {
         sent += chunk.length;
       },
     });
-    const req = new Request(`http://queues.test/v1/queues/${name}/put`, { method: "POST", body, headers: { ...ADMIN, "content-type": "application/json" } });
+    const req = new Request(`http://queues.test/v1/queues/${name}/put`, {
+      method: "POST",
+      body,
+      headers: { ...ADMIN, "content-type": "application/json" },
+    });
     expect(req.headers.get("content-length")).toBeNull();
     await expectProblem(await app.request(req, undefined, env), 413, "payload_too_large", /at most 1048576 bytes/);
     expect(await stats(name)).toMatchObject({ qsize: 0 });

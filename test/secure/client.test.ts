@@ -16,7 +16,10 @@ it("works with a token, and throws Unauthorized and Forbidden with the problem's
   const forbidden = await q.getNowait().catch((e: unknown) => e);
   expect(forbidden).toBeInstanceOf(Forbidden);
   expect(forbidden).toMatchObject({ code: "forbidden", status: 403, message: expect.stringContaining("'consume'") });
-  const missing = await client().queue(name).stats().catch((e: unknown) => e);
+  const missing = await client()
+    .queue(name)
+    .stats()
+    .catch((e: unknown) => e);
   expect(missing).toBeInstanceOf(Unauthorized);
   expect(missing).toBeInstanceOf(QueueError);
   expect(await client(TEST_ADMIN_TOKEN).queue(name).qsize()).toBe(1);

@@ -7,13 +7,18 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export const ADMIN = bearer(TEST_ADMIN_TOKEN);
 
 /** Calls as the holder of `token` (or with no Authorization header at all). */
-export const as = (token: string | undefined) => (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  call(method, path, body, { ...(token === undefined ? {} : bearer(token)), ...headers });
+export const as =
+  (token: string | undefined) =>
+  (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    call(method, path, body, { ...(token === undefined ? {} : bearer(token)), ...headers });
 
 export const admin = as(TEST_ADMIN_TOKEN);
 
 /** Issues a token through the API, as the admin secret (or `by`), and answers the secret. */
-export async function issue(grant: { queues: string[]; rights: string[]; ttl_seconds?: number; label?: string }, by = admin) {
+export async function issue(
+  grant: { queues: string[]; rights: string[]; ttl_seconds?: number; label?: string },
+  by = admin,
+) {
   const res = await by("POST", "/v1/tokens", grant);
   if (res.status !== 201) throw new Error(`issuing failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; token: string };

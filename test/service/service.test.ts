@@ -16,11 +16,20 @@ async function rpc(method: string, ...args: unknown[]): Promise<any> {
   const { ok: _, ...value } = result;
   return value;
 }
-const refusal = (promise: Promise<unknown>) => promise.then(() => expect.fail("expected a refusal"), (e: Record<string, unknown>) => e);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.fail("expected a refusal"),
+    (e: Record<string, unknown>) => e,
+  );
 
 it("answers every refusal as a value, never by throwing (the caller's catch-all sees nothing)", async () => {
-  const res = await caller.fetch("http://caller/", { method: "POST", body: JSON.stringify({ method: "stats", args: ["no-such-queue"] }) });
-  expect(await res.json()).toEqual({ result: { ok: false, code: "not_found", status: 404, detail: expect.stringMatching(/no such queue/) } });
+  const res = await caller.fetch("http://caller/", {
+    method: "POST",
+    body: JSON.stringify({ method: "stats", args: ["no-such-queue"] }),
+  });
+  expect(await res.json()).toEqual({
+    result: { ok: false, code: "not_found", status: 404, detail: expect.stringMatching(/no such queue/) },
+  });
 });
 
 it("runs the classic: put, get, task_done, join, shutdown", async () => {
@@ -30,7 +39,13 @@ it("runs the classic: put, get, task_done, join, shutdown", async () => {
   const ids = [(await rpc("put", name, { n: 1.5 })).id, ...(await rpc("putMany", name, [2, [3]])).ids];
   expect(ids).toEqual([1, 2, 3]);
   const { job } = await rpc("get", name);
-  expect(job).toMatchObject({ id: 1, item: { n: 1.5 }, deliveries: 1, receipt: expect.any(String), lease_expires_at: expect.any(Number) });
+  expect(job).toMatchObject({
+    id: 1,
+    item: { n: 1.5 },
+    deliveries: 1,
+    receipt: expect.any(String),
+    lease_expires_at: expect.any(Number),
+  });
   expect(await rpc("taskDone", name, job.receipt)).toEqual({ unfinished_tasks: 2, replayed: false });
   const rest = (await rpc("getMany", name, 10)).jobs;
   expect(rest.map((j: { item: unknown }) => j.item)).toEqual([2, [3]]);
@@ -38,7 +53,12 @@ it("runs the classic: put, get, task_done, join, shutdown", async () => {
   await rpc("taskDone", name, rest[1].receipt);
   expect(await rpc("join", name)).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
   expect((await rpc("shutdown", name)).stats).toMatchObject({ name, shutdown: true });
-  expect(await refusal(rpc("put", name, 4))).toEqual({ ok: false, code: "shutdown", status: 410, detail: expect.any(String) });
+  expect(await refusal(rpc("put", name, 4))).toEqual({
+    ok: false,
+    code: "shutdown",
+    status: 410,
+    detail: expect.any(String),
+  });
   expect(await rpc("deleteQueue", name)).toEqual({});
   expect(await refusal(rpc("stats", name))).toMatchObject({ code: "not_found", status: 404 });
   expect(await refusal(rpc("deleteQueue", name))).toMatchObject({ code: "not_found", status: 404 });
@@ -62,18 +82,43 @@ describe("the HTTP API's limits and error codes", () => {
   it("refuses bad names, options and items with invalid_request, and big items with payload_too_large", async () => {
     const name = unique("svc-bad");
     await rpc("createQueue", name, { maxsize: 1 });
-    expect(await refusal(rpc("stats", "bad name!"))).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/queue name/) });
-    expect(await refusal(rpc("createQueue", unique("svc-x"), { maxsize: -1 }))).toMatchObject({ code: "invalid_request" });
-    expect(await refusal(rpc("get", name, { leaseSeconds: 0 }))).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/lease_seconds/) });
-    expect(await refusal(rpc("put", name, "x".repeat(200 * 1024)))).toMatchObject({ code: "payload_too_large", status: 413 });
+    expect(await refusal(rpc("stats", "bad name!"))).toMatchObject({
+      code: "invalid_request",
+      detail: expect.stringMatching(/queue name/),
+    });
+    expect(await refusal(rpc("createQueue", unique("svc-x"), { maxsize: -1 }))).toMatchObject({
+      code: "invalid_request",
+    });
+    expect(await refusal(rpc("get", name, { leaseSeconds: 0 }))).toMatchObject({
+      code: "invalid_request",
+      detail: expect.stringMatching(/lease_seconds/),
+    });
+    expect(await refusal(rpc("put", name, "x".repeat(200 * 1024)))).toMatchObject({
+      code: "payload_too_large",
+      status: 413,
+    });
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = [deep];
-    expect(await refusal(rpc("put", name, deep))).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/nests deeper than 64/) });
-    expect(await refusal(rpc("putMany", name, Array.from({ length: 101 }, () => 1)))).toMatchObject({ code: "invalid_request" });
+    expect(await refusal(rpc("put", name, deep))).toMatchObject({
+      code: "invalid_request",
+      detail: expect.stringMatching(/nests deeper than 64/),
+    });
+    expect(
+      await refusal(
+        rpc(
+          "putMany",
+          name,
+          Array.from({ length: 101 }, () => 1),
+        ),
+      ),
+    ).toMatchObject({ code: "invalid_request" });
     expect(await refusal(rpc("putMany", name, [1, 2]))).toMatchObject({ code: "batch_too_large" });
     await rpc("put", name, 1);
     expect(await refusal(rpc("put", name, 2, { block: false }))).toMatchObject({ code: "full", status: 409 });
-    expect(await refusal(rpc("taskDone", name, "forged.1.1.00"))).toMatchObject({ code: "invalid_receipt", status: 400 });
+    expect(await refusal(rpc("taskDone", name, "forged.1.1.00"))).toMatchObject({
+      code: "invalid_receipt",
+      status: 400,
+    });
     expect((await rpc("stats", name)).stats).toMatchObject({ qsize: 1, unfinished_tasks: 1 }); // nothing refused was added
   });
 

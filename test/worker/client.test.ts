@@ -84,7 +84,13 @@ describe("every method", () => {
     expect(await q.qsize()).toBe(250);
     const batch = await q.getMany(100);
     expect(batch.map((j) => j.item)).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    expect(batch[0]).toMatchObject({ id: ids[0], deliveries: 1, priority: 0, receipt: expect.any(String), leaseExpiresAt: expect.any(Number) });
+    expect(batch[0]).toMatchObject({
+      id: ids[0],
+      deliveries: 1,
+      priority: 0,
+      receipt: expect.any(String),
+      leaseExpiresAt: expect.any(Number),
+    });
     expect(await q.empty()).toBe(false);
     expect((await q.configure({ maxsize: 500 })).maxsize).toBe(500);
   });
@@ -172,7 +178,9 @@ describe("retries", () => {
 
   it("retries 503 unavailable a bounded number of times, then throws Unavailable; never an anonymous task_done", async () => {
     let calls = 0;
-    const down = async () => (calls++, Response.json({ status: 503, code: "unavailable", detail: "restarting" }, { status: 503 }));
+    const down = async () => (
+      calls++, Response.json({ status: 503, code: "unavailable", detail: "restarting" }, { status: 503 })
+    );
     const q = new QueueClient("http://queues.test", { fetch: down, retries: 2 }).queue("any");
     await expect(q.stats()).rejects.toBeInstanceOf(Unavailable);
     expect(calls).toBe(3);
@@ -205,11 +213,14 @@ describe("process: the consumer loop", () => {
     await q.put("slow");
     const stop = new AbortController();
     const deliveries: number[] = [];
-    const running = q.process(async (job) => {
-      deliveries.push(job.deliveries);
-      await sleep(3000); // three leases
-      stop.abort();
-    }, { signal: stop.signal });
+    const running = q.process(
+      async (job) => {
+        deliveries.push(job.deliveries);
+        await sleep(3000); // three leases
+        stop.abort();
+      },
+      { signal: stop.signal },
+    );
     expect(await running).toEqual({ done: 1, failed: 0 });
     expect(deliveries).toEqual([1]);
     expect(await q.stats()).toMatchObject({ unfinished_tasks: 0, redeliveries: 0 });

@@ -4,7 +4,8 @@ import { expect } from "vitest";
 
 let counter = 0;
 /** A queue name no other test uses, so tests never share a Durable Object. */
-export const uniqueName = (prefix = "q") => `${prefix}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+export const uniqueName = (prefix = "q") =>
+  `${prefix}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
 
 export type Msg = Record<string, any>;
 
@@ -30,7 +31,12 @@ export async function call(method: string, path: string, body?: unknown, headers
   }
   const res = await exports.default.fetch(new Request(`http://queues.test${path}`, init));
   const text = await res.text();
-  return { status: res.status, type: res.headers.get("content-type"), headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type"),
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+  };
 }
 
 export async function createQueue(config: Record<string, unknown> = {}, name = uniqueName()) {
@@ -57,7 +63,9 @@ export const waitingGetters = (name: string, n: number) => until(async () => (aw
 
 /** Opens a subscriber socket (at `path`, with `headers`) and records every message and the close event. */
 export async function subscribe(name: string, headers: Record<string, string> = {}, path = `/v1/queues/${name}/ws`) {
-  const res = await exports.default.fetch(new Request(`http://queues.test${path}`, { headers: { upgrade: "websocket", ...headers } }));
+  const res = await exports.default.fetch(
+    new Request(`http://queues.test${path}`, { headers: { upgrade: "websocket", ...headers } }),
+  );
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
   const messages: Msg[] = [];
@@ -74,4 +82,5 @@ export async function subscribe(name: string, headers: Record<string, string> = 
 }
 
 /** Waits (with a timeout) until `n` messages have arrived. */
-export const waitForMessages = (s: { messages: Msg[] }, n: number, ms = 5000) => until(async () => s.messages.length >= n, ms);
+export const waitForMessages = (s: { messages: Msg[] }, n: number, ms = 5000) =>
+  until(async () => s.messages.length >= n, ms);

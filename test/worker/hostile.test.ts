@@ -14,8 +14,18 @@ describe("items that could never be delivered", () => {
   it("an item nested past the limit is refused at put, and the items around it are delivered", async () => {
     const name = await createQueue({ lease_seconds: 2, max_deliveries: 3 });
     for (const v of [1, 2, 3]) await op(name, "put", { item: v });
-    await expectProblem(await post(name, "put", `{"item": ${nest(4000)}}`), 400, "invalid_request", /item nests deeper than 64 levels/);
-    await expectProblem(await post(name, "put", `{"items": [{"item": 4}, {"item": {"a": ${nest(65)}}}]}`), 400, "invalid_request", /items\[1\]\.item nests deeper/);
+    await expectProblem(
+      await post(name, "put", `{"item": ${nest(4000)}}`),
+      400,
+      "invalid_request",
+      /item nests deeper than 64 levels/,
+    );
+    await expectProblem(
+      await post(name, "put", `{"items": [{"item": 4}, {"item": {"a": ${nest(65)}}}]}`),
+      400,
+      "invalid_request",
+      /items\[1\]\.item nests deeper/,
+    );
     for (const v of [5, 6, 7]) await op(name, "put", { item: v });
     const got = await op(name, "get", { max: 100 });
     expect(got.status).toBe(200);
@@ -38,7 +48,12 @@ describe("items that could never be delivered", () => {
   it("refuses numbers beyond a 64-bit float instead of turning them into null", async () => {
     const name = await createQueue();
     await expectProblem(await post(name, "put", '{"item": 1e400}'), 400, "invalid_request", /1e400/);
-    await expectProblem(await post(name, "put", '{"items": [{"item": [1, -1E999]}]}'), 400, "invalid_request", /items\[0\]\.item holds -1E999/);
+    await expectProblem(
+      await post(name, "put", '{"items": [{"item": [1, -1E999]}]}'),
+      400,
+      "invalid_request",
+      /items\[0\]\.item holds -1E999/,
+    );
     expect(await stats(name)).toMatchObject({ qsize: 0, unfinished_tasks: 0 });
   });
 });
@@ -66,7 +81,11 @@ describe("asking about a queue writes nothing", () => {
     expect((await raw("GET", `/v1/queues/${name}/ws`, undefined, { upgrade: "websocket" })).status).toBe(404);
     const tables = (id: string) =>
       runInDurableObject(env.QUEUES.get(env.QUEUES.idFromName(id)), (_, state) =>
-        state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master").toArray().map((r) => r.name).filter((n) => !n.startsWith("_")),
+        state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master")
+          .toArray()
+          .map((r) => r.name)
+          .filter((n) => !n.startsWith("_")),
       );
     expect(await tables(name)).toEqual([]);
     expect(await tables(await createQueue())).toContain("items");
@@ -78,7 +97,8 @@ describe("one socket cannot silence the others", () => {
     const name = await createQueue();
     await op(name, "put", { item: 1 });
     const flood = await subscribe(name);
-    for (let i = 0; i < 150; i++) flood.send({ op: "join", repeat: true, id: `${i}`.padStart(LIMITS.maxSubscriptionIdLength, "x") });
+    for (let i = 0; i < 150; i++)
+      flood.send({ op: "join", repeat: true, id: `${i}`.padStart(LIMITS.maxSubscriptionIdLength, "x") });
     await waitForMessages(flood, 150 - LIMITS.maxJoinsPerSocket);
     expect(flood.messages[0]).toMatchObject({ type: "error", code: "limit_exceeded", status: 429 });
     expect(flood.messages[0]!.detail).toContain(`at most ${LIMITS.maxJoinsPerSocket} join subscriptions`);

@@ -33,9 +33,15 @@ describe("leases", () => {
     const a = (await op(name, "get")).body!;
     const b = (await op(name, "get", { timeout: 5 })).body!;
     expect(b.deliveries).toBe(2);
-    expect(await op(name, "task_done", { receipt: a.receipt })).toMatchObject({ status: 409, body: { code: "stale_receipt" } });
+    expect(await op(name, "task_done", { receipt: a.receipt })).toMatchObject({
+      status: 409,
+      body: { code: "stale_receipt" },
+    });
     expect((await stats(name)).unfinished_tasks).toBe(1);
-    expect((await op(name, "task_done", { receipt: b.receipt })).body).toEqual({ unfinished_tasks: 0, replayed: false });
+    expect((await op(name, "task_done", { receipt: b.receipt })).body).toEqual({
+      unfinished_tasks: 0,
+      replayed: false,
+    });
     expect((await op(name, "task_done", { receipt: b.receipt })).body).toEqual({ unfinished_tasks: 0, replayed: true });
   });
 
@@ -58,8 +64,14 @@ describe("leases", () => {
       const d = (await op(name, "get")).body!;
       await op(name, "release", { receipt: d.receipt });
     }
-    expect((await op(name, "join", { timeout: 1 })).body).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 1 });
-    expect((await call("GET", `/v1/queues/${name}/dead_letters`)).body!.items).toMatchObject([{ item: "poison", deliveries: 2 }]);
+    expect((await op(name, "join", { timeout: 1 })).body).toEqual({
+      drained: true,
+      unfinished_tasks: 0,
+      dead_lettered: 1,
+    });
+    expect((await call("GET", `/v1/queues/${name}/dead_letters`)).body!.items).toMatchObject([
+      { item: "poison", deliveries: 2 },
+    ]);
     expect((await op(name, "dead_letters/redrive")).body).toEqual({ ids: [1] });
     expect((await op(name, "join", { timeout: 0 })).body).toMatchObject({ drained: false, unfinished_tasks: 1 });
     const d = (await op(name, "get")).body!;
@@ -98,9 +110,14 @@ describe("disconnects", () => {
     const name = await createQueue({ lease_seconds: 1 });
     const controller = new AbortController();
     const abandoned = exports.default
-      .fetch(new Request(`http://queues.test/v1/queues/${name}/get`, {
-        method: "POST", body: JSON.stringify({ timeout: 10 }), headers: { "content-type": "application/json" }, signal: controller.signal,
-      }))
+      .fetch(
+        new Request(`http://queues.test/v1/queues/${name}/get`, {
+          method: "POST",
+          body: JSON.stringify({ timeout: 10 }),
+          headers: { "content-type": "application/json" },
+          signal: controller.signal,
+        }),
+      )
       .catch(() => undefined);
     await waitingGetters(name, 1);
     controller.abort();

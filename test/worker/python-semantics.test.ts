@@ -6,7 +6,15 @@ import { call, createQueue, op, stats, until } from "./helpers.ts";
 describe("priorities as Python orders them", () => {
   it("orders numbers, strings and tuples element by element, FIFO among equal keys", async () => {
     const name = await createQueue({ order: "priority", lease_seconds: null });
-    const puts: [unknown, unknown][] = [[[2, "a"], "2a"], [[1, "z"], "1z"], [[1, "b"], "1b-first"], [[1, "b"], "1b-second"], [[1], "1"], [0.5, "half"], ["b", "str"]];
+    const puts: [unknown, unknown][] = [
+      [[2, "a"], "2a"],
+      [[1, "z"], "1z"],
+      [[1, "b"], "1b-first"],
+      [[1, "b"], "1b-second"],
+      [[1], "1"],
+      [0.5, "half"],
+      ["b", "str"],
+    ];
     await op(name, "put", { items: puts.map(([priority, item]) => ({ item, priority })) });
     const got = (await op(name, "get", { max: 10 })).body!.items as { item: string; priority: unknown }[];
     expect(got.map((d) => d.item)).toEqual(["half", "str", "1", "1b-first", "1b-second", "1z", "2a"]);
@@ -34,15 +42,23 @@ describe("maxsize can change", () => {
     expect(changed).toMatchObject({ status: 200, body: { maxsize: 2 } });
     expect((await blocked).status).toBe(201);
     expect(await stats(name)).toMatchObject({ qsize: 2, full: true });
-    expect((await call("PATCH", `/v1/queues/${name}`, { maxsize: 1, lease_seconds: null, max_deliveries: 3 })).body).toMatchObject({ maxsize: 1, lease_seconds: null, max_deliveries: 3 });
+    expect(
+      (await call("PATCH", `/v1/queues/${name}`, { maxsize: 1, lease_seconds: null, max_deliveries: 3 })).body,
+    ).toMatchObject({ maxsize: 1, lease_seconds: null, max_deliveries: 3 });
     expect((await op(name, "put", { item: 3, block: false })).body).toMatchObject({ code: "full" });
-    const listed = (await call("GET", "/v1/queues?limit=1000")).body!.queues.find((q: { name: string }) => q.name === name);
+    const listed = (await call("GET", "/v1/queues?limit=1000")).body!.queues.find(
+      (q: { name: string }) => q.name === name,
+    );
     expect(listed).toMatchObject({ maxsize: 1, lease_seconds: null, max_deliveries: 3 });
   });
 
   it("refuses to change the order, and bad values, with the field named", async () => {
     const name = await createQueue();
-    for (const [body, field] of [[{ order: "lifo" }, "order"], [{ maxsize: -1 }, "maxsize"], [{ lease_seconds: 0 }, "lease_seconds"]] as const) {
+    for (const [body, field] of [
+      [{ order: "lifo" }, "order"],
+      [{ maxsize: -1 }, "maxsize"],
+      [{ lease_seconds: 0 }, "lease_seconds"],
+    ] as const) {
       const res = await call("PATCH", `/v1/queues/${name}`, body);
       expect(res.status).toBe(400);
       expect(res.body!.detail).toContain(field);

@@ -8,7 +8,14 @@ describe("queue lifecycle", () => {
     const name = uniqueName("life");
     const created = await call("PUT", `/v1/queues/${name}`, { maxsize: 3, order: "lifo" });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name, maxsize: 3, order: "lifo", lease_seconds: 30, max_deliveries: 10, qsize: 0 });
+    expect(created.body).toMatchObject({
+      name,
+      maxsize: 3,
+      order: "lifo",
+      lease_seconds: 30,
+      max_deliveries: 10,
+      qsize: 0,
+    });
     expect((await call("PUT", `/v1/queues/${name}`, { maxsize: 3, order: "lifo" })).status).toBe(200);
     const conflict = await call("PUT", `/v1/queues/${name}`, { maxsize: 4 });
     expect(conflict).toMatchObject({ status: 409, type: "application/problem+json", body: { code: "conflict" } });
@@ -75,7 +82,10 @@ describe("blocking calls", () => {
   it("join and get time out with the caller's timeout", async () => {
     const name = await createQueue();
     await op(name, "put", { item: 1 });
-    expect(await op(name, "join", { timeout: 0.2 })).toMatchObject({ status: 200, body: { drained: false, unfinished_tasks: 1 } });
+    expect(await op(name, "join", { timeout: 0.2 })).toMatchObject({
+      status: 200,
+      body: { drained: false, unfinished_tasks: 1 },
+    });
     await op(name, "get");
     expect(await op(name, "get", { timeout: 0.2 })).toMatchObject({ status: 409, body: { code: "empty" } });
   });
@@ -100,7 +110,8 @@ describe("blocking calls", () => {
     await until(async () => (await stats(full)).waiting.putters === 2);
     await op(empty, "shutdown");
     await op(full, "shutdown");
-    for (const res of await Promise.all([...getters, ...putters])) expect(res).toMatchObject({ status: 410, body: { code: "shutdown" } });
+    for (const res of await Promise.all([...getters, ...putters]))
+      expect(res).toMatchObject({ status: 410, body: { code: "shutdown" } });
     // get keeps draining a shut-down queue, then answers ShutDown rather than Empty
     expect((await op(full, "get", { block: false })).body).toMatchObject({ item: 0 });
     expect((await op(full, "get", { block: false })).status).toBe(410);
@@ -151,7 +162,13 @@ describe("durability", () => {
 
   it("items, order and the counter survive restarts of the object between operations", async () => {
     const name = await createQueue({ order: "priority" });
-    await op(name, "put", { items: [{ item: "low", priority: 5 }, { item: "high", priority: 1 }, { item: "mid", priority: 3 }] });
+    await op(name, "put", {
+      items: [
+        { item: "low", priority: 5 },
+        { item: "high", priority: 1 },
+        { item: "mid", priority: 3 },
+      ],
+    });
     await abortAllDurableObjects();
     const first = (await op(name, "get")).body!;
     expect(first.item).toBe("high");
@@ -159,6 +176,9 @@ describe("durability", () => {
     await op(name, "task_done", { receipt: first.receipt });
     await abortAllDurableObjects();
     expect(await stats(name)).toMatchObject({ qsize: 2, unfinished_tasks: 2, leased: 0 });
-    expect((await op(name, "get", { max: 5 })).body!.items.map((d: { item: string }) => d.item)).toEqual(["mid", "low"]);
+    expect((await op(name, "get", { max: 5 })).body!.items.map((d: { item: string }) => d.item)).toEqual([
+      "mid",
+      "low",
+    ]);
   });
 });

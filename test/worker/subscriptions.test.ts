@@ -119,9 +119,11 @@ describe("bad frames and endings", () => {
   it("answers the keep-alive ping with pong", async () => {
     const name = await createQueue();
     const s = await subscribe(name);
-    const pong = new Promise((resolve) => s.ws.addEventListener("message", (e) => {
-      if (e.data === "pong") resolve(true);
-    }));
+    const pong = new Promise((resolve) =>
+      s.ws.addEventListener("message", (e) => {
+        if (e.data === "pong") resolve(true);
+      }),
+    );
     s.ws.send("ping");
     expect(await pong).toBe(true);
     s.ws.close();
@@ -145,8 +147,13 @@ describe("bad frames and endings", () => {
     const name = await createQueue();
     const plain = await call("GET", `/v1/queues/${name}/ws`);
     expect(plain.status).toBe(200);
-    expect(plain.body).toMatchObject({ websocket: `ws://queues.test/v1/queues/${name}/ws`, send: expect.arrayContaining(['{"op":"watch"}']) });
-    const res = await exports.default.fetch(new Request("http://queues.test/v1/queues/nope-nope/ws", { headers: { upgrade: "websocket" } }));
+    expect(plain.body).toMatchObject({
+      websocket: `ws://queues.test/v1/queues/${name}/ws`,
+      send: expect.arrayContaining(['{"op":"watch"}']),
+    });
+    const res = await exports.default.fetch(
+      new Request("http://queues.test/v1/queues/nope-nope/ws", { headers: { upgrade: "websocket" } }),
+    );
     expect(res.status).toBe(404);
   });
 });

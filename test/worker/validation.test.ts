@@ -6,13 +6,42 @@ describe("request bodies", () => {
   it("malformed JSON, wrong content type and wrong types are 4xx and change nothing", async () => {
     const name = await createQueue();
     const path = `/v1/queues/${name}/put`;
-    await expectProblem(await raw("POST", path, "{not json", { "content-type": "application/json" }), 400, "invalid_request", /JSON/i);
-    await expectProblem(await raw("POST", path, '{"item":1}', { "content-type": "text/plain" }), 415, "unsupported_media_type");
+    await expectProblem(
+      await raw("POST", path, "{not json", { "content-type": "application/json" }),
+      400,
+      "invalid_request",
+      /JSON/i,
+    );
+    await expectProblem(
+      await raw("POST", path, '{"item":1}', { "content-type": "text/plain" }),
+      415,
+      "unsupported_media_type",
+    );
     await expectProblem(await raw("POST", path, '{"item":1}'), 415, "unsupported_media_type");
-    await expectProblem(await raw("POST", path, JSON.stringify({ item: 1, block: "yes" }), { "content-type": "application/json" }), 400, "invalid_request", /block/);
-    await expectProblem(await raw("POST", path, JSON.stringify({ item: 1, surprise: true }), { "content-type": "application/json" }), 400, "invalid_request", /surprise/);
-    await expectProblem(await raw("POST", path, JSON.stringify({}), { "content-type": "application/json" }), 400, "invalid_request", /exactly one of 'item' or 'items'/);
-    await expectProblem(await raw("POST", path, JSON.stringify({ items: [{ priority: 1 }] }), { "content-type": "application/json" }), 400, "invalid_request", /item/);
+    await expectProblem(
+      await raw("POST", path, JSON.stringify({ item: 1, block: "yes" }), { "content-type": "application/json" }),
+      400,
+      "invalid_request",
+      /block/,
+    );
+    await expectProblem(
+      await raw("POST", path, JSON.stringify({ item: 1, surprise: true }), { "content-type": "application/json" }),
+      400,
+      "invalid_request",
+      /surprise/,
+    );
+    await expectProblem(
+      await raw("POST", path, JSON.stringify({}), { "content-type": "application/json" }),
+      400,
+      "invalid_request",
+      /exactly one of 'item' or 'items'/,
+    );
+    await expectProblem(
+      await raw("POST", path, JSON.stringify({ items: [{ priority: 1 }] }), { "content-type": "application/json" }),
+      400,
+      "invalid_request",
+      /item/,
+    );
     expect(await stats(name)).toMatchObject({ qsize: 0, unfinished_tasks: 0 });
   });
 
@@ -66,13 +95,28 @@ describe("request bodies", () => {
 
 describe("queue names", () => {
   it("hostile names are refused before any object is touched", async () => {
-    for (const name of ["", "a".repeat(65), "a".repeat(200), "../x", "..%2Fx", "%2F", "a%2Fb", "-lead", "a%00b", "a%0Ab", "sp%20ace", "%C3%A9t%C3%A9"]) {
+    for (const name of [
+      "",
+      "a".repeat(65),
+      "a".repeat(200),
+      "../x",
+      "..%2Fx",
+      "%2F",
+      "a%2Fb",
+      "-lead",
+      "a%00b",
+      "a%0Ab",
+      "sp%20ace",
+      "%C3%A9t%C3%A9",
+    ]) {
       const res = await raw("PUT", `/v1/queues/${name}`, "{}", { "content-type": "application/json" });
       expect([400, 404], name).toContain(res.status);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
     }
     const listed = await call("GET", "/v1/queues?limit=1000");
-    expect(listed.body!.queues.every((q: { name: string }) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(q.name))).toBe(true);
+    expect(listed.body!.queues.every((q: { name: string }) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(q.name))).toBe(
+      true,
+    );
   });
 
   it("a 64-character name is fine; dots and dashes inside are fine", async () => {

@@ -61,12 +61,14 @@ function number(flags: Flags, name: keyof Flags): number | undefined {
   const raw = flags[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(n)) throw new Usage(`--${name} must be a number, not '${raw}'`);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(n))
+    throw new Usage(`--${name} must be a number, not '${raw}'`);
   return n;
 }
 
 /** `none` for a setting that can be off (Python's None), else a number. */
-const nullable = (flags: Flags, name: "lease-seconds" | "max-deliveries") => (flags[name] === "none" ? null : number(flags, name));
+const nullable = (flags: Flags, name: "lease-seconds" | "max-deliveries") =>
+  flags[name] === "none" ? null : number(flags, name);
 
 function json(text: string, what: string): unknown {
   try {
@@ -135,22 +137,33 @@ async function join(q: Queue, flags: Flags): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values: flags, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const { values: flags, positionals } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
   const [command, name, arg] = positionals;
-  if (flags.help || command === undefined) return process.stdout.write(`${USAGE}\n`), flags.help ? EXIT.ok : EXIT.usage;
+  if (flags.help || command === undefined)
+    return (process.stdout.write(`${USAGE}\n`), flags.help ? EXIT.ok : EXIT.usage);
   const url = flags.url ?? process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787";
   const client = new QueueClient(url, { token: flags.token ?? process.env.JOINABLE_QUEUES_TOKEN });
   if (command === "ls") {
     const queues: QueueInfo[] = [];
     for await (const q of client.listQueues()) queues.push(q);
-    print(flags, queues, () => queues.map((q) => `${q.name}\t${q.order}\tmaxsize=${q.maxsize}\tlease=${q.lease_seconds ?? "none"}`).join("\n"));
+    print(flags, queues, () =>
+      queues.map((q) => `${q.name}\t${q.order}\tmaxsize=${q.maxsize}\tlease=${q.lease_seconds ?? "none"}`).join("\n"),
+    );
     return EXIT.ok;
   }
   if (name === undefined) throw new Usage(`'${command}' needs a queue NAME`);
   const q = client.queue(name);
   switch (command) {
     case "create": {
-      const config: Partial<QueueConfig> = { maxsize: number(flags, "maxsize"), order: flags.order as QueueConfig["order"] };
+      const config: Partial<QueueConfig> = {
+        maxsize: number(flags, "maxsize"),
+        order: flags.order as QueueConfig["order"],
+      };
       config.lease_seconds = nullable(flags, "lease-seconds");
       config.max_deliveries = nullable(flags, "max-deliveries");
       await client.createQueue(name, JSON.parse(JSON.stringify(config)));
@@ -162,14 +175,18 @@ async function run(argv: string[]): Promise<number> {
       return EXIT.ok;
     case "put": {
       const options = { delay: number(flags, "delay"), timeout: number(flags, "timeout"), block: !flags.nowait };
-      if (arg === undefined) return await putLines(q, flags, options), EXIT.ok;
+      if (arg === undefined) return (await putLines(q, flags, options), EXIT.ok);
       const priority = flags.priority === undefined ? undefined : (json(flags.priority, "--priority") as number);
       const id = await q.put(json(arg, "ITEM"), { ...options, priority });
       print(flags, { id }, () => `put ${id}`);
       return EXIT.ok;
     }
     case "get": {
-      const options = { timeout: number(flags, "timeout"), leaseSeconds: number(flags, "lease-seconds"), block: !flags.nowait };
+      const options = {
+        timeout: number(flags, "timeout"),
+        leaseSeconds: number(flags, "lease-seconds"),
+        block: !flags.nowait,
+      };
       const max = number(flags, "max");
       print(flags, max === undefined ? await q.get(options) : await q.getMany(max, options));
       return EXIT.ok;
@@ -202,7 +219,11 @@ async function run(argv: string[]): Promise<number> {
 
 /** Node 20 has WebSocket only behind a flag: `watch` runs itself again with it rather than asking for a newer Node. */
 function needsWebSocketFlag(argv: string[]): boolean {
-  return argv.includes("watch") && typeof globalThis.WebSocket === "undefined" && !process.execArgv.includes("--experimental-websocket");
+  return (
+    argv.includes("watch") &&
+    typeof globalThis.WebSocket === "undefined" &&
+    !process.execArgv.includes("--experimental-websocket")
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -216,7 +237,8 @@ async function main(argv: string[]): Promise<number> {
     const usage = e instanceof Usage || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     const { cause } = e as { cause?: { code?: string; message?: string } };
     const why = cause?.code ?? cause?.message;
-    const message = e instanceof QueueError ? `${e.code}: ${e.detail}` : `${(e as Error).message}${why ? ` (${why})` : ""}`;
+    const message =
+      e instanceof QueueError ? `${e.code}: ${e.detail}` : `${(e as Error).message}${why ? ` (${why})` : ""}`;
     process.stderr.write(`joinable-queues: ${message}${usage ? "\n(see joinable-queues --help)" : ""}\n`);
     if (usage) return EXIT.usage;
     return e instanceof Empty || e instanceof Full ? EXIT.timeout : EXIT.error;

@@ -26,7 +26,10 @@ export class QueueClient {
     const limit = options.pageSize ?? 100;
     for (let after: string | null = ""; after !== null; ) {
       const query = `limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ""}`;
-      const page: { queues: QueueInfo[]; next: string | null } = await this.transport.request("GET", `/v1/queues?${query}`);
+      const page: { queues: QueueInfo[]; next: string | null } = await this.transport.request(
+        "GET",
+        `/v1/queues?${query}`,
+      );
       yield* page.queues;
       after = page.next;
     }

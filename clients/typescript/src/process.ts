@@ -20,7 +20,11 @@ export interface ProcessOptions {
 const defaultDelay = (job: Job) => Math.min(300, 2 ** (job.deliveries - 1));
 
 /** Runs until the queue is shut down and empty, or `signal` aborts; answers how many jobs succeeded and failed. */
-export async function process<T>(q: Queue<T>, handler: Handler<T>, options: ProcessOptions = {}): Promise<{ done: number; failed: number }> {
+export async function process<T>(
+  q: Queue<T>,
+  handler: Handler<T>,
+  options: ProcessOptions = {},
+): Promise<{ done: number; failed: number }> {
   const { concurrency = 1, retryDelay = defaultDelay } = options;
   const lease = options.leaseSeconds ?? (await q.stats({ signal: options.signal })).lease_seconds;
   const stop = new AbortController();

@@ -68,13 +68,22 @@ export class Queue<T = unknown> {
   }
 
   /** Re-polls while the server answers `poll_again`, each time with what is left of the caller's timeout. */
-  private async poll<R>(verb: string, body: Record<string, unknown>, options: WaitOptions, headers?: Record<string, string>): Promise<R> {
+  private async poll<R>(
+    verb: string,
+    body: Record<string, unknown>,
+    options: WaitOptions,
+    headers?: Record<string, string>,
+  ): Promise<R> {
     const { block = true, timeout, signal } = options;
     const deadline = !block ? 0 : timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     for (;;) {
       const left = deadline === Infinity ? null : Math.max(0, (deadline - Date.now()) / 1000);
       try {
-        return await this.transport.request<R>("POST", `${this.path}/${verb}`, { body: { ...body, timeout: left }, headers, signal });
+        return await this.transport.request<R>("POST", `${this.path}/${verb}`, {
+          body: { ...body, timeout: left },
+          headers,
+          signal,
+        });
       } catch (e) {
         if (!(e instanceof QueueError && e.code === "poll_again")) throw e;
       }
@@ -100,14 +109,19 @@ export class Queue<T = unknown> {
     for (let start = 0; start < items.length; start += BATCH) {
       const batch = items.slice(start, start + BATCH).map((item, i) => ({ item, priority: priorities?.[start + i] }));
       const headers = { "idempotency-key": `${idempotencyKey}:${start}` };
-      ids.push(...(await this.poll<{ ids: number[] }>("put", { items: batch, delay, block: options.block }, options, headers)).ids);
+      ids.push(
+        ...(await this.poll<{ ids: number[] }>("put", { items: batch, delay, block: options.block }, options, headers))
+          .ids,
+      );
     }
     return ids;
   }
 
   /** Python's get: waits for an item (up to `timeout`); with leases, task_done it before the lease passes. */
   async get(options: GetOptions = {}): Promise<Job<T>> {
-    return toJob<T>(await this.poll<Delivery>("get", { lease_seconds: options.leaseSeconds, block: options.block }, options));
+    return toJob<T>(
+      await this.poll<Delivery>("get", { lease_seconds: options.leaseSeconds, block: options.block }, options),
+    );
   }
 
   getNowait(options: Omit<GetOptions, "block" | "timeout"> = {}): Promise<Job<T>> {
@@ -125,22 +139,40 @@ export class Queue<T = unknown> {
    * With a job: completes exactly that delivery, once (a repeat is answered `replayed`). Without: Python's
    * anonymous task_done, which is not retried, since a first attempt that took effect cannot be told apart.
    */
-  taskDone(job?: Pick<Job, "receipt">, options: { signal?: AbortSignal } = {}): Promise<{ unfinished_tasks: number; replayed: boolean }> {
+  taskDone(
+    job?: Pick<Job, "receipt">,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ unfinished_tasks: number; replayed: boolean }> {
     const receipt = job?.receipt ?? undefined;
-    return this.transport.request("POST", `${this.path}/task_done`, { body: { receipt }, signal: options.signal, retry: receipt !== undefined });
+    return this.transport.request("POST", `${this.path}/task_done`, {
+      body: { receipt },
+      signal: options.signal,
+      retry: receipt !== undefined,
+    });
   }
 
   /** A nack: the job returns to the queue (after `delay` seconds), or to the dead letters at max_deliveries. */
-  release(job: Pick<Job, "receipt">, options: { delay?: number; signal?: AbortSignal } = {}): Promise<{ dead_lettered: boolean }> {
+  release(
+    job: Pick<Job, "receipt">,
+    options: { delay?: number; signal?: AbortSignal } = {},
+  ): Promise<{ dead_lettered: boolean }> {
     const body = { receipt: receiptOf(job), delay: options.delay ?? 0 };
     return this.transport.request("POST", `${this.path}/release`, { body, signal: options.signal });
   }
 
   /** A heartbeat: the lease now ends `seconds` from now; answers (and updates on the job) the new expiry. */
-  async extend(job: Pick<Job, "receipt" | "leaseExpiresAt">, seconds: number, options: { signal?: AbortSignal } = {}): Promise<number> {
+  async extend(
+    job: Pick<Job, "receipt" | "leaseExpiresAt">,
+    seconds: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<number> {
     const body = { receipt: receiptOf(job), lease_seconds: seconds };
     const call = { body, signal: options.signal };
-    const { lease_expires_at } = await this.transport.request<{ lease_expires_at: number }>("POST", `${this.path}/extend`, call);
+    const { lease_expires_at } = await this.transport.request<{ lease_expires_at: number }>(
+      "POST",
+      `${this.path}/extend`,
+      call,
+    );
     job.leaseExpiresAt = lease_expires_at;
     return lease_expires_at;
   }
@@ -177,14 +209,22 @@ export class Queue<T = unknown> {
   }
 
   async deadLetters(options: { limit?: number } = {}): Promise<Job<T>[]> {
-    const page = await this.transport.request<{ items: Delivery[] }>("GET", `${this.path}/dead_letters?limit=${options.limit ?? 100}`);
+    const page = await this.transport.request<{ items: Delivery[] }>(
+      "GET",
+      `${this.path}/dead_letters?limit=${options.limit ?? 100}`,
+    );
     return page.items.map((d) => toJob<T>(d));
   }
 
   /** Puts dead letters back into the queue (each counts as unfinished again); answers their ids. */
   async redrive(options: { limit?: number } = {}): Promise<number[]> {
     const body = options.limit === undefined ? {} : { limit: options.limit };
-    return (await this.transport.request<{ ids: number[] }>("POST", `${this.path}/dead_letters/redrive`, { body, retry: false })).ids;
+    return (
+      await this.transport.request<{ ids: number[] }>("POST", `${this.path}/dead_letters/redrive`, {
+        body,
+        retry: false,
+      })
+    ).ids;
   }
 
   async purgeDeadLetters(): Promise<number> {
@@ -208,6 +248,7 @@ export class Queue<T = unknown> {
 }
 
 function receiptOf(job: Pick<Job, "receipt">): string {
-  if (!job.receipt) throw new TypeError("this job has no receipt: its queue has no leases, so there is nothing to release or extend");
+  if (!job.receipt)
+    throw new TypeError("this job has no receipt: its queue has no leases, so there is nothing to release or extend");
   return job.receipt;
 }

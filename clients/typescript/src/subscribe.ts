@@ -22,7 +22,10 @@ type Subscribable = Pick<Queue, "name" | "transport" | "stats">;
 const FINAL_CLOSE_CODES = [4001, 4004];
 const CLOSED = Symbol("closed");
 
-export async function* subscribeJoin(q: Subscribable, options: SubscribeOptions & { repeat?: boolean }): AsyncGenerator<JoinResult> {
+export async function* subscribeJoin(
+  q: Subscribable,
+  options: SubscribeOptions & { repeat?: boolean },
+): AsyncGenerator<JoinResult> {
   for await (const frame of frames(q, { op: "join", repeat: options.repeat ?? false }, options.signal)) {
     if (frame.type === "joined") {
       yield { drained: true, unfinished_tasks: frame.unfinished_tasks, dead_lettered: frame.dead_lettered };
@@ -67,7 +70,11 @@ async function* frames(q: Subscribable, hello: object, signal?: AbortSignal): As
       // A refused upgrade says nothing of why: a stats call throws the reason (no queue, no right) if there is one.
       if (!inbox.wasOpen) await q.stats({ signal });
       if (++failures > retries) {
-        throw new Unavailable({ status: 503, code: "unavailable", detail: `no WebSocket to '${q.name}' after ${failures} attempts: ${e}` });
+        throw new Unavailable({
+          status: 503,
+          code: "unavailable",
+          detail: `no WebSocket to '${q.name}' after ${failures} attempts: ${e}`,
+        });
       }
     } finally {
       inbox.dispose();

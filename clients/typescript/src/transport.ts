@@ -35,7 +35,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): spreads retries of many clients. */
-export const backoff = (attempt: number): number => Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+export const backoff = (attempt: number): number =>
+  Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
 
 export class Transport {
   readonly baseUrl: string;
