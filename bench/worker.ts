@@ -3,11 +3,11 @@
 // objects from inside the Worker, so object-side figures have no HTTP in the loop.
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
-import { app as service } from "../src/app.ts";
-import { queueObject } from "../src/objects.ts";
-import { QueueObject } from "../src/queue-object.ts";
+import { app as service } from "../src/front/http/app.ts";
+import { QueueObject } from "../src/objects/queue-object.ts";
+import { queueObject } from "../src/objects/stubs.ts";
 
-export { CatalogObject } from "../src/catalog-object.ts";
+export { CatalogObject } from "../src/objects/catalog-object.ts";
 
 type BenchEnv = Env & { BARE: DurableObjectNamespace<BareObject>; BENCH_ADMIN_TOKEN?: string };
 

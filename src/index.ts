@@ -1,9 +1,9 @@
 // The Worker's entry points: the Hono app (HTTP), the service binding's RPC entrypoint, and the Durable Object
 // classes wrangler.toml binds.
-import { app } from "./app.ts";
+import { app } from "./front/http/app.ts";
 
-export { CatalogObject } from "./catalog-object.ts";
-export { QueueObject } from "./queue-object.ts";
-export { QueueService } from "./service.ts";
+export { QueueService } from "./front/rpc/service.ts";
+export { CatalogObject } from "./objects/catalog-object.ts";
+export { QueueObject } from "./objects/queue-object.ts";
 
 export default app;

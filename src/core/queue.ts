@@ -9,8 +9,8 @@ import { decodeKey, encodeKey } from "./priority.ts";
 import { formatReceipt, parseReceipt, randomHex } from "./receipt.ts";
 import type { ItemRow, Store } from "./store.ts";
 import {
-  fail,
   type Delivery,
+  fail,
   type GetRequest,
   type JoinResult,
   type Outcome,

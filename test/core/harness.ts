@@ -1,8 +1,8 @@
 // Test harness: a core queue on an in-memory node:sqlite database, and a way to watch a call that may block.
 import { DatabaseSync } from "node:sqlite";
+import { coreLimits } from "../../src/contract/limits.ts";
 import { JoinableQueue, type Limits } from "../../src/core/queue.ts";
-import { coreLimits } from "../../src/limits.ts";
-import { Store, type Sql, type SqlValue } from "../../src/core/store.ts";
+import { type Sql, type SqlValue, Store } from "../../src/core/store.ts";
 import type { QueueConfig } from "../../src/core/types.ts";
 
 export const CONFIG: QueueConfig = { maxsize: 0, order: "fifo", lease_seconds: null, max_deliveries: null };

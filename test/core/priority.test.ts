@@ -1,7 +1,8 @@
 // Priority keys: their encoded text sorts exactly as Python sorts the values (numbers < strings < tuples across
 // types, where Python would refuse), and decodes back to the value.
-import fc from "fast-check";
+
 import { DatabaseSync } from "node:sqlite";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeKey, encodeKey, type PriorityKey } from "../../src/core/priority.ts";
 import { Store } from "../../src/core/store.ts";

@@ -1,8 +1,8 @@
 // CPython's queue.Queue semantics, edge case by edge case, on the pure core.
 import { describe, expect, it } from "vitest";
 import type { JoinableQueue } from "../../src/core/queue.ts";
-import type { Delivery, GetRequest, JoinResult, Outcome, PutRequest, PutResult } from "../../src/core/types.ts";
 import { Store } from "../../src/core/store.ts";
+import type { Delivery, GetRequest, JoinResult, Outcome, PutRequest, PutResult } from "../../src/core/types.ts";
 import { call, newQueue, sqliteSql } from "./harness.ts";
 
 const T0 = 1_000_000;

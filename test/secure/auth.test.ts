@@ -4,7 +4,7 @@ import { listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/app.ts";
+import { app } from "../../src/front/http/app.ts";
 import { expectProblem, raw, uniqueName } from "../worker/helpers.ts";
 import { admin, as, bearer, create, issue, TEST_ADMIN_TOKEN } from "./helpers.ts";
 

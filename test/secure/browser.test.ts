@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/app.ts";
+import { app } from "../../src/front/http/app.ts";
 import { expectProblem, raw, subscribe, uniqueName, waitForMessages } from "../worker/helpers.ts";
 import { admin, as, bearer, create, issue, TEST_ADMIN_TOKEN } from "./helpers.ts";
 
@@ -79,7 +79,7 @@ describe("WebSocket tickets", () => {
     await expectProblem(await upgrade(a, expired), 401, "unauthorized", /expired/);
     const forA = (await admin("POST", `/v1/queues/${a}/ws-ticket`)).body!.ticket as string;
     await expectProblem(await upgrade(b, forA), 403, "forbidden", new RegExp(`does not cover the queue '${b}'`));
-    await expectProblem(await upgrade(a, forA.slice(0, -2) + "xx"), 401, "unauthorized", /not valid/);
+    await expectProblem(await upgrade(a, `${forA.slice(0, -2)}xx`), 401, "unauthorized", /not valid/);
     const token = (await issue({ queues: [a], rights: ["observe"] })).token;
     await expectProblem(await upgrade(a, token), 401, "unauthorized", /not a WebSocket ticket/);
     // A ticket is for the upgrade only: as a bearer token it is refused.

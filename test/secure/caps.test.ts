@@ -2,8 +2,8 @@
 // the queue keeps serving everyone else; bodies are limited even when chunked.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/app.ts";
-import { LIMITS } from "../../src/limits.ts";
+import { LIMITS } from "../../src/contract/limits.ts";
+import { app } from "../../src/front/http/app.ts";
 import { expectProblem, raw, subscribe, uniqueName, until } from "../worker/helpers.ts";
 import { ADMIN, admin, create } from "./helpers.ts";
 

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { sign } from "hono/jwt";
 import { expect, it } from "vitest";
-import { LIMITS } from "../../src/limits.ts";
+import { LIMITS } from "../../src/contract/limits.ts";
 import { raw, uniqueName } from "../worker/helpers.ts";
 import { ADMIN, admin, bearer, create, issue, TEST_ADMIN_TOKEN } from "./helpers.ts";
 

@@ -3,7 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../../src/limits.ts";
+import { LIMITS } from "../../src/contract/limits.ts";
 import { call, createQueue, expectProblem, op, raw, stats, subscribe, uniqueName, waitForMessages } from "./helpers.ts";
 
 const post = (name: string, verb: string, body: string) =>

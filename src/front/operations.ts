@@ -1,11 +1,12 @@
 // What the two front doors — the HTTP routes and the service binding's RPC entrypoint — do the same way: turn a
 // put's body into stored item texts, create, delete and list queues through the catalog, and wait past the cap.
-import type { PriorityKey } from "./core/priority.ts";
-import type { NewItem, Outcome, QueueConfig } from "./core/types.ts";
-import { itemTexts } from "./item-text.ts";
-import { cap, LIMITS } from "./limits.ts";
-import { catalog, queueObject } from "./objects.ts";
-import type { ProblemCode } from "./problems.ts";
+
+import { cap, LIMITS } from "../contract/limits.ts";
+import type { ProblemCode } from "../contract/problems.ts";
+import { itemTexts } from "../core/item-text.ts";
+import type { PriorityKey } from "../core/priority.ts";
+import type { NewItem, Outcome, QueueConfig } from "../core/types.ts";
+import { catalog, queueObject } from "../objects/stubs.ts";
 
 /** A refusal with any problem code (a queue's outcomes use only the core's codes). */
 export type Refusal = { ok: false; code: ProblemCode; message: string };

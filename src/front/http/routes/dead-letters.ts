@@ -1,8 +1,8 @@
 // Routes for the dead letters: read them, redrive them into the queue, purge them.
 import { z } from "@hono/zod-openapi";
-import { deliveries, json, named, ok, orDefaults, queuePath, reply, routes, type Api } from "../http.ts";
-import { queueObject } from "../objects.ts";
-import * as S from "../schemas.ts";
+import * as S from "../../../contract/schemas.ts";
+import { queueObject } from "../../../objects/stubs.ts";
+import { type Api, deliveries, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
 
 const route = routes("Dead letters");
 

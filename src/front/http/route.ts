@@ -1,11 +1,12 @@
 // What every route file shares: the route builder (problems, rights, security), answers, waits and item texts.
-import { createRoute, type OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { can, type App, type Right, type Scope } from "./auth.ts";
-import type { Delivery, Outcome } from "./core/types.ts";
-import { queueObject } from "./objects.ts";
-import { problem } from "./problems.ts";
-import * as S from "./schemas.ts";
+import { problem } from "../../contract/problems.ts";
+import type { Right } from "../../contract/rights.ts";
+import * as S from "../../contract/schemas.ts";
+import type { Delivery, Outcome } from "../../core/types.ts";
+import { queueObject } from "../../objects/stubs.ts";
+import { type App, can, type Scope } from "./auth.ts";
 
 export type { App };
 export type Api = OpenAPIHono<App>;

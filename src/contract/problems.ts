@@ -1,5 +1,5 @@
 // The one place where an error becomes HTTP: RFC 9457 problem documents with a stable `code`.
-import type { QueueErrorCode } from "./core/types.ts";
+import type { QueueErrorCode } from "../core/types.ts";
 
 export type ProblemCode =
   | QueueErrorCode

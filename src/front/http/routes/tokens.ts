@@ -1,10 +1,11 @@
 // Routes that manage scoped tokens with the admin right: issue (the secret is shown once), list, revoke.
 import { z } from "@hono/zod-openapi";
-import { covers, forgetToken, issueToken, signingKey } from "../auth.ts";
-import { json, ok, routes, type Api } from "../http.ts";
-import { catalog } from "../objects.ts";
-import { problem } from "../problems.ts";
-import * as S from "../schemas.ts";
+import { problem } from "../../../contract/problems.ts";
+import { covers } from "../../../contract/rights.ts";
+import * as S from "../../../contract/schemas.ts";
+import { catalog } from "../../../objects/stubs.ts";
+import { forgetToken, issueToken, signingKey } from "../auth.ts";
+import { type Api, json, ok, routes } from "../route.ts";
 
 const route = routes("Tokens");
 

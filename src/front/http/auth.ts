@@ -8,22 +8,10 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { sign, verify } from "hono/jwt";
 import { JwtTokenExpired } from "hono/utils/jwt/types";
-import { LIMITS } from "./limits.ts";
-import { catalog } from "./objects.ts";
-import { problem } from "./problems.ts";
-
-export const RIGHTS = ["produce", "consume", "observe", "admin"] as const;
-export type Right = (typeof RIGHTS)[number];
-
-/** What a caller may do: these rights, over queues named exactly or by a prefix ending in `*`. */
-export interface Grant {
-  /** The token's id; null for the admin secret and for an open deployment. */
-  id: string | null;
-  queues: string[];
-  rights: Right[];
-  /** Set when a WebSocket ticket authenticated the call: the queue's object spends it, so it opens one socket. */
-  ticket?: { id: string; expiresAt: number };
-}
+import { LIMITS } from "../../contract/limits.ts";
+import { problem } from "../../contract/problems.ts";
+import { type Grant, inScope, RIGHTS, type Right } from "../../contract/rights.ts";
+import { catalog } from "../../objects/stubs.ts";
 
 export type App = { Bindings: Env; Variables: { grant: Grant } };
 
@@ -44,12 +32,6 @@ const HOW_TO_CONFIGURE =
   "Set an admin secret of at least 32 characters: `openssl rand -hex 32 | npx wrangler secret put ADMIN_TOKEN` " +
   "(locally: ADMIN_TOKEN=... in .dev.vars, see .dev.vars.example). To serve without authentication instead " +
   '(local development only), set the var AUTH = "none".';
-
-/** Does `pattern` (an exact name, or a prefix ending in `*`) cover `name`, which may itself be a pattern? */
-export const covers = (pattern: string, name: string): boolean =>
-  pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
-
-export const inScope = (grant: Grant, name: string): boolean => grant.queues.some((p) => covers(p, name));
 
 /** Authenticates every /v1 call (but the OpenAPI document) and leaves its grant in `c.var.grant`. */
 export const authenticate = createMiddleware<App>(async (c, next) => {

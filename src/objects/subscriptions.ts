@@ -3,11 +3,12 @@
 // A hibernated object is rebuilt from scratch when a message or a queue call wakes it, and only what was given
 // to `serializeAttachment` comes back with each socket. So every session's subscriptions live in its attachment,
 // and the in-memory map below is only a cache, refilled from `ctx.getWebSockets()` on first use after waking.
-import type { JoinableQueue } from "./core/queue.ts";
-import type { Stats } from "./core/types.ts";
-import { LIMITS } from "./limits.ts";
-import { problem, problemStatus, type ProblemCode } from "./problems.ts";
-import { describeIssues, SubscriberMessage } from "./schemas.ts";
+
+import { LIMITS } from "../contract/limits.ts";
+import { type ProblemCode, problem, problemStatus } from "../contract/problems.ts";
+import { describeIssues, SubscriberMessage } from "../contract/schemas.ts";
+import type { JoinableQueue } from "../core/queue.ts";
+import type { Stats } from "../core/types.ts";
 
 /** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
 interface JoinSubscription {

@@ -1,10 +1,9 @@
 // Routes for WebSocket subscribers: the upgrade itself, and the single-use ticket a browser opens it with.
 import { z } from "@hono/zod-openapi";
+import { TICKET_HEADER } from "../../../objects/queue-object.ts";
+import { queueObject } from "../../../objects/stubs.ts";
 import { issueTicket, signingKey } from "../auth.ts";
-import { named, ok, queuePath, routes, type Api } from "../http.ts";
-import { queueObject } from "../objects.ts";
-import { problem } from "../problems.ts";
-import { TICKET_HEADER } from "../queue-object.ts";
+import { type Api, named, ok, queuePath, routes } from "../route.ts";
 
 const route = routes("Subscriptions");
 

@@ -4,21 +4,21 @@
 // Every method answers a Result: `{ ok: true, ... }`, or `{ ok: false, code, status, detail }`.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
-import type { PriorityKey } from "./core/priority.ts";
-import type { Delivery, Outcome, QueueConfig } from "./core/types.ts";
-import { queueObject } from "./objects.ts";
+import { type ProblemCode, problemStatus } from "../../contract/problems.ts";
+import * as S from "../../contract/schemas.ts";
+import type { PriorityKey } from "../../core/priority.ts";
+import type { Delivery, Outcome, QueueConfig } from "../../core/types.ts";
+import { ObjectUnavailable } from "../../objects/rpc.ts";
+import { queueObject } from "../../objects/stubs.ts";
 import {
   configureQueue,
   createQueue,
   deleteQueue,
   listQueues,
   putItems,
-  untilAnswered,
   type Refusal,
-} from "./operations.ts";
-import { problemStatus, type ProblemCode } from "./problems.ts";
-import { ObjectUnavailable } from "./rpc.ts";
-import * as S from "./schemas.ts";
+  untilAnswered,
+} from "../operations.ts";
 
 /**
  * A refusal, answered as a value: Empty and Full are a queue's normal answers, and an exception thrown from an

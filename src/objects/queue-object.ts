@@ -5,11 +5,13 @@
 // one turn are committed together, and the runtime's output gate holds the answer until they are durable, so an
 // acknowledged put survives any crash that follows it.
 import { DurableObject } from "cloudflare:workers";
-import { JoinableQueue, type Limits } from "./core/queue.ts";
-import { Store, type Sql } from "./core/store.ts";
+import { cap, coreLimits, LIMITS } from "../contract/limits.ts";
+import { problem } from "../contract/problems.ts";
+import { JoinableQueue, type Limits } from "../core/queue.ts";
+import { type Sql, Store } from "../core/store.ts";
 import {
-  fail,
   type Delivery,
+  fail,
   type GetRequest,
   type JoinResult,
   type Outcome,
@@ -18,9 +20,7 @@ import {
   type QueueConfig,
   type QueueError,
   type Stats,
-} from "./core/types.ts";
-import { cap, coreLimits, LIMITS } from "./limits.ts";
-import { problem } from "./problems.ts";
+} from "../core/types.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");

@@ -5,8 +5,8 @@
 // same create or delete (both idempotent) repairs it. Tokens are verified by signature in the Worker: the catalog
 // only lists them and says which were revoked.
 import { DurableObject } from "cloudflare:workers";
-import type { Right } from "./auth.ts";
-import type { QueueConfig } from "./core/types.ts";
+import type { Right } from "../contract/rights.ts";
+import type { QueueConfig } from "../core/types.ts";
 
 export interface CatalogEntry extends QueueConfig {
   name: string;

@@ -1,10 +1,10 @@
 // Routes that move work: put, get, task_done, join, and a lease's extend and release.
 import { z } from "@hono/zod-openapi";
-import { deliveries, json, named, ok, opt, orDefaults, queuePath, reply, routes, waiting, type Api } from "../http.ts";
-import { queueObject } from "../objects.ts";
-import { putItems } from "../operations.ts";
-import { problem } from "../problems.ts";
-import * as S from "../schemas.ts";
+import { problem } from "../../../contract/problems.ts";
+import * as S from "../../../contract/schemas.ts";
+import { queueObject } from "../../../objects/stubs.ts";
+import { putItems } from "../../operations.ts";
+import { type Api, deliveries, json, named, ok, opt, orDefaults, queuePath, reply, routes, waiting } from "../route.ts";
 
 const route = routes("Items");
 

@@ -1,7 +1,7 @@
 // The API's request and response shapes: zod schemas that validate at the edge and generate the OpenAPI document.
 import { z } from "@hono/zod-openapi";
-import { RIGHTS } from "./auth.ts";
 import { LIMITS } from "./limits.ts";
+import { RIGHTS } from "./rights.ts";
 
 export const QueueName = z
   .string()

@@ -1,11 +1,11 @@
 // Routes about whole queues: list, create, stats, shutdown, delete.
 import { z } from "@hono/zod-openapi";
-import { inScope } from "../auth.ts";
-import { json, named, ok, orDefaults, queuePath, reply, routes, type Api } from "../http.ts";
-import { queueObject } from "../objects.ts";
-import { configureQueue, createQueue, deleteQueue, listQueues } from "../operations.ts";
-import { problem } from "../problems.ts";
-import * as S from "../schemas.ts";
+import { problem } from "../../../contract/problems.ts";
+import { inScope } from "../../../contract/rights.ts";
+import * as S from "../../../contract/schemas.ts";
+import { queueObject } from "../../../objects/stubs.ts";
+import { configureQueue, createQueue, deleteQueue, listQueues } from "../../operations.ts";
+import { type Api, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
 
 const route = routes("Queues");
 

@@ -5,16 +5,16 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { authenticate, type App } from "./auth.ts";
-import { LIMITS } from "./limits.ts";
-import { PROBLEM_CODES, problem, type ProblemCode } from "./problems.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { PROBLEM_CODES, type ProblemCode, problem } from "../../contract/problems.ts";
+import * as S from "../../contract/schemas.ts";
+import { ObjectUnavailable } from "../../objects/rpc.ts";
+import { type App, authenticate } from "./auth.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { itemRoutes } from "./routes/items.ts";
 import { queueRoutes } from "./routes/queues.ts";
 import { subscribeRoutes } from "./routes/subscribe.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
-import { ObjectUnavailable } from "./rpc.ts";
-import * as S from "./schemas.ts";
 
 export const app = new OpenAPIHono<App>({
   defaultHook: (result, c) => {

@@ -1,0 +1,20 @@
+// The rights a caller may hold and the queue patterns they cover: what tokens, tickets and sockets all check.
+
+export const RIGHTS = ["produce", "consume", "observe", "admin"] as const;
+export type Right = (typeof RIGHTS)[number];
+
+/** What a caller may do: these rights, over queues named exactly or by a prefix ending in `*`. */
+export interface Grant {
+  /** The token's id; null for the admin secret and for an open deployment. */
+  id: string | null;
+  queues: string[];
+  rights: Right[];
+  /** Set when a WebSocket ticket authenticated the call: the queue's object spends it, so it opens one socket. */
+  ticket?: { id: string; expiresAt: number };
+}
+
+/** Does `pattern` (an exact name, or a prefix ending in `*`) cover `name`, which may itself be a pattern? */
+export const covers = (pattern: string, name: string): boolean =>
+  pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+
+export const inScope = (grant: Grant, name: string): boolean => grant.queues.some((p) => covers(p, name));
