@@ -266,7 +266,10 @@ async function main() {
   const wakes = [];
   for (let i = 0; i < 1000; i++) {
     const init = { method: "POST", headers: { "content-type": "application/json" }, body: '{"timeout":30}' };
-    const getter = send(`${base}${q("wake")}/get`, init).then(async (r) => (await r.text(), performance.now()));
+    const getter = send(`${base}${q("wake")}/get`, init).then(async (r) => {
+      await r.text();
+      return performance.now();
+    });
     await sleep(2);
     await call(`${q("wake")}/put`, { item: i });
     const putAnswered = performance.now();
@@ -375,7 +378,10 @@ async function main() {
         () =>
           new Promise((resolve, reject) => {
             const ws = new WebSocket(`${base.replace("http", "ws")}${path}`);
-            ws.addEventListener("open", () => (hello && ws.send(hello), resolve(ws)));
+            ws.addEventListener("open", () => {
+              if (hello) ws.send(hello);
+              resolve(ws);
+            });
             ws.addEventListener("error", reject);
             ws.addEventListener("message", (e) => {
               if (!String(e.data).includes('"joined"')) return;
@@ -399,12 +405,14 @@ async function main() {
   };
   await call(`${q("fan")}/put`, { item });
   const held = await call(`${q("fan")}/get`, {});
-  const join = await fanOut(
-    `${q("fan")}/ws`,
-    '{"op":"join"}',
-    async () => (await call(`${q("fan")}/task_done`, { receipt: held.receipt }), performance.now()),
-  );
-  const broadcast = await fanOut("/bare/ws", undefined, async () => (await call("/bare/broadcast"), performance.now()));
+  const join = await fanOut(`${q("fan")}/ws`, '{"op":"join"}', async () => {
+    await call(`${q("fan")}/task_done`, { receipt: held.receipt });
+    return performance.now();
+  });
+  const broadcast = await fanOut("/bare/ws", undefined, async () => {
+    await call("/bare/broadcast");
+    return performance.now();
+  });
   results.figures.join_fan_out = {
     subscribers: SUBSCRIBERS,
     join,

@@ -34,7 +34,7 @@ const queues = new Map();
 class Watch {
   constructor(name, onStats) {
     Object.assign(this, { name, onStats, attempt: 0, live: false, opened: false, stopped: false });
-    this.open();
+    void this.open(); // never rejects: open() retries its own failures
   }
 
   async open() {
@@ -149,15 +149,15 @@ function every(ms, fn) {
 
 const COLUMNS = [
   ["name", "Queue", (n) => n],
-  ["qsize", "Backlog", (n, s) => s.qsize],
-  ["unfinished_tasks", "Unfinished", (n, s) => s.unfinished_tasks],
-  ["in_flight", "In flight", (n, s) => s.in_flight],
-  ["dead_lettered", "Dead-lettered", (n, s) => s.dead_lettered],
-  ["waiting", "Waiting get / put / join", (n, s) => s.waiting.getters + s.waiting.putters + s.waiting.joiners],
-  ["put_rate", "Put/s", (n, s, q) => rate(q, "puts")],
-  ["done_rate", "Done/s", (n, s, q) => rate(q, "completed")],
-  ["join", "Join", (n, s) => s.unfinished_tasks],
-  ["state", "State", (n, s) => (s.shutdown ? 2 : s.dead_lettered > 0 ? 1 : 0)],
+  ["qsize", "Backlog", (_n, s) => s.qsize],
+  ["unfinished_tasks", "Unfinished", (_n, s) => s.unfinished_tasks],
+  ["in_flight", "In flight", (_n, s) => s.in_flight],
+  ["dead_lettered", "Dead-lettered", (_n, s) => s.dead_lettered],
+  ["waiting", "Waiting get / put / join", (_n, s) => s.waiting.getters + s.waiting.putters + s.waiting.joiners],
+  ["put_rate", "Put/s", (_n, _s, q) => rate(q, "puts")],
+  ["done_rate", "Done/s", (_n, _s, q) => rate(q, "completed")],
+  ["join", "Join", (_n, s) => s.unfinished_tasks],
+  ["state", "State", (_n, s) => (s.shutdown ? 2 : s.dead_lettered > 0 ? 1 : 0)],
 ];
 let sort = { key: "name", dir: 1 };
 
@@ -176,16 +176,16 @@ async function overview() {
     ).join("")}</tr></thead>
     <tbody></tbody></table></div>`;
   const tbody = main.querySelector("tbody");
-  main.querySelectorAll("th button").forEach((b) =>
+  for (const b of main.querySelectorAll("th button")) {
     b.addEventListener("click", () => {
       sort = { key: b.dataset.sort, dir: sort.key === b.dataset.sort ? -sort.dir : 1 };
       render();
-    }),
-  );
+    });
+  }
   let pending = false;
   const render = () => {
     pending = false;
-    main.querySelectorAll("th").forEach((th) => th.removeAttribute("aria-sort"));
+    for (const th of main.querySelectorAll("th")) th.removeAttribute("aria-sort");
     const th = main.querySelector(`button[data-sort="${sort.key}"]`)?.parentElement;
     th?.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
     const rows = names.map((n) => [n, queues.get(n)]).filter(([, q]) => q?.stats);
@@ -206,7 +206,11 @@ async function overview() {
       })
       .join("");
   };
-  const schedule = () => pending || ((pending = true), requestAnimationFrame(render));
+  const schedule = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(render);
+  };
   for (const n of names) track(n, schedule);
   every(1000, schedule); // rates decay and ETAs move even when nothing is sent
   render();
@@ -308,8 +312,14 @@ async function queueView(name) {
       deadLetters().catch(report);
     }
   };
-  const schedule = () => pending || ((pending = true), requestAnimationFrame(render));
-  const report = (e) => ($("message").textContent = String(e.message ?? e));
+  const schedule = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(render);
+  };
+  const report = (e) => {
+    $("message").textContent = String(e.message ?? e);
+  };
   const act = (button, ask, call) =>
     $(button).addEventListener("click", async () => {
       if (ask && !confirm(ask)) return;
@@ -346,7 +356,7 @@ function login(problem) {
   main.querySelector("form").addEventListener("submit", (e) => {
     e.preventDefault();
     sessionStorage.setItem(TOKEN, main.querySelector("#token").value.trim());
-    route();
+    void route();
   });
   main.querySelector("#token").focus();
 }
@@ -366,4 +376,4 @@ async function route() {
 }
 
 addEventListener("hashchange", route);
-route();
+void route(); // never rejects: route() shows its own errors

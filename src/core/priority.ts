@@ -41,13 +41,17 @@ export function encodeKey(key: PriorityKey): string {
 
 export function decodeKey(text: string): PriorityKey {
   let i = 0;
+  const take = (n: number): string => {
+    i += n;
+    return text.slice(i - n, i);
+  };
   const read = (): PriorityKey => {
     const tag = text[i++];
-    if (tag === NUMBER) return decodeNumber(text.slice(i, (i += 16)));
+    if (tag === NUMBER) return decodeNumber(take(16));
     const parts: PriorityKey[] = [];
     let s = "";
     while (text[i] !== END) {
-      if (tag === STRING) s += String.fromCodePoint(parseInt(text.slice(i, (i += 6)), 16));
+      if (tag === STRING) s += String.fromCodePoint(parseInt(take(6), 16));
       else parts.push(read());
     }
     i++;

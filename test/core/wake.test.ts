@@ -1,9 +1,9 @@
 // Waking a queue (a restarted Durable Object rebuilding it from SQLite) costs no count over its items: the row
 // counts are saved with the meta row, and stay exact through every change, including leases expired by extend.
 import { expect, it } from "vitest";
+import { coreLimits } from "../../src/contract/limits.ts";
 import { JoinableQueue } from "../../src/core/queue.ts";
-import { Store, type SqlValue } from "../../src/core/store.ts";
-import { coreLimits } from "../../src/limits.ts";
+import { type SqlValue, Store } from "../../src/core/store.ts";
 import { call, newQueue } from "./harness.ts";
 
 it("reopens without counting items, with exact counts", () => {
@@ -20,9 +20,10 @@ it("reopens without counting items, with exact counts", () => {
   expect(q.extend(other.value!.deliveries![0]!.receipt!, 5, 1000)).toMatchObject({ ok: true }); // b's lease expires here
   const queries: string[] = [];
   const spy = {
-    exec: ((query: string, ...params: SqlValue[]) => (
-      queries.push(query), sql.exec(query, ...params)
-    )) as typeof sql.exec,
+    exec: ((query: string, ...params: SqlValue[]) => {
+      queries.push(query);
+      return sql.exec(query, ...params);
+    }) as typeof sql.exec,
   };
   const woken = JoinableQueue.open(Store.open(spy)!, coreLimits())!;
   expect(queries.filter((s) => /count\(/i.test(s))).toEqual([]);

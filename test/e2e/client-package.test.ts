@@ -74,17 +74,15 @@ it("the packed package installs into an empty project and works from plain Node:
         done: [1, 2, 3, 4, 5],
       });
     }
+    writeFileSync(
+      join(project, "check.ts"),
+      `import { QueueClient, type Job } from "joinable-queues-client";\n` +
+        `const j: Promise<Job<number>> = new QueueClient("x").queue<number>("q").get();\n`,
+    );
     const { stdout: types } = await run(
       join(root, "node_modules/.bin/tsc"),
       ["--noEmit", "--strict", "--module", "nodenext", "--types", "", "--lib", "es2022,dom", "check.ts"],
-      {
-        cwd:
-          (writeFileSync(
-            join(project, "check.ts"),
-            `import { QueueClient, type Job } from "joinable-queues-client";\nconst j: Promise<Job<number>> = new QueueClient("x").queue<number>("q").get();\n`,
-          ),
-          project),
-      },
+      { cwd: project },
     ).catch((e) => ({ stdout: String(e.stdout) + e.stderr }));
     expect(types).toBe(""); // its .d.ts files type a user's code
   } finally {
@@ -127,7 +125,7 @@ describe("over the network", () => {
     expect((await next).value).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
     expect(sockets.length).toBeGreaterThanOrEqual(3); // join, watch, and the join's reconnection
     await q.shutdown();
-    let last;
+    let last: unknown;
     for (let s = await stats.next(); !s.done; s = await stats.next()) last = s.value;
     expect(last).toMatchObject({ shutdown: true, unfinished_tasks: 0 });
     await expect(joins.next()).rejects.toBeInstanceOf(ShutDown);

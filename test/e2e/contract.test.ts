@@ -83,12 +83,8 @@ it("every operation's real answers validate against the served document", async 
   await call("PATCH", q, { maxsize: 100 });
   await call("GET", "/v1/queues?limit=10");
   const key = { "idempotency-key": "k-1" };
-  expect((await call("POST", `${q}/put`, { item: { job: 1.0, big: 9007199254740993 } }, key)).status).toBe(201);
-  expect(
-    (await call("POST", `${q}/put`, { item: { job: 1.0, big: 9007199254740993 } }, key)).headers.get(
-      "idempotent-replayed",
-    ),
-  ).toBe("true");
+  expect((await call("POST", `${q}/put`, { item: { job: 1 } }, key)).status).toBe(201);
+  expect((await call("POST", `${q}/put`, { item: { job: 1 } }, key)).headers.get("idempotent-replayed")).toBe("true");
   await call("POST", `${q}/put`, { items: [{ item: 2 }, { item: [3] }, { item: "4" }] });
   const one = (await call("POST", `${q}/get`, {})).body;
   await call("POST", `${q}/extend`, { receipt: one.receipt, lease_seconds: 10 });
@@ -106,9 +102,10 @@ it("every operation's real answers validate against the served document", async 
   await call("GET", `${q}/ws`);
   const ticket = (await call("POST", `${q}/ws-ticket`)).body;
   const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}${ticket.url}`);
-  await new Promise(
-    (resolve, reject) => (socket.addEventListener("open", resolve), socket.addEventListener("error", reject)),
-  );
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve);
+    socket.addEventListener("error", reject);
+  });
   socket.close();
   seen.get("subscribe")!.add(101);
   const issued = (await call("POST", "/v1/tokens", { queues: ["contract"], rights: ["observe"], label: "contract" }))

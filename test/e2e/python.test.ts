@@ -1,7 +1,8 @@
 // The Python client: installed with pip into a temporary folder (as a user would, offline), then its unittest
 // suite runs against `npm start`: threads, processes, a SIGKILLed consumer, the classic program, asyncio.
-import { spawnSync } from "node:child_process";
+
 import type { ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

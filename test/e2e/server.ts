@@ -1,6 +1,6 @@
 // Starts a real `wrangler dev` for end-to-end tests: on a free port, with its own storage folder, in its own
 // process group so that one SIGKILL takes wrangler and its workerd processes down together.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";

@@ -178,9 +178,10 @@ describe("retries", () => {
 
   it("retries 503 unavailable a bounded number of times, then throws Unavailable; never an anonymous task_done", async () => {
     let calls = 0;
-    const down = async () => (
-      calls++, Response.json({ status: 503, code: "unavailable", detail: "restarting" }, { status: 503 })
-    );
+    const down = async () => {
+      calls++;
+      return Response.json({ status: 503, code: "unavailable", detail: "restarting" }, { status: 503 });
+    };
     const q = new QueueClient("http://queues.test", { fetch: down, retries: 2 }).queue("any");
     await expect(q.stats()).rejects.toBeInstanceOf(Unavailable);
     expect(calls).toBe(3);

@@ -144,8 +144,10 @@ async function run(argv: string[]): Promise<number> {
     strict: true,
   });
   const [command, name, arg] = positionals;
-  if (flags.help || command === undefined)
-    return (process.stdout.write(`${USAGE}\n`), flags.help ? EXIT.ok : EXIT.usage);
+  if (flags.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return flags.help ? EXIT.ok : EXIT.usage;
+  }
   const url = flags.url ?? process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787";
   const client = new QueueClient(url, { token: flags.token ?? process.env.JOINABLE_QUEUES_TOKEN });
   if (command === "ls") {
@@ -175,7 +177,10 @@ async function run(argv: string[]): Promise<number> {
       return EXIT.ok;
     case "put": {
       const options = { delay: number(flags, "delay"), timeout: number(flags, "timeout"), block: !flags.nowait };
-      if (arg === undefined) return (await putLines(q, flags, options), EXIT.ok);
+      if (arg === undefined) {
+        await putLines(q, flags, options);
+        return EXIT.ok;
+      }
       const priority = flags.priority === undefined ? undefined : (json(flags.priority, "--priority") as number);
       const id = await q.put(json(arg, "ITEM"), { ...options, priority });
       print(flags, { id }, () => `put ${id}`);

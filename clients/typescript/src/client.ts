@@ -1,6 +1,6 @@
 // The entry point: a service's URL and credentials, its queues, and the calls about whole queues.
 import { Queue } from "./queue.ts";
-import { Transport, type ClientOptions } from "./transport.ts";
+import { type ClientOptions, Transport } from "./transport.ts";
 import type { QueueConfig, QueueInfo, Stats } from "./types.ts";
 
 export class QueueClient {

@@ -1,8 +1,16 @@
 // A consumer loop: get, run the handler, task_done on success, release with a backoff delay on failure, and
 // extend the lease while the handler runs, so a slow live consumer keeps its job and a dead one loses it.
 import { ShutDown } from "./errors.ts";
-import type { Queue } from "./queue.ts";
-import type { Job } from "./types.ts";
+import type { Job, Stats } from "./types.ts";
+
+/** What the loop needs of a queue (structural, so that queue.ts can offer `process` without an import cycle). */
+interface Consumable<T> {
+  stats(options: { signal?: AbortSignal }): Promise<Stats>;
+  get(options: { leaseSeconds?: number; signal?: AbortSignal }): Promise<Job<T>>;
+  taskDone(job: Job<T>): Promise<unknown>;
+  extend(job: Job<T>, seconds: number): Promise<unknown>;
+  release(job: Job<T>, options: { delay?: number }): Promise<unknown>;
+}
 
 export type Handler<T> = (job: Job<T>) => unknown;
 
@@ -21,7 +29,7 @@ const defaultDelay = (job: Job) => Math.min(300, 2 ** (job.deliveries - 1));
 
 /** Runs until the queue is shut down and empty, or `signal` aborts; answers how many jobs succeeded and failed. */
 export async function process<T>(
-  q: Queue<T>,
+  q: Consumable<T>,
   handler: Handler<T>,
   options: ProcessOptions = {},
 ): Promise<{ done: number; failed: number }> {

@@ -1,8 +1,8 @@
 // One queue, with Python's names: put / get / task_done / join, their _nowait forms, and the service's leases,
 // batches and dead letters. A wait longer than the server's cap is a loop of polls, invisible to the caller.
 import { QueueError } from "./errors.ts";
-import { process, type Handler, type ProcessOptions } from "./process.ts";
-import { subscribeJoin, watch, type SubscribeOptions } from "./subscribe.ts";
+import { type Handler, type ProcessOptions, process } from "./process.ts";
+import { type SubscribeOptions, subscribeJoin, watch } from "./subscribe.ts";
 import type { Transport } from "./transport.ts";
 import type { Job, JoinResult, PriorityKey, QueueConfig, Stats } from "./types.ts";
 

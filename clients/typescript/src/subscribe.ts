@@ -1,8 +1,7 @@
 // join and watch over the WebSocket API, as async iterables. A dropped socket is reopened (with backoff) and its
 // subscription sent again, so a subscriber outlives restarts; a repeating join may then be told twice.
-import { NotFound, QueueError, ShutDown, toError, Unavailable, type Problem } from "./errors.ts";
-import type { Queue } from "./queue.ts";
-import { backoff, sleep } from "./transport.ts";
+import { NotFound, type Problem, QueueError, ShutDown, toError, Unavailable } from "./errors.ts";
+import { backoff, sleep, type Transport } from "./transport.ts";
 import type { JoinResult, Stats } from "./types.ts";
 
 export interface SubscribeOptions {
@@ -16,7 +15,11 @@ type Frame =
   | ({ type: "error" } & Problem);
 
 /** What a subscription needs of a queue (never its items). */
-type Subscribable = Pick<Queue, "name" | "transport" | "stats">;
+interface Subscribable {
+  readonly name: string;
+  readonly transport: Transport;
+  stats(options: { signal?: AbortSignal }): Promise<Stats>;
+}
 
 /** The service closes a socket with these when its queue was shut down or deleted: nothing to reopen. */
 const FINAL_CLOSE_CODES = [4001, 4004];
@@ -108,11 +111,17 @@ class Inbox {
   constructor(ws: WebSocket, signal?: AbortSignal) {
     this.signal = signal;
     this.opened = new Promise((resolve, reject) => {
-      ws.addEventListener("open", () => ((this.wasOpen = true), resolve()));
+      ws.addEventListener("open", () => {
+        this.wasOpen = true;
+        resolve();
+      });
       ws.addEventListener("close", (e) => reject(new Error(`closed before opening (${e.code})`)));
     });
     ws.addEventListener("message", (e) => this.push(JSON.parse(String(e.data)) as Frame));
-    ws.addEventListener("close", (e) => ((this.closeCode = e.code), this.push(CLOSED)));
+    ws.addEventListener("close", (e) => {
+      this.closeCode = e.code;
+      this.push(CLOSED);
+    });
     this.onAbort = () => ws.close();
     signal?.addEventListener("abort", this.onAbort, { once: true });
   }

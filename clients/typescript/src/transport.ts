@@ -1,6 +1,6 @@
 // One HTTP call to the service: bearer token, JSON in and out, problem documents turned into error classes, and
 // transient failures retried with exponential backoff and full jitter.
-import { toError, type Problem } from "./errors.ts";
+import { type Problem, toError } from "./errors.ts";
 
 export interface ClientOptions {
   /** The admin secret or a scoped token; not needed where the deployment sets AUTH = "none". */
@@ -28,8 +28,14 @@ const MAX_DELAY_MS = 5_000;
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => (clearTimeout(timer), reject(signal!.reason));
-    const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
