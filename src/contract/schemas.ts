@@ -121,7 +121,34 @@ export const GetBody = z
   .refine(blockingTimeout, { message: timeoutProblem, path: ["timeout"] })
   .openapi("GetRequest");
 
-export const TaskDoneBody = z.object({ receipt: Receipt.optional() }).strict().openapi("TaskDoneRequest");
+export const TaskDoneBody = z
+  .object({
+    receipt: Receipt.optional(),
+    receipts: z
+      .array(Receipt)
+      .min(1)
+      .max(LIMITS.maxBatch)
+      .optional()
+      .openapi({
+        description: `Complete up to ${LIMITS.maxBatch} deliveries at once; each one's outcome is answered.`,
+      }),
+  })
+  .strict()
+  .refine((b) => b.receipt === undefined || b.receipts === undefined, {
+    message: "give 'receipt' or 'receipts', not both",
+    path: ["receipts"],
+  })
+  .openapi("TaskDoneRequest");
+export const TaskDoneResults = z
+  .object({
+    unfinished_tasks: z.number().int(),
+    results: z.array(z.enum(["done", "replayed", "stale", "invalid"])).openapi({
+      description:
+        "Each receipt's outcome, in order: done now, done before (a repeat), stale (its lease ended or the item " +
+        "was taken, completed or removed), or invalid (not a receipt of this queue's deliveries).",
+    }),
+  })
+  .openapi("TaskDoneResults");
 export const JoinBody = z
   .object({ timeout: Timeout })
   .strict()

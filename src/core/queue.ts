@@ -19,6 +19,7 @@ import {
   type QueueConfig,
   type QueueError,
   type Stats,
+  type TaskDoneResult,
   type WaitOptions,
 } from "./types.ts";
 
@@ -48,10 +49,15 @@ interface Meta {
   completed: number;
   /** Rows per state, saved with the rest so that waking costs no count over the items. */
   counts: { ready: number; leased: number; dead: number };
+  /** The next item's id: ids are never reused, so an old receipt can never name a newer item. */
+  next_id: number;
+  /** When completions, keys and tickets past their time were last deleted. */
+  forgot_at: number;
 }
 
 /** The meta row as stored: queues created before these fields existed lack them (`open` fills them in). */
-type StoredMeta = Omit<Meta, "puts" | "completed" | "counts"> & Partial<Pick<Meta, "puts" | "completed" | "counts">>;
+type StoredMeta = Omit<Meta, "puts" | "completed" | "counts" | "forgot_at"> &
+  Partial<Pick<Meta, "puts" | "completed" | "counts" | "forgot_at">>;
 
 interface Waiter<R> {
   id: string | undefined;
@@ -76,27 +82,43 @@ export class JoinableQueue {
   private readonly putters: PutWaiter[] = [];
   private readonly getters: GetWaiter[] = [];
   private readonly joiners: JoinWaiter[] = [];
-  private saved = "";
+  /** The meta row as last written, and how many items were put since (which the row need not say: see open). */
+  private saved: Meta | undefined;
+  private putSinceSaved = 0;
 
   private constructor(
     private readonly store: Store,
     private readonly meta: Meta,
     private readonly limits: Limits,
-  ) {
-    this.save();
-  }
+  ) {}
 
   /** The queue stored in `store`, or undefined if none was created there. */
   static open(store: Store, limits: Limits): JoinableQueue | undefined {
     const stored = store.loadMeta<StoredMeta>();
     if (!stored) return undefined;
+    // A put writes its items but not the meta row (one row fewer per put): ids are consecutive from next_id, so
+    // the items put since the row was written are exactly those from next_id to the highest id.
+    const since = Math.max(0, (store.maxId() ?? 0) + 1 - stored.next_id);
     // An old store is counted once; the counts are saved with the meta row from then on.
     const counts = stored.counts ?? {
       ready: store.count("ready"),
       leased: store.count("leased"),
       dead: store.count("dead"),
     };
-    return new JoinableQueue(store, { puts: 0, completed: 0, ...stored, counts }, limits);
+    const meta: Meta = {
+      ...stored,
+      puts: stored.puts ?? 0,
+      completed: stored.completed ?? 0,
+      forgot_at: stored.forgot_at ?? 0,
+      counts,
+    };
+    const queue = new JoinableQueue(store, meta, limits);
+    // Waking writes nothing, unless the row lacked a field (an older store's, written once with it from now on).
+    if (JSON.stringify(meta) === JSON.stringify(stored)) queue.saved = structuredClone(meta);
+    queue.putSinceSaved = since;
+    queue.added(since);
+    queue.save();
+    return queue;
   }
 
   static create(store: Store, config: QueueConfig, limits: Limits): JoinableQueue {
@@ -111,8 +133,12 @@ export class JoinableQueue {
       puts: 0,
       completed: 0,
       counts: { ready: 0, leased: 0, dead: 0 },
+      next_id: 1,
+      forgot_at: 0,
     };
-    return new JoinableQueue(store, meta, limits);
+    const queue = new JoinableQueue(store, meta, limits);
+    queue.save();
+    return queue;
   }
 
   // Row counts, kept in the meta row so that qsize and full cost no query and waking no count.
@@ -212,19 +238,24 @@ export class JoinableQueue {
    */
   taskDone(receipt: string | undefined, now: number): Outcome<{ unfinished_tasks: number; replayed: boolean }> {
     this.expireLeases(now);
-    const lease = receipt === undefined ? { row: this.store.oldestLeased() } : this.findLease(receipt);
-    if ("code" in lease) return lease;
-    if (lease.acked) return { ok: true, unfinished_tasks: this.meta.unfinished_tasks, replayed: true };
-    if (this.meta.unfinished_tasks <= 0) return TOO_MANY;
-    if (lease.row) {
-      this.store.delete(lease.row.id);
-      this.store.recordAck(lease.row.id, lease.row.deliveries, lease.row.token!, now, this.limits.ackKeepMs);
-      this.leased--;
-    }
-    this.meta.unfinished_tasks--;
-    this.meta.completed++;
+    const done = this.complete(receipt, now);
     this.settle(now);
-    return { ok: true, unfinished_tasks: this.meta.unfinished_tasks, replayed: false };
+    return done.ok ? { ok: true, unfinished_tasks: this.meta.unfinished_tasks, replayed: done.replayed } : done;
+  }
+
+  /**
+   * Completes many deliveries in one step (one write of the counters), each by its receipt, answering each one's
+   * outcome in order: a receipt that is stale or invalid fails alone, the others still complete.
+   */
+  taskDoneMany(receipts: string[], now: number): { unfinished_tasks: number; results: TaskDoneResult[] } {
+    this.expireLeases(now);
+    const results = receipts.map((receipt): TaskDoneResult => {
+      const done = this.complete(receipt, now);
+      if (done.ok) return done.replayed ? "replayed" : "done";
+      return done.code === "stale_receipt" ? "stale" : "invalid";
+    });
+    this.settle(now);
+    return { unfinished_tasks: this.meta.unfinished_tasks, results };
   }
 
   /** Python 3.13's shutdown: putters and (once the queue is empty) getters get ShutDown; immediate drains too. */
@@ -254,7 +285,7 @@ export class JoinableQueue {
   /** Pushes a lease's expiry to `seconds` from now (a heartbeat for long jobs). */
   extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number }> {
     this.expireLeases(now);
-    const lease = this.openLease(receipt);
+    const lease = this.openLease(receipt, now);
     if ("ok" in lease) return lease;
     const expires = now + seconds * 1000;
     this.store.extend(lease.row.id, expires);
@@ -265,10 +296,10 @@ export class JoinableQueue {
   /** Gives a leased item back (a nack), visible again after `delay` seconds; it counts as a failed delivery. */
   release(receipt: string, delay: number, now: number): Outcome<{ dead_lettered: boolean }> {
     this.expireLeases(now);
-    const lease = this.openLease(receipt);
+    const lease = this.openLease(receipt, now);
     if ("ok" in lease) return lease;
     this.leased--;
-    const dead = this.requeue(lease.row, now + delay * 1000);
+    const dead = this.requeue(lease.row, delay > 0 ? now + delay * 1000 : 0);
     this.settle(now);
     return { ok: true, dead_lettered: dead };
   }
@@ -352,7 +383,7 @@ export class JoinableQueue {
 
   /** Spends a single-use ticket (one WebSocket each); false when it was already spent. */
   spendTicket(id: string, expiresAt: number, now: number): boolean {
-    return expiresAt > now && this.store.spendTicket(id, expiresAt, now);
+    return expiresAt > now && this.store.spendTicket(id, expiresAt);
   }
 
   /** When the earliest in-memory wait ends. */
@@ -367,6 +398,21 @@ export class JoinableQueue {
   }
 
   // ---- the state machine's moves
+
+  /** One task_done, without settling: by its receipt, or (none) the oldest open lease or an anonymous count. */
+  private complete(receipt: string | undefined, now: number): Outcome<{ replayed: boolean }> {
+    const lease = receipt === undefined ? { row: this.store.oldestLeased() } : this.findLease(receipt, now);
+    if ("code" in lease) return lease;
+    if (lease.acked) return { ok: true, replayed: true };
+    if (this.meta.unfinished_tasks <= 0) return TOO_MANY;
+    if (lease.row) {
+      this.store.complete(lease.row.id, now);
+      this.leased--;
+    }
+    this.meta.unfinished_tasks--;
+    this.meta.completed++;
+    return { ok: true, replayed: false };
+  }
 
   /** Hands every waiter whose condition now holds its answer, in arrival order; then persists the counters. */
   private settle(now: number): void {
@@ -392,6 +438,11 @@ export class JoinableQueue {
     }
     // Invariant: no joiner waits while unfinished_tasks is 0.
     if (this.meta.unfinished_tasks === 0) for (const joiner of this.joiners.splice(0)) joiner.reply(this.joined(true));
+    // Forgetting scans, so it runs seldom: often enough that what is kept past its time stays a fraction of the rest.
+    if (now - this.meta.forgot_at >= Math.min(this.limits.idempotencyMs, this.limits.ackKeepMs) / 2) {
+      this.store.forget(now - this.limits.ackKeepMs, now);
+      this.meta.forgot_at = now;
+    }
     this.save();
   }
 
@@ -451,11 +502,16 @@ export class JoinableQueue {
   private insert(request: PutRequest, now: number): Outcome<PutResult> {
     const replayed = this.replay(request.idempotency_key, now); // a waiting twin may have landed first
     if (replayed) return replayed;
-    const visibleAt = now + (request.delay ?? 0) * 1000;
-    const ids = request.items.map((item) => this.store.insert(item.json, encodeKey(item.priority ?? 0), visibleAt));
-    this.ready += ids.length;
-    this.meta.unfinished_tasks += ids.length;
-    this.meta.puts += ids.length;
+    const visibleAt = request.delay ? now + request.delay * 1000 : 0;
+    const first = this.meta.next_id;
+    const ids = request.items.map((_, i) => first + i);
+    this.store.insert(
+      first,
+      request.items.map((item) => ({ value: item.json, sortKey: encodeKey(item.priority ?? 0) })),
+      visibleAt,
+    );
+    this.added(ids.length);
+    this.putSinceSaved += ids.length;
     if (request.idempotency_key !== undefined) {
       this.store.remember(request.idempotency_key, JSON.stringify(ids), now + this.limits.idempotencyMs);
     }
@@ -507,7 +563,7 @@ export class JoinableQueue {
         this.store.delete(row.id);
         this.meta.unfinished_tasks = Math.max(0, this.meta.unfinished_tasks - 1);
       } else {
-        this.requeue(row, now);
+        this.requeue(row, 0);
       }
     }
   }
@@ -527,16 +583,18 @@ export class JoinableQueue {
   }
 
   /** The open lease a receipt names, or that delivery's completion (for idempotent repeats), or why neither. */
-  private findLease(receipt: string): Lease | QueueError {
+  private findLease(receipt: string, now: number): Lease | QueueError {
     const r = parseReceipt(receipt);
     if (!r || r.tag !== this.meta.tag) return fail("invalid_receipt", "this receipt was not issued by this queue");
-    const row = this.store.item(r.id);
-    if (row?.state === "leased" && row.deliveries === r.delivery) {
-      return row.token === r.token ? { row } : fail("invalid_receipt", "this receipt does not match its delivery");
+    const found = this.store.item(r.id);
+    // A completion older than the time it is kept counts as forgotten, whenever its row is actually deleted.
+    const forgotten = found?.state === "done" && found.lease_expires! < now - this.limits.ackKeepMs;
+    const row = forgotten ? undefined : found;
+    if ((row?.state === "leased" || row?.state === "done") && row.deliveries === r.delivery) {
+      if (row.token !== r.token) return fail("invalid_receipt", "this receipt does not match its delivery");
+      return row.state === "leased" ? { row } : { acked: true };
     }
-    const ack = this.store.ack(r.id);
-    if (ack && ack.delivery === r.delivery && ack.token === r.token) return { acked: true };
-    if ((row && r.delivery <= row.deliveries) || (ack && r.delivery < ack.delivery) || (!row && !ack)) {
+    if (!row || r.delivery <= row.deliveries) {
       return fail(
         "stale_receipt",
         "this delivery is no longer open: its lease expired or the item was taken, completed or removed",
@@ -545,8 +603,8 @@ export class JoinableQueue {
     return fail("invalid_receipt", "this receipt does not match any delivery");
   }
 
-  private openLease(receipt: string): { row: ItemRow } | QueueError {
-    const lease = this.findLease(receipt);
+  private openLease(receipt: string, now: number): { row: ItemRow } | QueueError {
+    const lease = this.findLease(receipt, now);
     if ("code" in lease) return lease;
     return lease.row ? { row: lease.row } : fail("stale_receipt", "this delivery was already completed");
   }
@@ -555,9 +613,22 @@ export class JoinableQueue {
     return { ok: true, drained, unfinished_tasks: this.meta.unfinished_tasks, dead_lettered: this.dead };
   }
 
+  /** What a put of `n` items changes in the meta row. */
+  private added(n: number, meta = this.meta): void {
+    meta.next_id += n;
+    meta.counts.ready += n;
+    meta.unfinished_tasks += n;
+    meta.puts += n;
+  }
+
+  /** Writes the meta row, unless all that changed since it was written is what waking derives (puts). */
   private save(): void {
+    const derivable = this.saved && structuredClone(this.saved);
+    if (derivable) this.added(this.putSinceSaved, derivable);
     const json = JSON.stringify(this.meta);
-    if (json !== this.saved) this.store.saveMeta(json);
-    this.saved = json;
+    if (derivable && JSON.stringify(derivable) === json) return;
+    this.store.saveMeta(json);
+    this.saved = structuredClone(this.meta);
+    this.putSinceSaved = 0;
   }
 }

@@ -9,7 +9,7 @@ export interface Sql {
   exec<T extends Record<string, SqlValue>>(query: string, ...params: SqlValue[]): T[];
 }
 
-export type ItemState = "ready" | "leased" | "dead";
+export type ItemState = "ready" | "leased" | "dead" | "done";
 
 export interface ItemRow extends Record<string, SqlValue> {
   id: number;
@@ -17,16 +17,56 @@ export interface ItemRow extends Record<string, SqlValue> {
   /** The priority key, encoded so that SQLite's text order is Python's order (see priority.ts). */
   sort_key: string;
   state: ItemState;
+  /** When a delayed item becomes visible; 0 for one visible at once (so it stays out of items_delayed). */
   visible_at: number;
   deliveries: number;
   token: string | null;
+  /** Leased: when the lease ends. Done: when task_done ended it (the row is kept to recognise a repeat). */
   lease_expires: number | null;
 }
 
+const META = "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)";
+
+const ITEMS = (name: string) => `CREATE TABLE ${name} (
+  id INTEGER PRIMARY KEY,
+  value TEXT NOT NULL,
+  sort_key TEXT NOT NULL,
+  state TEXT NOT NULL,
+  visible_at INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL DEFAULT 0,
+  token TEXT,
+  lease_expires INTEGER
+)`;
+
+// Cloudflare bills each row written, and counts an insert or update as one row plus one for every index entry it
+// adds, changes or removes (a delete counts one row, its index entries free). So the indexes are partial: an
+// item is in the one index its state needs, and a put, a get and a task_done touch four entries in all.
+const ITEM_INDEXES = [
+  "CREATE INDEX items_ready ON items (sort_key, id) WHERE state = 'ready'",
+  "CREATE INDEX items_delayed ON items (visible_at) WHERE state = 'ready' AND visible_at > 0",
+  "CREATE INDEX items_lease ON items (lease_expires) WHERE state = 'leased'",
+  "CREATE INDEX items_dead ON items (id) WHERE state = 'dead'",
+];
+
+/** A table looked up by its key alone: WITHOUT ROWID, so the key is the table and costs no second index. */
+const KEYED = (name: string, key: string, ...columns: string[]) =>
+  `CREATE TABLE ${name} (${[`${key} TEXT PRIMARY KEY`, ...columns, "expires_at INTEGER NOT NULL"].join(", ")}) WITHOUT ROWID`;
+
+/** What a new store is created with: the schema every migration below leads to. */
+const SCHEMA = [
+  META,
+  ITEMS("items"),
+  ...ITEM_INDEXES,
+  // Completed puts' ids by idempotency key, and WebSocket tickets already spent, each until it expires.
+  KEYED("idempotency", "key", "result TEXT NOT NULL"),
+  KEYED("tickets", "id"),
+];
+
 // Append-only: a deployed object runs every migration it has not seen, in order.
+//
 const MIGRATIONS: (string | ((sql: Sql) => void))[][] = [
   [
-    "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
+    META,
     // AUTOINCREMENT: an id is never reused, so an old receipt can never name a newer item.
     `CREATE TABLE items (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,10 +101,32 @@ const MIGRATIONS: (string | ((sql: Sql) => void))[][] = [
     "CREATE INDEX items_order ON items (state, sort_key, id)",
     "ALTER TABLE items DROP COLUMN priority",
   ],
+  // Lean storage: no AUTOINCREMENT (the next id lives in the meta row), partial indexes, completed deliveries kept
+  // as 'done' item rows instead of a table of acks, and keyed tables WITHOUT ROWID (no second index for the key).
+  [
+    ITEMS("items_v4"),
+    "INSERT INTO items_v4 SELECT id, value, sort_key, state, visible_at, deliveries, token, lease_expires FROM items",
+    `INSERT INTO items_v4 (id, value, sort_key, state, visible_at, deliveries, token, lease_expires)
+       SELECT item_id, '', '', 'done', 0, delivery, token, at FROM acks`,
+    `UPDATE meta SET state = json_set(state, '$.next_id',
+       coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'items'), 0) + 1)`,
+    "DROP TABLE items",
+    "DROP TABLE acks",
+    "ALTER TABLE items_v4 RENAME TO items",
+    ...ITEM_INDEXES,
+    KEYED("idempotency_v4", "key", "result TEXT NOT NULL"),
+    "INSERT INTO idempotency_v4 SELECT key, result, expires_at FROM idempotency",
+    "DROP TABLE idempotency",
+    "ALTER TABLE idempotency_v4 RENAME TO idempotency",
+    KEYED("tickets_v4", "id"),
+    "INSERT INTO tickets_v4 SELECT id, expires_at FROM tickets",
+    "DROP TABLE tickets",
+    "ALTER TABLE tickets_v4 RENAME TO tickets",
+  ],
 ];
 
-// Every order walks the items_order index (state, sort_key, id): FIFO and LIFO queues store one constant sort_key,
-// so ordering by it too costs nothing and spares SQLite sorting every ready item for each get.
+// Every order walks the items_ready index (sort_key, id): FIFO and LIFO queues store one constant sort_key, so
+// ordering by it too costs nothing and spares SQLite sorting every ready item for each get.
 const ORDER_BY: Record<Order, string> = {
   fifo: "sort_key ASC, id ASC",
   lifo: "sort_key DESC, id DESC",
@@ -72,6 +134,13 @@ const ORDER_BY: Record<Order, string> = {
 };
 
 const ITEM_COLUMNS = "id, value, sort_key, state, visible_at, deliveries, token, lease_expires";
+
+/** Each state's partial index: a query names it, so that SQLite never walks the whole table for one state. */
+const INDEX: Record<Exclude<ItemState, "done">, string> = {
+  ready: "items_ready",
+  leased: "items_lease",
+  dead: "items_dead",
+};
 
 export class Store {
   private constructor(private readonly sql: Sql) {
@@ -91,8 +160,11 @@ export class Store {
     return found ? new Store(sql) : undefined;
   }
 
+  /** A new store at the latest schema (the migrations are for stores that already exist). */
   static create(sql: Sql): Store {
-    sql.exec("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY)");
+    sql.exec("CREATE TABLE migrations (version INTEGER PRIMARY KEY)");
+    for (const statement of SCHEMA) sql.exec(statement);
+    sql.exec("INSERT INTO migrations (version) VALUES (?)", MIGRATIONS.length);
     return new Store(sql);
   }
 
@@ -102,37 +174,51 @@ export class Store {
   }
 
   saveMeta(json: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta (id, state) VALUES (1, ?)", json);
+    this.sql.exec(
+      "INSERT INTO meta (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+      json,
+    );
   }
 
-  count(state: ItemState): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM items WHERE state = ?", state)[0]!.n;
+  count(state: Exclude<ItemState, "done">): number {
+    // The state is written into the query, not bound: only then can SQLite see that the partial index applies.
+    return this.sql.exec<{ n: number }>(
+      `SELECT count(*) AS n FROM items INDEXED BY ${INDEX[state]} WHERE state = '${state}'`,
+    )[0]!.n;
   }
 
   countDelayed(now: number): number {
     return this.sql.exec<{ n: number }>(
-      "SELECT count(*) AS n FROM items WHERE state = 'ready' AND visible_at > ?",
+      "SELECT count(*) AS n FROM items WHERE state = 'ready' AND visible_at > 0 AND visible_at > ?",
       now,
     )[0]!.n;
   }
 
-  insert(value: string, sortKey: string, visibleAt: number): number {
-    return this.sql.exec<{ id: number }>(
-      "INSERT INTO items (value, sort_key, state, visible_at) VALUES (?, ?, 'ready', ?) RETURNING id",
-      value,
-      sortKey,
-      visibleAt,
-    )[0]!.id;
+  /** Stores items under ids from `firstId` on, visible at `visibleAt` (0: at once). */
+  insert(firstId: number, items: { value: string; sortKey: string }[], visibleAt: number): void {
+    // Durable Objects bind at most 100 parameters to a statement: 25 rows of four.
+    for (let at = 0; at < items.length; at += 25) {
+      const chunk = items.slice(at, at + 25);
+      this.sql.exec(
+        `INSERT INTO items (id, value, sort_key, state, visible_at) VALUES ${chunk.map(() => "(?, ?, ?, 'ready', ?)").join(", ")}`,
+        ...chunk.flatMap((item, i) => [firstId + at + i, item.value, item.sortKey, visibleAt]),
+      );
+    }
   }
 
   /** The next `limit` visible items in the queue's order. */
   nextVisible(order: Order, now: number, limit: number): ItemRow[] {
     return this.sql.exec<ItemRow>(
-      // INDEXED BY: left to itself the planner prefers items_visible for the range, then sorts every ready item.
-      `SELECT ${ITEM_COLUMNS} FROM items INDEXED BY items_order WHERE state = 'ready' AND visible_at <= ? ORDER BY ${ORDER_BY[order]} LIMIT ?`,
+      `SELECT ${ITEM_COLUMNS} FROM items INDEXED BY items_ready
+       WHERE state = 'ready' AND visible_at <= ? ORDER BY ${ORDER_BY[order]} LIMIT ?`,
       now,
       limit,
     );
+  }
+
+  /** The highest id stored (done rows included), read off the primary key. */
+  maxId(): number | undefined {
+    return this.sql.exec<{ id: number | null }>("SELECT max(id) AS id FROM items")[0]?.id ?? undefined;
   }
 
   item(id: number): ItemRow | undefined {
@@ -163,25 +249,34 @@ export class Store {
     );
   }
 
+  /** A completed delivery: the row stays, emptied, so a repeated task_done of its receipt is recognised. */
+  complete(id: number, now: number): void {
+    this.sql.exec("UPDATE items SET state = 'done', value = '', lease_expires = ? WHERE id = ?", now, id);
+  }
+
   delete(id: number): void {
     this.sql.exec("DELETE FROM items WHERE id = ?", id);
   }
 
   /** Deletes every item in a state and says how many there were (counted first: RETURNING would load them all). */
-  deleteAll(state: ItemState): number {
+  deleteAll(state: "ready" | "dead"): number {
     const n = this.count(state);
-    this.sql.exec("DELETE FROM items WHERE state = ?", state);
+    this.sql.exec(
+      `DELETE FROM items WHERE id IN (SELECT id FROM items INDEXED BY ${INDEX[state]} WHERE state = '${state}')`,
+    );
     return n;
   }
 
   /** The oldest open lease: what an anonymous task_done completes. */
   oldestLeased(): ItemRow | undefined {
-    return this.sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'leased' ORDER BY id LIMIT 1`)[0];
+    return this.sql.exec<ItemRow>(
+      `SELECT ${ITEM_COLUMNS} FROM items INDEXED BY items_lease WHERE state = 'leased' ORDER BY id LIMIT 1`,
+    )[0];
   }
 
   expiredLeases(now: number): ItemRow[] {
     return this.sql.exec<ItemRow>(
-      `SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'leased' AND lease_expires <= ? ORDER BY id`,
+      `SELECT ${ITEM_COLUMNS} FROM items INDEXED BY items_lease WHERE state = 'leased' AND lease_expires <= ? ORDER BY id`,
       now,
     );
   }
@@ -191,14 +286,17 @@ export class Store {
     const row = this.sql.exec<{ t: number | null }>(
       `SELECT min(t) AS t FROM (
          SELECT min(lease_expires) AS t FROM items WHERE state = 'leased'
-         UNION ALL SELECT min(visible_at) FROM items WHERE state = 'ready' AND visible_at > ?)`,
+         UNION ALL SELECT min(visible_at) FROM items WHERE state = 'ready' AND visible_at > 0 AND visible_at > ?)`,
       now,
     )[0];
     return row?.t ?? undefined;
   }
 
   deadLetters(limit: number): ItemRow[] {
-    return this.sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'dead' ORDER BY id LIMIT ?`, limit);
+    return this.sql.exec<ItemRow>(
+      `SELECT ${ITEM_COLUMNS} FROM items INDEXED BY items_dead WHERE state = 'dead' ORDER BY id LIMIT ?`,
+      limit,
+    );
   }
 
   /** Moves up to `limit` dead letters back into the queue as fresh items; returns their ids. */
@@ -206,38 +304,41 @@ export class Store {
     return this.sql
       .exec<{ id: number }>(
         `UPDATE items SET state = 'ready', deliveries = 0, visible_at = 0
-         WHERE id IN (SELECT id FROM items WHERE state = 'dead' ORDER BY id LIMIT ?) RETURNING id`,
+         WHERE id IN (SELECT id FROM items INDEXED BY items_dead WHERE state = 'dead' ORDER BY id LIMIT ?) RETURNING id`,
         limit,
       )
       .map((r) => r.id);
   }
 
-  recordAck(itemId: number, delivery: number, token: string, now: number, keepMs: number): void {
-    this.sql.exec("DELETE FROM acks WHERE at < ?", now - keepMs);
-    this.sql.exec(
-      "INSERT OR REPLACE INTO acks (item_id, delivery, token, at) VALUES (?, ?, ?, ?)",
-      itemId,
-      delivery,
-      token,
-      now,
-    );
-  }
-
-  ack(itemId: number): { delivery: number; token: string } | undefined {
-    return this.sql.exec<{ delivery: number; token: string }>(
-      "SELECT delivery, token FROM acks WHERE item_id = ?",
-      itemId,
-    )[0];
+  /**
+   * Forgets completions, keys and tickets past their time. It scans (an index on their age would cost a row
+   * written for every job to save a row read now and then), so the queue calls it seldom.
+   */
+  forget(completedBefore: number, now: number): void {
+    this.sql.exec("DELETE FROM items WHERE state = 'done' AND lease_expires < ?", completedBefore);
+    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+    this.sql.exec("DELETE FROM tickets WHERE expires_at <= ?", now);
   }
 
   idempotent(key: string, now: number): string | undefined {
-    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
-    return this.sql.exec<{ result: string }>("SELECT result FROM idempotency WHERE key = ?", key)[0]?.result;
+    return this.sql.exec<{ result: string }>(
+      "SELECT result FROM idempotency WHERE key = ? AND expires_at > ?",
+      key,
+      now,
+    )[0]?.result;
   }
 
-  /** Records a ticket as spent; false when it already was. Expired ones are forgotten (they are refused anyway). */
-  spendTicket(id: string, expiresAt: number, now: number): boolean {
-    this.sql.exec("DELETE FROM tickets WHERE expires_at <= ?", now);
+  remember(key: string, result: string, expiresAt: number): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO idempotency (key, result, expires_at) VALUES (?, ?, ?)",
+      key,
+      result,
+      expiresAt,
+    );
+  }
+
+  /** Records a ticket as spent; false when it already was (an expired one is refused before it gets here). */
+  spendTicket(id: string, expiresAt: number): boolean {
     return (
       this.sql.exec(
         "INSERT INTO tickets (id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -247,12 +348,22 @@ export class Store {
     );
   }
 
-  remember(key: string, result: string, expiresAt: number): void {
-    this.sql.exec(
-      "INSERT OR REPLACE INTO idempotency (key, result, expires_at) VALUES (?, ?, ?)",
-      key,
-      result,
-      expiresAt,
+  /**
+   * Observers' view, read only: open leases soonest to expire first, or delayed items soonest to show first
+   * (ready ones are `nextVisible`). The state is written into the query so that a partial index can apply.
+   */
+  peek(state: "leased" | "delayed", now: number, limit: number): ItemRow[] {
+    if (state === "leased") {
+      return this.sql.exec<ItemRow>(
+        `SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'leased' ORDER BY lease_expires, id LIMIT ?`,
+        limit,
+      );
+    }
+    return this.sql.exec<ItemRow>(
+      `SELECT ${ITEM_COLUMNS} FROM items WHERE state = 'ready' AND visible_at > 0 AND visible_at > ?
+       ORDER BY visible_at, id LIMIT ?`,
+      now,
+      limit,
     );
   }
 }

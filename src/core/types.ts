@@ -84,6 +84,9 @@ export interface Delivery {
   lease_expires_at: number | null;
 }
 
+/** One receipt's outcome in a batch task_done: completed now, completed before, or no longer (or never) open. */
+export type TaskDoneResult = "done" | "replayed" | "stale" | "invalid";
+
 export interface JoinResult {
   /** False when the caller's timeout ended the wait first. */
   drained: boolean;

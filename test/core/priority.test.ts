@@ -83,6 +83,9 @@ describe("priority keys", () => {
       "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)",
       "CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, value TEXT NOT NULL, priority REAL NOT NULL, state TEXT NOT NULL, visible_at INTEGER NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0, token TEXT, lease_expires INTEGER)",
       "CREATE INDEX items_order ON items (state, priority, id)",
+      "CREATE TABLE acks (item_id INTEGER PRIMARY KEY, delivery INTEGER NOT NULL, token TEXT NOT NULL, at INTEGER NOT NULL)",
+      "CREATE TABLE idempotency (key TEXT PRIMARY KEY, result TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+      "CREATE TABLE tickets (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
       "INSERT INTO items (value, priority, state, visible_at) VALUES ('\"c\"', 3, 'ready', 0), ('\"a\"', -1, 'ready', 0), ('\"b\"', 2.5, 'ready', 0)",
     ])
       db.exec(s);

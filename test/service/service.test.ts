@@ -139,3 +139,15 @@ describe("the HTTP API's limits and error codes", () => {
     expect(listed.queues.find((q: { name: string }) => q.name === name)).toMatchObject({ max_deliveries: 3 });
   });
 });
+
+it("completes many deliveries in one call, answering each one's outcome", async () => {
+  const name = unique("svc-many");
+  await rpc("createQueue", name, { lease_seconds: 30 });
+  await rpc("putMany", name, [1, 2]);
+  const receipts = (await rpc("getMany", name, 2)).jobs.map((j: { receipt: string }) => j.receipt);
+  expect(await rpc("taskDoneMany", name, [...receipts, receipts[0]])).toEqual({
+    unfinished_tasks: 0,
+    results: ["done", "done", "replayed"],
+  });
+  expect(await refusal(rpc("taskDoneMany", name, []))).toMatchObject({ code: "invalid_request", status: 400 });
+});

@@ -5,4 +5,4 @@ export type { Handler, ProcessOptions } from "./process.ts";
 export { BATCH, type GetOptions, type PutManyOptions, type PutOptions, Queue, type WaitOptions } from "./queue.ts";
 export type { SubscribeOptions } from "./subscribe.ts";
 export type { ClientOptions } from "./transport.ts";
-export type { Job, JoinResult, Order, PriorityKey, QueueConfig, QueueInfo, Stats } from "./types.ts";
+export type { Job, JoinResult, Order, PriorityKey, QueueConfig, QueueInfo, Stats, TaskDoneResult } from "./types.ts";

@@ -4,7 +4,7 @@ import { QueueError } from "./errors.ts";
 import { type Handler, type ProcessOptions, process } from "./process.ts";
 import { type SubscribeOptions, subscribeJoin, watch } from "./subscribe.ts";
 import type { Transport } from "./transport.ts";
-import type { Job, JoinResult, PriorityKey, QueueConfig, Stats } from "./types.ts";
+import type { Job, JoinResult, PriorityKey, QueueConfig, Stats, TaskDoneResult } from "./types.ts";
 
 export interface WaitOptions {
   /** False: answer at once (Python's block=False); the timeout is then ignored, as in Python. */
@@ -151,6 +151,31 @@ export class Queue<T = unknown> {
     });
   }
 
+  /**
+   * Completes many jobs by their receipts, 100 to a request (each request one step on the server): answers each
+   * job's outcome in order — `done`, `replayed` (completed before), `stale` or `invalid` — rather than throwing.
+   */
+  async taskDoneMany(
+    jobs: Pick<Job, "receipt">[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ unfinished_tasks: number; results: TaskDoneResult[] }> {
+    const answer = { unfinished_tasks: 0, results: [] as TaskDoneResult[] };
+    for (let start = 0; start < jobs.length; start += BATCH) {
+      const receipts = jobs.slice(start, start + BATCH).map(receiptOf);
+      const { unfinished_tasks, results } = await this.transport.request<typeof answer>(
+        "POST",
+        `${this.path}/task_done`,
+        {
+          body: { receipts },
+          signal: options.signal,
+        },
+      );
+      answer.unfinished_tasks = unfinished_tasks;
+      answer.results.push(...results);
+    }
+    return answer;
+  }
+
   /** A nack: the job returns to the queue (after `delay` seconds), or to the dead letters at max_deliveries. */
   release(
     job: Pick<Job, "receipt">,
@@ -249,6 +274,8 @@ export class Queue<T = unknown> {
 
 function receiptOf(job: Pick<Job, "receipt">): string {
   if (!job.receipt)
-    throw new TypeError("this job has no receipt: its queue has no leases, so there is nothing to release or extend");
+    throw new TypeError(
+      "this job has no receipt: its queue has no leases, so there is nothing to release, extend or complete by it",
+    );
   return job.receipt;
 }

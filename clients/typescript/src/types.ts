@@ -39,6 +39,9 @@ export interface Stats extends QueueConfig {
   waiting: { getters: number; putters: number; joiners: number };
 }
 
+/** One job's outcome in taskDoneMany: completed now, completed before, or no longer (or never) open. */
+export type TaskDoneResult = "done" | "replayed" | "stale" | "invalid";
+
 export interface JoinResult {
   /** False when the timeout passed first. */
   drained: boolean;

@@ -202,6 +202,14 @@ export class QueueService extends WorkerEntrypoint<Env> {
     });
   }
 
+  /** Many deliveries by their receipts (up to 100) in one step: each one's outcome, in order. */
+  taskDoneMany(name: string, receipts: string[]) {
+    return attempt(async () => {
+      const body = valid(S.TaskDoneBody, { receipts });
+      return unwrap(await object(this.env, name).taskDoneMany(body.receipts!));
+    });
+  }
+
   release(name: string, receipt: string, options: { delay?: number } = {}) {
     return attempt(async () => {
       const body = valid(S.ReleaseBody, { receipt, delay: options.delay });

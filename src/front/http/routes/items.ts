@@ -39,9 +39,9 @@ const taskDone = route("consume", {
   operationId: "taskDone",
   method: "post",
   path: `${queuePath}/task_done`,
-  summary: "task_done (with a receipt: exactly that delivery)",
+  summary: "task_done (with a receipt: exactly that delivery; with receipts: each of them)",
   request: { ...named, ...json(S.TaskDoneBody) },
-  responses: { 200: ok("Done", Done) },
+  responses: { 200: ok("Done", z.union([Done, S.TaskDoneResults])) },
 });
 const extend = route("consume", {
   operationId: "extendLease",
@@ -115,7 +115,8 @@ export function itemRoutes(app: Api): void {
   app.openapi(taskDone, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.TaskDoneBody, c.req.valid("json"));
-    return reply(c, await queueObject(c.env, name).taskDone(body.receipt));
+    const queue = queueObject(c.env, name);
+    return reply(c, await (body.receipts ? queue.taskDoneMany(body.receipts) : queue.taskDone(body.receipt)));
   });
 
   app.openapi(extend, async (c) => {
