@@ -3,6 +3,7 @@
 // objects from inside the Worker, so object-side figures have no HTTP in the loop.
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
+import type { JoinableQueue } from "../src/core/queue.ts";
 import { app as service } from "../src/front/http/app.ts";
 import { QueueObject } from "../src/objects/queue-object.ts";
 import { queueObject } from "../src/objects/stubs.ts";
@@ -11,10 +12,15 @@ export { CatalogObject } from "../src/objects/catalog-object.ts";
 
 type BenchEnv = Env & { BARE: DurableObjectNamespace<BareObject>; BENCH_ADMIN_TOKEN?: string };
 
-/** The service's queue object, unchanged, with a way to be evicted so its wake-up can be timed. */
+/** The service's queue object, unchanged, with a way to be evicted (to time its wake-up) and to age. */
 export class BenchQueueObject extends QueueObject {
   evict(): void {
     this.ctx.abort("bench: evicted to time the wake-up");
+  }
+
+  /** Runs the queue's clock `ms` ahead, as a later call would find it: what the meter's "forgotten" row costs. */
+  later(ms: number): void {
+    (this as unknown as { queue: JoinableQueue }).queue.tick(Date.now() + ms);
   }
 }
 
@@ -143,6 +149,18 @@ bench.post("/fill", async (c) => {
     if (!r.ok) return c.json(r, 500);
   }
   return c.json(await q.stats());
+});
+
+// The queue object's meter (rows written and read, alarms set), and its clock run ahead, for the cost table.
+const benchQueue = (env: BenchEnv, name: string) =>
+  env.QUEUES.get(env.QUEUES.idFromName(name)) as unknown as DurableObjectStub<BenchQueueObject>;
+bench.post("/meter", async (c) =>
+  c.json(await benchQueue(c.env, (await c.req.json<{ queue: string }>()).queue).meter()),
+);
+bench.post("/later", async (c) => {
+  const { queue, ms } = await c.req.json<{ queue: string; ms: number }>();
+  await benchQueue(c.env, queue).later(ms);
+  return c.json({});
 });
 
 // Evicts an object, then times its first call (the wake-up: constructor, storage load) and a warm second one.
