@@ -1,9 +1,12 @@
 """Python's queue.Queue (put / get / task_done / join) across processes and machines.
 
 The module stands in for ``queue``: ``import joinable_queues as queue`` and a program written for queue.Queue
-runs with its queue in the service, shared by name with other processes, surviving a consumer that dies.
+runs with its queue in the service, shared by name with other processes, surviving a consumer that dies. For a
+multiprocessing program, ``from joinable_queues import JoinableQueue`` stands in for multiprocessing's.
 """
 from ._errors import Empty, Full, QueueError, ShutDown
 from ._queue import Job, LifoQueue, PriorityQueue, Queue
 
-__all__ = ["Queue", "LifoQueue", "PriorityQueue", "Empty", "Full", "ShutDown", "QueueError", "Job"]
+JoinableQueue = Queue  # multiprocessing's name: the queue passed to Process(args=(q,)) pickles as a reference
+
+__all__ = ["Queue", "LifoQueue", "PriorityQueue", "JoinableQueue", "Empty", "Full", "ShutDown", "QueueError", "Job"]

@@ -31,7 +31,7 @@ class Transport:
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None) -> None:
         self.url = (url or os.environ.get("JOINABLE_QUEUES_URL") or DEFAULT_URL).rstrip("/")
-        self.token = token if token is not None else os.environ.get("JOINABLE_QUEUES_TOKEN")
+        self.token = token if token is not None else os.environ.get("JOINABLE_QUEUES_TOKEN", "")
         parts = urllib.parse.urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {self.url!r}")
@@ -100,4 +100,5 @@ def _problem(text: bytes, status: int, reason: str) -> Dict[str, Any]:
             return problem
     except ValueError:
         pass
-    return {"code": "internal", "status": status, "detail": reason}
+    # A 503 that is no problem document comes from in front of the service (a proxy, a restarting dev server): retry.
+    return {"code": "unavailable" if status == 503 else "internal", "status": status, "detail": reason}

@@ -1,42 +1,24 @@
 """queue.Queue's interface over the service: same methods, same exceptions, same blocking rules."""
 from __future__ import annotations
 
-import math
+import os
 import threading
 import time
+import types
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
+from . import _items
 from ._errors import QueueError
 from ._http import Transport
 
 _UNSET: Any = object()
-
-
-def _check_json(value: Any, where: str = "item") -> None:
-    """Refuses what JSON would silently change: a clear TypeError at put, never a different item at get."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise TypeError(f"{where} is {value}, which JSON cannot carry")
-        return
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_json(v, f"{where}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise TypeError(f"{where} has the key {k!r}: JSON object keys are strings")
-            _check_json(v, f"{where}[{k!r}]")
-        return
-    raise TypeError(
-        f"{where} is a {type(value).__name__}, not a JSON value (dict, list, str, int, float, bool, None); "
-        "pass serializer= to carry other objects"
-    )
+_MAX_TIMEOUT = 86_400  # the longest timeout the service accepts; a longer wait is more polls
+_PER_PROCESS = ("_lock", "_held", "_heartbeat")  # what a process that unpickles a queue, or a forked child, starts anew
+_live: "weakref.WeakSet[Queue]" = weakref.WeakSet()
 
 
 @dataclass
@@ -61,9 +43,13 @@ class Job:
 
 class Queue:
     """A queue.Queue whose items live in the service. ``Queue(maxsize)`` creates a fresh, uniquely named queue;
-    ``Queue(name="jobs")`` opens (or creates) the queue that other processes share by that name."""
+    ``Queue(name="jobs")`` opens (or creates) the queue that other processes share by that name.
+
+    Pickled (as ``multiprocessing.Process(args=(q,))`` does under spawn and forkserver), a queue is a reference to
+    the same service queue, and connects on first use where it is unpickled; a forked child does the same."""
 
     _order = "fifo"
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(
         self,
@@ -80,11 +66,11 @@ class Queue:
         self.name = name or f"py-{uuid.uuid4().hex[:16]}"
         self._path = f"/v1/queues/{quote(self.name, safe='')}"
         self._dumps, self._loads = serializer or (None, None)
-        self._lock = threading.Lock()
-        self._held: List[Job] = []  # items this process took and has not task_done'd, oldest first
-        self._heartbeat: Optional[threading.Thread] = None
+        self._begin()
         explicit = maxsize is not _UNSET
-        config = {"maxsize": maxsize if explicit else 0, "order": self._order, "lease_seconds": lease_seconds, "max_deliveries": max_deliveries}
+        maxsize = max(0, maxsize) if explicit else 0  # as in CPython, any maxsize <= 0 is unbounded
+        config = {"maxsize": maxsize, "order": self._order, "lease_seconds": lease_seconds,
+                  "max_deliveries": max_deliveries}
         try:
             stats = self._http.request("GET", self._path)
         except QueueError as e:
@@ -97,6 +83,23 @@ class Queue:
                 f"asked for order={self._order!r}" + (f", maxsize={maxsize}" if explicit else "")
             )
         self._lease = stats["lease_seconds"]
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """The reference: URL, token, name and settings. The items this process holds stay its own."""
+        state = {k: v for k, v in self.__dict__.items() if k not in _PER_PROCESS}
+        state["_http"] = (self._http.url, self._http.token)
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state, _http=Transport(*state["_http"]))
+        self._begin()
+
+    def _begin(self) -> None:
+        """This process's own part of the queue; its connections are the Transport's, one per thread."""
+        self._lock = threading.Lock()
+        self._held: List[Job] = []  # items this process took and has not task_done'd, oldest first
+        self._heartbeat: Optional[threading.Thread] = None
+        _live.add(self)
 
     # ---- queue.Queue's interface
 
@@ -121,9 +124,10 @@ class Queue:
         else:
             self._complete(job)
 
-    def join(self, timeout: Optional[float] = None) -> bool:
-        """Blocks until every item put has been task_done'd; True, or False if ``timeout`` passed first."""
-        return bool(self._poll("join", {}, True, timeout)["drained"])
+    def join(self, timeout: Optional[float] = None) -> Optional[bool]:
+        """Blocks until every item put has been task_done'd. With a ``timeout``: True, or False if it passed first."""
+        drained = bool(self._poll("join", {}, timeout)["drained"])
+        return None if timeout is None else drained
 
     def qsize(self) -> int:
         return int(self.stats()["qsize"])
@@ -140,14 +144,18 @@ class Queue:
 
     @maxsize.setter
     def maxsize(self, value: int) -> None:
-        self._http.request("PATCH", self._path, {"maxsize": value})
+        self._http.request("PATCH", self._path, {"maxsize": max(0, value)})
 
     @property
     def unfinished_tasks(self) -> int:
         return int(self.stats()["unfinished_tasks"])
 
+    @property
+    def is_shutdown(self) -> bool:
+        return bool(self.stats()["shutdown"])
+
     def shutdown(self, immediate: bool = False) -> None:
-        self._http.request("POST", f"{self._path}/shutdown", {"immediate": immediate})
+        self._http.request("POST", f"{self._path}/shutdown", {"immediate": bool(immediate)})
 
     # ---- beyond Python
 
@@ -163,13 +171,27 @@ class Queue:
 
     def get_many(self, max: int, block: bool = True, timeout: Optional[float] = None) -> List[Job]:
         """Up to ``max`` items (at least one), each its own Job."""
-        answer = self._poll("get", {"max": max, "block": block}, block, timeout)
+        answer = self._poll("get", {"max": max, "block": bool(block)}, timeout)
         jobs = [self._job(d) for d in answer["items"]]
         if jobs and jobs[0].receipt is not None:
             with self._lock:
                 self._held.extend(jobs)
             self._keep_alive()
         return jobs
+
+    def task_done_many(self, jobs: List[Job]) -> List[str]:
+        """Completes many jobs, 100 to a request (one step each on the server), and answers each job's outcome in
+        order: ``"done"``, ``"replayed"`` (completed before), ``"stale"`` (its lease ended) or ``"invalid"``."""
+        outcomes: List[str] = []
+        for start in range(0, len(jobs), 100):
+            chunk = jobs[start : start + 100]
+            if any(job.receipt is None for job in chunk):
+                raise ValueError("a job without a receipt (its queue has no leases) cannot be completed by it")
+            for job in chunk:
+                self._forget(job)
+            answer = self._http.request("POST", f"{self._path}/task_done", {"receipts": [j.receipt for j in chunk]})
+            outcomes.extend(answer["results"])
+        return outcomes
 
     def delete(self) -> None:
         """Deletes the queue and everything in it, for every process."""
@@ -178,12 +200,10 @@ class Queue:
     # ---- the parts that differ between the three orders
 
     def _encode(self, item: Any) -> Dict[str, Any]:
-        if self._dumps is not None:
-            item = self._dumps(item)
-        _check_json(item)
-        return {"item": item}
+        return {"item": _items.encode(self._dumps(item) if self._dumps is not None else item)}
 
     def _decode(self, value: Any) -> Any:
+        value = _items.decode(value)
         return self._loads(value) if self._loads is not None else value
 
     # ---- plumbing
@@ -191,15 +211,18 @@ class Queue:
     def _put(self, items: List[Any], block: bool, timeout: Optional[float]) -> None:
         entries = [self._encode(i) for i in items]
         # One key for every attempt of this put: a retry after a lost answer never adds the items twice.
-        self._poll("put", {"items": entries, "block": block}, block, timeout, {"idempotency-key": uuid.uuid4().hex})
+        self._poll("put", {"items": entries, "block": bool(block)}, timeout, {"idempotency-key": uuid.uuid4().hex})
 
-    def _poll(self, verb: str, body: Dict[str, Any], block: bool, timeout: Optional[float], headers: Optional[Dict[str, str]] = None) -> Any:
-        """Calls a verb that may wait, re-polling across the server's wait cap with what is left of ``timeout``."""
+    def _poll(self, verb: str, body: Dict[str, Any], timeout: Optional[float],
+              headers: Optional[Dict[str, str]] = None) -> Any:
+        """Calls a verb that may wait, re-polling across the server's wait cap with what is left of ``timeout``.
+        As in CPython, a call that does not block ignores ``timeout``, and one that blocks refuses a negative one."""
+        block = body.get("block", True)
         if block and timeout is not None and timeout < 0:
             raise ValueError("'timeout' must be a non-negative number")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None or not block else time.monotonic() + timeout
         while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            left = None if deadline is None else min(max(0.0, deadline - time.monotonic()), _MAX_TIMEOUT)
             try:
                 return self._http.request("POST", f"{self._path}/{verb}", {**body, "timeout": left}, headers)
             except QueueError as e:
@@ -207,7 +230,9 @@ class Queue:
                     raise
 
     def _job(self, d: Dict[str, Any]) -> Job:
-        return Job(self._decode(d["item"]), d["id"], d["receipt"], d["deliveries"], d["priority"], d["lease_expires_at"], self, threading.get_ident())
+        item = self._decode(d["item"])
+        return Job(item, d["id"], d["receipt"], d["deliveries"], d["priority"], d["lease_expires_at"], self,
+                   threading.get_ident())
 
     def _pick(self) -> Optional[Job]:
         with self._lock:
@@ -232,7 +257,8 @@ class Queue:
         so a slow but live consumer keeps its job and one killed loses it after one lease."""
         with self._lock:
             if self._heartbeat is None or not self._heartbeat.is_alive():
-                self._heartbeat = threading.Thread(target=self._beat, name=f"joinable-queues heartbeat {self.name}", daemon=True)
+                name = f"joinable-queues heartbeat {self.name}"
+                self._heartbeat = threading.Thread(target=self._beat, name=name, daemon=True)
                 self._heartbeat.start()
 
     def _beat(self) -> None:
@@ -245,7 +271,8 @@ class Queue:
             for job in held:
                 if job.lease_expires_at is not None and job.lease_expires_at - now_ms < self._lease * 500:
                     try:
-                        answer = self._http.request("POST", f"{self._path}/extend", {"receipt": job.receipt, "lease_seconds": self._lease})
+                        extend = {"receipt": job.receipt, "lease_seconds": self._lease}
+                        answer = self._http.request("POST", f"{self._path}/extend", extend)
                         job.lease_expires_at = answer["lease_expires_at"]
                     except QueueError:
                         self._forget(job)  # already completed, or lost: nothing left to keep alive
@@ -262,14 +289,15 @@ class PriorityQueue(Queue):
     """The lowest item first, compared as Python compares it: ``put((priority, data))`` is the idiom.
 
     The item itself is sent as its priority key: numbers and strings, and tuples of them, element by element; the
-    key stops at the first element that is neither (a dict, say), and equal keys are served first in, first out.
-    A tuple travels as a JSON array and comes back as a tuple."""
+    key stops at the first element that is neither (a dict, say) and where the service's index ends (see
+    _items.priority_key), and equal keys are served first in, first out. The item's own tuple travels as a plain
+    JSON array, as the key does, and an array comes back as a tuple."""
 
     _order = "priority"
 
     def _encode(self, item: Any) -> Dict[str, Any]:
         entry = super()._encode(list(item) if isinstance(item, tuple) else item)
-        entry["priority"] = _key(item)
+        entry["priority"] = _items.priority_key(item)
         return entry
 
     def _decode(self, value: Any) -> Any:
@@ -277,19 +305,12 @@ class PriorityQueue(Queue):
         return tuple(value) if isinstance(value, list) else value
 
 
-def _key(item: Any) -> Any:
-    """The orderable prefix of an item: what Python's comparisons would look at."""
-    if isinstance(item, bool):
-        return int(item)
-    if isinstance(item, (int, float, str)):
-        return item
-    if isinstance(item, (tuple, list)):
-        key = []
-        for element in item:
-            k = _key(element)
-            if k is None:
-                break
-            key.append(k)
-        return key
-    return None
+def _after_fork_in_child() -> None:
+    """A forked child has copies of the parent's queues, whose kept-alive sockets would answer both processes and
+    whose held items are the parent's to complete: each copy starts anew, as if unpickled."""
+    for q in list(_live):
+        q.__setstate__(q.__getstate__())
 
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

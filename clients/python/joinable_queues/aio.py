@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import types
 from typing import Any, Optional
 
 from . import _queue
@@ -14,6 +15,7 @@ class Queue:
     the counters make one short HTTP call on the event loop's thread, as asyncio's are synchronous."""
 
     _sync = _queue.Queue
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, maxsize: int = _queue._UNSET, **options: Any) -> None:
         self._q = self._sync(maxsize, **options)
@@ -34,7 +36,7 @@ class Queue:
     def task_done(self) -> None:
         self._q.task_done()
 
-    async def join(self, timeout: Optional[float] = None) -> bool:
+    async def join(self, timeout: Optional[float] = None) -> Optional[bool]:
         return await asyncio.to_thread(self._q.join, timeout)
 
     def qsize(self) -> int:

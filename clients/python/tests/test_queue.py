@@ -1,5 +1,4 @@
 """queue.Queue's behaviour, method by method, with threads, against a running service (JOINABLE_QUEUES_URL)."""
-import base64
 import pickle
 import queue
 import sys
@@ -35,6 +34,7 @@ class QueueTest(unittest.TestCase):
         self.assertEqual(q.get(), "b")
         q.task_done()
         self.assertTrue(q.join(timeout=1))
+        self.assertIsNone(q.join())  # CPython's join answers None; only join(timeout=...) says whether it drained
         with self.assertRaisesRegex(ValueError, r"task_done\(\) called too many times"):
             q.task_done()
 
@@ -82,6 +82,24 @@ class QueueTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             q.join(timeout=-1)
 
+    def test_block_and_timeout_read_as_cpython_reads_them(self):
+        q = jq.Queue(1)
+        q.put("a", block=0, timeout=10**9)  # any truthiness; a timeout past the service's cap is more polls
+        with self.assertRaises(queue.Full):
+            q.put("b", block=0)
+        self.assertEqual(q.get(1, 10**9), "a")
+        with self.assertRaises(queue.Empty):
+            q.get(0, timeout="a call that does not block never reads it")
+
+    def test_cpython_details(self):
+        self.assertIs(jq.Queue[int].__origin__, jq.Queue)  # CPython's queues are generic
+        q = jq.Queue(-1)  # any maxsize <= 0 is unbounded
+        q.put_many(list(range(3)))
+        self.assertEqual((q.maxsize, q.full()), (0, False))
+        self.assertFalse(q.is_shutdown)
+        q.shutdown()
+        self.assertTrue(q.is_shutdown)
+
     def test_shutdown_wakes_blocked_callers(self):
         q = jq.Queue(1)
         later(0.3, q.shutdown)
@@ -105,25 +123,33 @@ class QueueTest(unittest.TestCase):
         self.assertEqual([lifo.get() for _ in range(3)], [2, 1, 0])
         pq = jq.PriorityQueue()
         # Tuples compare element by element; a number sorts before any tuple (where Python would refuse to compare).
-        items = [(2, "b"), (1, "z"), (1, "a"), ("x", 0), (0.5, {"unorderable": True}), 3]
+        # The key stops where the service's index ends, at two levels of tuples and after 64 characters of a string:
+        # the two long strings are equal there, so they come out first in, first out.
+        long = "x" * 100
+        items = [(2, "b"), (1, "z", long + "2"), (1, "z", long + "1"), (1, "a"), ("x", 0), (0.5, {"unorderable": 1}), 3,
+                 (0, (1, (2, (3,))), b"bytes")]
         for item in items:
             pq.put(item)
-        self.assertEqual([pq.get() for _ in items], [3, (0.5, {"unorderable": True}), (1, "a"), (1, "z"), (2, "b"), ("x", 0)])
+        got = [pq.get() for _ in items]
+        self.assertEqual(got, [3, (0, (1, (2, (3,))), b"bytes"), (0.5, {"unorderable": 1}), (1, "a"),
+                               (1, "z", long + "2"), (1, "z", long + "1"), (2, "b"), ("x", 0)])
 
     def test_items_come_back_exactly(self):
-        q = jq.Queue()
-        for item in [1.0, -0.0, 9007199254740993, {"b": 1, "2": 2, "1": 3}, "caf\u00e9", [None, True]]:
-            q.put(item)
-            got = q.get()
-            self.assertEqual((repr(got), type(got)), (repr(item), type(item)))
+        for q in (jq.Queue(), jq.LifoQueue()):
+            for item in [1.0, -0.0, 9007199254740993, {"b": 1, "2": 2, "1": 3}, "caf\u00e9", [None, True],
+                         ("url", 2), (1, (2, [3, (4,)])), (), b"\x00\xff", {"at": (1, 2), "raw": b""},
+                         {"$tuple": "x", "$ref": "y"}]:
+                q.put(item)
+                self.assertEqual(repr(q.get()), repr(item))  # a repr tells a tuple from a list, 1.0 from 1
 
     def test_what_json_cannot_carry_is_a_type_error_at_put(self):
         q = jq.Queue()
-        for item in [(1, 2), {1, 2}, b"x", object(), float("nan"), {1: "a"}]:
+        # {"$tuple": [...]} and {"$bytes": "..."} are how tuples and bytes travel: such a dict would not come back.
+        for item in [{1, 2}, bytearray(b"x"), object(), float("nan"), {1: "a"}, {"$tuple": [1]}, [{"$bytes": ""}]]:
             with self.assertRaises(TypeError):
                 q.put(item)
         self.assertEqual(q.qsize(), 0)
-        pickled = jq.Queue(serializer=(lambda o: base64.b64encode(pickle.dumps(o)).decode(), lambda s: pickle.loads(base64.b64decode(s))))
+        pickled = jq.Queue(serializer=(pickle.dumps, pickle.loads))  # pickle's bytes are items as they are
         pickled.put({1, 2})
         self.assertEqual(pickled.get(), {1, 2})
 
@@ -177,6 +203,18 @@ class QueueTest(unittest.TestCase):
         for j in [again, *jobs[1:]]:
             j.done()
         self.assertEqual(q.unfinished_tasks, 0)
+
+    def test_task_done_many_completes_each_job_and_says_how(self):
+        q = jq.Queue()
+        q.put_many(list(range(100)))
+        q.put_many(list(range(100, 150)))
+        jobs = q.get_many(100) + q.get_many(100)
+        self.assertEqual(len(jobs), 150)
+        jobs[0].release()  # its delivery has ended
+        self.assertEqual(q.task_done_many(jobs[1:] + [jobs[1], jobs[0]]), ["done"] * 149 + ["replayed", "stale"])
+        self.assertEqual(q.unfinished_tasks, 1)
+        q.get_job().done()
+        self.assertIsNone(q.join())
 
     def test_a_slow_consumer_keeps_its_item_past_its_lease(self):
         q = jq.Queue(lease_seconds=2)
