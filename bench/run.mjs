@@ -83,16 +83,16 @@ const item = { n: 1, pad: "x".repeat(100) };
 const batch = Array.from({ length: 100 }, () => ({ item }));
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-/** Runs `op` over `concurrency` loops for `seconds`: operations per second and latency percentiles in ms. */
+/** Runs `op(loop)` over `concurrency` loops for `seconds`: operations per second and latency percentiles in ms. */
 async function phase(concurrency, op, seconds = SECONDS) {
   const latencies = [];
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, loop) => {
       while (performance.now() < until) {
         const t = performance.now();
-        await op();
+        await op(loop);
         latencies.push(performance.now() - t);
       }
     }),
@@ -165,6 +165,7 @@ async function main() {
   for (const name of ["e2e", "object", "batch", "wake", "waiters", "fan"]) await call(q(name), {}, {}, "PUT");
   console.log(`bench Worker on ${base}; ${SECONDS} s per phase\n`);
   await scenario("cost", cost);
+  await scenario("sockets", sockets);
 
   await scenario("e2e", async () => {
     // 1 + 2. End to end through wrangler dev, alternating with the ceiling (two rounds) so drift hits both.
@@ -611,6 +612,87 @@ async function cost() {
   results.figures.cost_reference = { cloudflare_queues: 1.2, sqs: 1.2, sqs_batches_of_10: 0.12 };
   row("cost: Cloudflare Queues (write + read + delete)", "$1.20/M jobs");
   row("cost: SQS (send + receive + delete; batches of 10)", "$1.20/M jobs; $0.12/M in batches");
+}
+
+/** One WebSocket as a channel: `ask(frame, until)` sends and resolves with the first message `until` accepts. */
+async function channel(path) {
+  const ws = new WebSocket(`${base.replace("http", "ws")}${path}`);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve);
+    ws.addEventListener("error", reject);
+  });
+  const inbox = []; // what arrived before anyone asked for it (a delivery may come before the put's answer)
+  let waiting;
+  ws.addEventListener("message", (e) => {
+    inbox.push(JSON.parse(String(e.data)));
+    if (waiting) take();
+  });
+  const take = () => {
+    const at = inbox.findIndex(waiting.until);
+    if (at < 0) return;
+    const { resolve } = waiting;
+    waiting = undefined;
+    resolve(inbox.splice(at, 1)[0]);
+  };
+  const ask = (frame, until) =>
+    new Promise((resolve) => {
+      waiting = { resolve, until };
+      if (frame) ws.send(JSON.stringify(frame));
+      take();
+    });
+  return { ws, ask };
+}
+
+/**
+ * 10. Jobs over sockets: 32 sockets, each a producer and a consumer (prefetch 1) doing put → delivery →
+ * task_done, against the same job over HTTP (three requests) and against a bare object echoing messages.
+ */
+async function sockets() {
+  await quiesce();
+  const C = 32;
+  await call(q("sockets"), { lease_seconds: 300 }, {}, "PUT");
+  const echo = await Promise.all(Array.from({ length: C }, () => channel("/bare/ws")));
+  const bare = await phase(C, (loop) => echo[loop].ask({ n: 1 }, () => true));
+  for (const c of echo) c.ws.close();
+  const workers = await Promise.all(Array.from({ length: C }, () => channel(`${q("sockets")}/ws`)));
+  await Promise.all(
+    workers.map((c, i) => c.ask({ op: "consume", id: `c${i}`, prefetch: 1 }, (m) => m.type === "consume")),
+  );
+  const jobs = await phase(C, async (loop) => {
+    const c = workers[loop];
+    await c.ask({ op: "put", id: "p", item }, (m) => m.type === "put");
+    const d = await c.ask(undefined, (m) => m.type === "delivery");
+    await c.ask({ op: "task_done", id: "t", receipt: d.receipt }, (m) => m.type === "task_done");
+  });
+  for (const c of workers) c.ws.close();
+  const http = await phase(C, async () => {
+    await call(`${q("sockets")}/put`, { item });
+    const d = await call(`${q("sockets")}/get`, { block: false });
+    await call(`${q("sockets")}/task_done`, { receipt: d.receipt });
+  });
+  results.figures.sockets = { jobs, http_jobs: http, bare_echo: bare };
+  results.ratios.socket_jobs_vs_http = jobs.rate / http.rate;
+  results.ratios.socket_messages_vs_echo = (3 * jobs.rate) / bare.rate;
+  row("put → get → task_done over 32 sockets", fmt(jobs, "jobs/s"), results.ratios.socket_jobs_vs_http, "HTTP jobs/s");
+  row("  the same over HTTP (32 clients)", fmt(http, "jobs/s"));
+  row(
+    "  messages over sockets (3 a job)",
+    `${Math.round(3 * jobs.rate)} msgs/s`,
+    results.ratios.socket_messages_vs_echo,
+    `bare echo (${Math.round(bare.rate)}/s)`,
+  );
+  goal(
+    "jobs over sockets ≥ 5× over HTTP",
+    results.ratios.socket_jobs_vs_http,
+    5,
+    results.ratios.socket_jobs_vs_http >= 5,
+  );
+  goal(
+    "socket messages ≥ 50 % of the bare echo",
+    results.ratios.socket_messages_vs_echo,
+    0.5,
+    results.ratios.socket_messages_vs_echo >= 0.5,
+  );
 }
 
 /** Tops a queue up to `least` items with batch puts, so a phase of gets never finds it empty. */

@@ -72,7 +72,10 @@ export class BareObject extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  override webSocketMessage(): void {}
+  /** The ceiling for socket work: every message answered with itself. */
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    ws.send(message);
+  }
 }
 
 const bare = (env: BenchEnv) => env.BARE.get(env.BARE.idFromName("bare"));

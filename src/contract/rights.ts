@@ -2,6 +2,10 @@
 
 export const RIGHTS = ["produce", "consume", "observe", "admin"] as const;
 export type Right = (typeof RIGHTS)[number];
+export const isRight = (r: string): r is Right => (RIGHTS as readonly string[]).includes(r);
+
+/** What a WebSocket may be opened for: to observe (join, watch), to produce, to consume. */
+export const SOCKET_RIGHTS = ["observe", "produce", "consume"] as const satisfies Right[];
 
 /** What a caller may do: these rights, over queues named exactly or by a prefix ending in `*`. */
 export interface Grant {

@@ -1,33 +1,10 @@
-// What the two front doors — the HTTP routes and the service binding's RPC entrypoint — do the same way: turn a
-// put's body into stored item texts, create, delete and list queues through the catalog, and wait past the cap.
+// What the two front doors — the HTTP routes and the service binding's RPC entrypoint — do the same way: create,
+// delete and list queues through the catalog, and wait past the cap.
 
 import { cap, LIMITS } from "../contract/limits.ts";
-import type { ProblemCode } from "../contract/problems.ts";
-import { itemTexts } from "../core/item-text.ts";
-import type { PriorityKey } from "../core/priority.ts";
-import type { NewItem, Outcome, QueueConfig } from "../core/types.ts";
+import type { Refusal } from "../contract/put-items.ts";
+import type { Outcome, QueueConfig } from "../core/types.ts";
 import { catalog, queueObject } from "../objects/stubs.ts";
-
-/** A refusal with any problem code (a queue's outcomes use only the core's codes). */
-export type Refusal = { ok: false; code: ProblemCode; message: string };
-
-/** A put body's items as the exact JSON text sent, each checked for depth, numbers and size. */
-export function putItems(
-  body: string,
-  priorities: (PriorityKey | undefined)[],
-): { ok: true; items: NewItem[] } | Refusal {
-  const scanned = itemTexts(body);
-  if (!scanned.ok) return { ok: false, code: "invalid_request", message: scanned.detail };
-  const items = scanned.texts.map((json, i) => ({ json, priority: priorities[i] }));
-  const big = items.findIndex((i) => new TextEncoder().encode(i.json).length > LIMITS.maxItemBytes);
-  if (big >= 0)
-    return {
-      ok: false,
-      code: "payload_too_large",
-      message: `item ${big} is larger than ${LIMITS.maxItemBytes} bytes of JSON`,
-    };
-  return { ok: true, items };
-}
 
 /** Lists the name in the catalog (within the deployment's cap), then creates the queue's object. */
 export async function createQueue(

@@ -5,10 +5,12 @@
 // and the in-memory map below is only a cache, refilled from `ctx.getWebSockets()` on first use after waking.
 
 import { LIMITS } from "../contract/limits.ts";
-import { type ProblemCode, problem, problemStatus } from "../contract/problems.ts";
-import { describeIssues, SubscriberMessage } from "../contract/schemas.ts";
+import { problem } from "../contract/problems.ts";
+import type { Right } from "../contract/rights.ts";
+import type { SubscriberMessage } from "../contract/schemas.ts";
 import type { JoinableQueue } from "../core/queue.ts";
 import type { Stats } from "../core/types.ts";
+import { error, send } from "./socket-frames.ts";
 
 /** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
 interface JoinSubscription {
@@ -17,9 +19,28 @@ interface JoinSubscription {
   armed: boolean;
 }
 
-interface Session {
+/**
+ * A consumer on a socket (see socket-work.ts): up to `prefetch` deliveries unfinished at once, whose receipts it
+ * holds; `since` orders waiting consumers across a hibernation as they arrived.
+ */
+export interface Consumer {
+  id: string | number;
+  prefetch: number;
+  lease_seconds?: number;
+  since: number;
+  held: string[];
+}
+
+export interface Session {
+  /** Names the socket among the queue's, across hibernation (a consumer's wait in the core is named by it). */
+  key: string;
+  /** What the socket's credentials allow (a ticket carries the rights of the token that asked for it). */
+  rights: Right[];
+  consumers: Consumer[];
   joins: JoinSubscription[];
   watch: boolean;
+  /** Set once a consuming socket (which stays open) has been told of the shutdown. */
+  toldShutdown?: boolean;
   /** When stats were last sent, and what they were, for coalescing. */
   sentAt: number;
   sent: string;
@@ -31,7 +52,7 @@ export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_DELETED = 4004;
 
 export class Subscriptions {
-  private sessions: Map<WebSocket, Session> | undefined;
+  private cache: Map<WebSocket, Session> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -43,7 +64,7 @@ export class Subscriptions {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  accept(request: Request, path: string): Response {
+  accept(request: Request, path: string, rights: Right[]): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return problem("invalid_request", "this endpoint needs a WebSocket upgrade ('Upgrade: websocket')", path);
     }
@@ -53,19 +74,21 @@ export class Subscriptions {
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    this.save(server, { joins: [], watch: false, sentAt: 0, sent: "" });
+    const key = crypto.randomUUID().slice(0, 8);
+    this.save(server, { key, rights, consumers: [], joins: [], watch: false, sentAt: 0, sent: "" });
     const q = this.queue();
     if (q?.isShutdown) this.end(server, "shutdown", q.stats(Date.now()));
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  message(ws: WebSocket, data: string | ArrayBuffer, now: number): void {
-    const session = this.all().get(ws);
+  /** Every open socket's session, as its attachment says (after a hibernation too). */
+  sessions(): Map<WebSocket, Session> {
+    return this.all();
+  }
+
+  message(ws: WebSocket, session: Session, msg: SubscriberMessage, now: number): void {
     const q = this.queue();
-    if (!session || !q) return;
-    const parsed = parse(data);
-    if ("code" in parsed) return error(ws, parsed.code, parsed.detail);
-    const msg = parsed.message;
+    if (!q) return;
     if (msg.op === "join") {
       // Every subscription lives in the socket's attachment, which the runtime caps at 16 KiB.
       if (session.joins.length >= LIMITS.maxJoinsPerSocket) {
@@ -154,11 +177,22 @@ export class Subscriptions {
     return due;
   }
 
-  /** Tells every subscriber why, then closes its socket with the matching close code. */
+  /**
+   * Tells every subscriber why, then closes its socket with the matching close code. At a shutdown a socket that
+   * consumes or holds deliveries stays open: as in Python, consumers drain the queue and finish their tasks.
+   */
   close(reason: "shutdown" | "deleted"): void {
     const stats = reason === "shutdown" ? this.queue()?.stats(Date.now()) : undefined; // once, not per socket
-    for (const ws of this.ctx.getWebSockets()) this.end(ws, reason, stats);
-    this.sessions = new Map();
+    for (const [ws, session] of this.all()) {
+      if (reason === "shutdown" && session.consumers.length > 0) {
+        if (session.toldShutdown) continue;
+        send(ws, { type: "shutdown", stats });
+        this.save(ws, { ...session, toldShutdown: true });
+      } else {
+        this.end(ws, reason, stats);
+        this.all().delete(ws);
+      }
+    }
   }
 
   private end(ws: WebSocket, reason: "shutdown" | "deleted", stats: Stats | undefined): void {
@@ -185,41 +219,12 @@ export class Subscriptions {
   }
 
   private all(): Map<WebSocket, Session> {
-    this.sessions ??= new Map(this.ctx.getWebSockets().map((ws) => [ws, ws.deserializeAttachment() as Session]));
-    return this.sessions;
+    this.cache ??= new Map(this.ctx.getWebSockets().map((ws) => [ws, ws.deserializeAttachment() as Session]));
+    return this.cache;
   }
 
-  private save(ws: WebSocket, session: Session): void {
+  save(ws: WebSocket, session: Session): void {
     this.all().set(ws, session);
     ws.serializeAttachment(session);
   }
-}
-
-function send(ws: WebSocket, message: unknown): void {
-  try {
-    ws.send(JSON.stringify(message));
-  } catch {
-    // The peer is gone; webSocketClose will clean up.
-  }
-}
-
-function error(ws: WebSocket, code: ProblemCode, detail: string): void {
-  send(ws, { type: "error", code, status: problemStatus(code), detail });
-}
-
-function parse(data: string | ArrayBuffer): { message: SubscriberMessage } | { code: ProblemCode; detail: string } {
-  if (typeof data !== "string")
-    return { code: "invalid_request", detail: "binary frames are not supported; send JSON text" };
-  // The cap is in bytes of UTF-8, as the frame travels: a character may take up to three of them.
-  if (data.length * 3 > LIMITS.maxFrameBytes && new TextEncoder().encode(data).byteLength > LIMITS.maxFrameBytes) {
-    return { code: "payload_too_large", detail: `a frame may be at most ${LIMITS.maxFrameBytes} bytes of UTF-8` };
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return { code: "invalid_request", detail: "the frame is not JSON" };
-  }
-  const result = SubscriberMessage.safeParse(value);
-  return result.success ? { message: result.data } : { code: "invalid_request", detail: describeIssues(result.error) };
 }

@@ -90,14 +90,27 @@ describe("WebSocket tickets", () => {
     opened.webSocket!.close();
   });
 
-  it("needs 'observe' on the queue to get a ticket", async () => {
+  it("a ticket carries the rights of the token that asked: a producer's socket may put, not join", async () => {
     const name = await create(uniqueName("tk"));
     const producer = await issue({ queues: [name], rights: ["produce"] });
+    const got = await raw("POST", `/v1/queues/${name}/ws-ticket`, undefined, bearer(producer.token));
+    const s = await subscribe(name, {}, ((await got.json()) as { url: string }).url);
+    s.send({ op: "join", id: "j" });
+    s.send({ op: "put", id: "p", item: 1 });
+    await waitForMessages(s, 2);
+    expect(s.messages[0]).toMatchObject({
+      type: "error",
+      code: "forbidden",
+      detail: expect.stringMatching(/'observe'/),
+    });
+    expect(s.messages[1]).toMatchObject({ type: "put", id: "p", ids: [1], replayed: false });
+    s.ws.close();
+    const adminOnly = await issue({ queues: [name], rights: ["admin"] });
     await expectProblem(
-      await raw("POST", `/v1/queues/${name}/ws-ticket`, undefined, bearer(producer.token)),
+      await raw("POST", `/v1/queues/${name}/ws-ticket`, undefined, bearer(adminOnly.token)),
       403,
       "forbidden",
-      /'observe'/,
+      /any of the rights observe, produce, consume/,
     );
   });
 });

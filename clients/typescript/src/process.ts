@@ -1,6 +1,7 @@
 // A consumer loop: get, run the handler, task_done on success, release with a backoff delay on failure, and
 // extend the lease while the handler runs, so a slow live consumer keeps its job and a dead one loses it.
 import { ShutDown } from "./errors.ts";
+import type { QueueSocket } from "./socket.ts";
 import type { Job, Stats } from "./types.ts";
 
 /** What the loop needs of a queue (structural, so that queue.ts can offer `process` without an import cycle). */
@@ -10,6 +11,7 @@ interface Consumable<T> {
   taskDone(job: Job<T>): Promise<unknown>;
   extend(job: Job<T>, seconds: number): Promise<unknown>;
   release(job: Job<T>, options: { delay?: number }): Promise<unknown>;
+  socket(): QueueSocket<T>;
 }
 
 export type Handler<T> = (job: Job<T>) => unknown;
@@ -23,6 +25,11 @@ export interface ProcessOptions {
   signal?: AbortSignal;
   /** Seconds before a failed job is delivered again; default 2^(deliveries-1), at most 300. */
   retryDelay?: (job: Job) => number;
+  /**
+   * Jobs pushed over one WebSocket (a prefetch of `concurrency`), completed, extended and released on it, instead
+   * of an HTTP request per call: deployed, a socket message costs a twentieth of a request.
+   */
+  socket?: boolean;
 }
 
 const defaultDelay = (job: Job) => Math.min(300, 2 ** (job.deliveries - 1));
@@ -39,6 +46,8 @@ export async function process<T>(
   const onAbort = () => stop.abort(options.signal!.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const counts = { done: 0, failed: 0 };
+  const socket = options.socket ? q.socket() : undefined;
+  if (socket) q = overSocket(q, socket, concurrency, options.leaseSeconds, stop.signal);
 
   const consume = async () => {
     while (!stop.signal.aborted) {
@@ -69,6 +78,31 @@ export async function process<T>(
     await Promise.all(Array.from({ length: concurrency }, consume));
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
+    socket?.close();
   }
   return counts;
+}
+
+/** The queue as the loop sees it, with every job taken and answered over one socket. */
+function overSocket<T>(
+  q: Consumable<T>,
+  socket: QueueSocket<T>,
+  prefetch: number,
+  leaseSeconds: number | undefined,
+  signal: AbortSignal,
+): Consumable<T> {
+  const jobs = socket.consume({ prefetch, leaseSeconds, signal });
+  const ended = { status: 410, code: "shutdown", detail: "the queue is shut down and empty" };
+  return {
+    stats: (options) => q.stats(options),
+    get: async () => {
+      const next = await jobs.next();
+      if (next.done) throw new ShutDown(ended);
+      return next.value;
+    },
+    taskDone: (job) => socket.taskDone(job),
+    extend: (job, seconds) => socket.extend(job, seconds),
+    release: (job, options) => socket.release(job, options),
+    socket: () => socket,
+  };
 }

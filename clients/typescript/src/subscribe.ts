@@ -15,7 +15,7 @@ type Frame =
   | ({ type: "error" } & Problem);
 
 /** What a subscription needs of a queue (never its items). */
-interface Subscribable {
+export interface Subscribable {
   readonly name: string;
   readonly transport: Transport;
   stats(options: { signal?: AbortSignal }): Promise<Stats>;
@@ -90,7 +90,7 @@ async function* frames(q: Subscribable, hello: object, signal?: AbortSignal): As
 }
 
 /** Where to open the socket: a single-use ticket's URL when the client holds a token (browsers cannot send one). */
-async function socketUrl(q: Subscribable, signal?: AbortSignal): Promise<string> {
+export async function socketUrl(q: Subscribable, signal?: AbortSignal): Promise<string> {
   const base = q.transport.baseUrl.replace(/^http/, "ws");
   const path = `/v1/queues/${encodeURIComponent(q.name)}/ws`;
   if (!q.transport.options.token) return base + path;

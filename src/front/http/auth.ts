@@ -10,7 +10,7 @@ import { sign, verify } from "hono/jwt";
 import { JwtTokenExpired } from "hono/utils/jwt/types";
 import { LIMITS } from "../../contract/limits.ts";
 import { problem } from "../../contract/problems.ts";
-import { type Grant, inScope, RIGHTS, type Right } from "../../contract/rights.ts";
+import { type Grant, inScope, RIGHTS, type Right, SOCKET_RIGHTS } from "../../contract/rights.ts";
 import { catalog } from "../../objects/stubs.ts";
 
 export type App = { Bindings: Env; Variables: { grant: Grant } };
@@ -47,17 +47,15 @@ export const authenticate = createMiddleware<App>(async (c, next) => {
  * over any queue at all (`any`: the route itself narrows what it shows to the grant's scope).
  */
 export type Scope = "queue" | "all" | "any";
-export const can = (right: Right, scope: Scope = "queue") =>
+export const can = (right: Right | readonly Right[], scope: Scope = "queue") =>
   createMiddleware<App>(async (c, next) => {
     const grant = c.get("grant");
     const name = scope === "all" ? "*" : scope === "queue" ? c.req.param("name") : undefined;
     const all = scope === "all";
-    if (!grant.rights.includes(right)) {
-      return problem(
-        "forbidden",
-        `this token lacks the '${right}' right (it has: ${grant.rights.join(", ")})`,
-        c.req.path,
-      );
+    const anyOf = [right].flat();
+    if (!anyOf.some((r) => grant.rights.includes(r))) {
+      const needs = anyOf.length === 1 ? `the '${right}' right` : `any of the rights ${anyOf.join(", ")}`;
+      return problem("forbidden", `this token lacks ${needs} (it has: ${grant.rights.join(", ")})`, c.req.path);
     }
     if (name !== undefined && !inScope(grant, name)) {
       const what = all ? "every queue" : `the queue '${name}'`;
@@ -100,7 +98,7 @@ async function ticketGrant(c: Context<App>, ticket: string, secret: string): Pro
   return {
     id: claims.jti,
     queues: claims.q,
-    rights: ["observe"],
+    rights: claims.r,
     ticket: { id: claims.jti, expiresAt: claims.exp! * 1000 },
   };
 }
@@ -150,14 +148,17 @@ export async function issueToken(secret: string, grant: { queues: string[]; righ
   return { id: claims.jti, token: await sign(claims, secret, "HS256"), expiresAt: claims.exp };
 }
 
-/** A ticket for one browser WebSocket on one queue, valid for `ticketSeconds`; the queue's object spends it. */
-export async function issueTicket(secret: string, name: string) {
+/**
+ * A ticket for one WebSocket on one queue, valid for `ticketSeconds`, with the socket rights of the token that
+ * asked for it; the queue's object spends it.
+ */
+export async function issueTicket(secret: string, name: string, rights: Right[] = ["observe"]) {
   const iat = Math.floor(Date.now() / 1000);
   const claims: Claims = {
     jti: crypto.randomUUID(),
     use: "ws",
     q: [name],
-    r: ["observe"],
+    r: rights.filter((r) => (SOCKET_RIGHTS as readonly Right[]).includes(r)),
     iat,
     exp: iat + LIMITS.ticketSeconds,
   };

@@ -33,7 +33,7 @@ type Definition = Omit<RouteConfig, "middleware" | "tags"> & { operationId: stri
 /** One file's routes, under one OpenAPI tag: each needs `right` over the route's queue (or as `scope` says). */
 export const routes =
   (tag: string) =>
-  <R extends Definition>(right: Right, r: R, scope?: Scope) =>
+  <R extends Definition>(right: Right | readonly Right[], r: R, scope?: Scope) =>
     createRoute({
       ...r,
       tags: [tag],

@@ -1,9 +1,9 @@
 // Routes that move work: put, get, task_done, join, and a lease's extend and release.
 import { z } from "@hono/zod-openapi";
 import { problem } from "../../../contract/problems.ts";
+import { putItems } from "../../../contract/put-items.ts";
 import * as S from "../../../contract/schemas.ts";
 import { queueObject } from "../../../objects/stubs.ts";
-import { putItems } from "../../operations.ts";
 import { type Api, deliveries, json, named, ok, opt, orDefaults, queuePath, reply, routes, waiting } from "../route.ts";
 
 const route = routes("Items");

@@ -1,6 +1,7 @@
 // Routes for WebSocket subscribers: the upgrade itself, and the single-use ticket a browser opens it with.
 import { z } from "@hono/zod-openapi";
-import { TICKET_HEADER } from "../../../objects/queue-object.ts";
+import { SOCKET_RIGHTS } from "../../../contract/rights.ts";
+import { RIGHTS_HEADER, TICKET_HEADER } from "../../../objects/queue-object.ts";
 import { queueObject } from "../../../objects/stubs.ts";
 import { issueTicket, signingKey } from "../auth.ts";
 import { type Api, named, ok, queuePath, routes } from "../route.ts";
@@ -25,10 +26,17 @@ const PROTOCOL = {
     '{"op":"unjoin","id"?:string}',
     '{"op":"watch"}',
     '{"op":"unwatch"}',
+    '{"op":"put","id":string|number,"item":any|"items":[...],...}',
+    '{"op":"consume","id":string|number,"prefetch"?:number,"lease_seconds"?:number}',
+    '{"op":"cancel","id":string|number}',
+    '{"op":"task_done","id":string|number,"receipt":string|"receipts":[string]}',
+    '{"op":"extend","id":string|number,"receipt":string,"lease_seconds":number}',
+    '{"op":"release","id":string|number,"receipt":string,"delay"?:number}',
     "ping",
   ],
   receive: [
-    '{"type":"joined",...}',
+    '{"type":"put"|"consume"|"cancel"|"task_done"|"extend"|"release","id":...,...}',
+    '{"type":"delivery","consumer":...,"item":any,"id":number,"receipt":string,...}',
     '{"type":"stats","stats":{...}}',
     '{"type":"shutdown"|"deleted",...}',
     '{"type":"error",...}',
@@ -36,18 +44,18 @@ const PROTOCOL = {
   ],
 };
 
-const upgrade = route("observe", {
+const upgrade = route(SOCKET_RIGHTS, {
   operationId: "subscribe",
   method: "get",
   path: `${queuePath}/ws`,
-  summary: "WebSocket: subscribe to join and to live stats (bearer token, or ?ticket=)",
+  summary: "WebSocket: join and live stats, and put / consume / task_done over one socket (bearer token, or ?ticket=)",
   request: named,
   responses: {
     101: { description: "Switching protocols (with 'Upgrade: websocket')" },
     200: ok("Without an Upgrade header: how to subscribe", Protocol),
   },
 });
-const ticket = route("observe", {
+const ticket = route(SOCKET_RIGHTS, {
   operationId: "issueWebSocketTicket",
   method: "post",
   path: `${queuePath}/ws-ticket`,
@@ -66,6 +74,7 @@ export function subscribeRoutes(app: Api): void {
     const headers = new Headers(c.req.raw.headers);
     headers.delete(TICKET_HEADER); // only the Worker may say a ticket was checked
     if (spend) headers.set(TICKET_HEADER, `${spend.id} ${spend.expiresAt}`);
+    headers.set(RIGHTS_HEADER, c.get("grant").rights.join(","));
     return queueObject(c.env, name).fetch(new Request(c.req.raw.url, { headers }));
   });
 
@@ -73,7 +82,7 @@ export function subscribeRoutes(app: Api): void {
     const { name } = c.req.valid("param");
     const secret = signingKey(c);
     if (secret instanceof Response) return secret;
-    const { ticket, expiresAt } = await issueTicket(secret, name);
+    const { ticket, expiresAt } = await issueTicket(secret, name, c.get("grant").rights);
     return c.json(
       { ticket, expires_at: expiresAt, url: `${c.req.path.slice(0, -"-ticket".length)}?ticket=${ticket}` },
       201,

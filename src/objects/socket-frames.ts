@@ -1,0 +1,77 @@
+// What a queue's WebSocket carries: frames in (join and watch, and work: put, consume, task_done...), frames out.
+import type { z } from "@hono/zod-openapi";
+import { LIMITS } from "../contract/limits.ts";
+import { type ProblemCode, problemStatus } from "../contract/problems.ts";
+import type { Right } from "../contract/rights.ts";
+import { describeIssues, FrameId, SubscriberMessage, WORK_FRAMES, type WorkOp } from "../contract/schemas.ts";
+
+/** A work frame, checked: its op, the id its answer repeats, its body as the HTTP call's, and its text. */
+export type WorkFrame = {
+  [Op in WorkOp]: { op: Op; id: string | number; body: z.output<(typeof WORK_FRAMES)[Op]>; text: string };
+}[WorkOp];
+
+/** The right each frame needs, from the socket's credentials (as each HTTP route needs its own). */
+export const NEEDS: Record<WorkOp | SubscriberMessage["op"], Right> = {
+  put: "produce",
+  consume: "consume",
+  cancel: "consume",
+  task_done: "consume",
+  extend: "consume",
+  release: "consume",
+  join: "observe",
+  unjoin: "observe",
+  watch: "observe",
+  unwatch: "observe",
+};
+
+export type Parsed =
+  | { message: SubscriberMessage }
+  | { work: WorkFrame }
+  | { code: ProblemCode; detail: string; id?: string | number };
+
+export function parse(data: string | ArrayBuffer): Parsed {
+  if (typeof data !== "string") {
+    return { code: "invalid_request", detail: "binary frames are not supported; send JSON text" };
+  }
+  // The caps are in bytes of UTF-8, as the frame travels: a character may take up to three of them.
+  const bytes = data.length * 3 > LIMITS.maxFrameBytes ? new TextEncoder().encode(data).byteLength : 0;
+  if (bytes > LIMITS.maxBodyBytes) return tooLarge(LIMITS.maxBodyBytes, "a put's frame");
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return { code: "invalid_request", detail: "the frame is not JSON" };
+  }
+  const { op, id, ...body } = (value ?? {}) as { op?: unknown; id?: unknown };
+  if (bytes > LIMITS.maxFrameBytes && op !== "put") return tooLarge(LIMITS.maxFrameBytes, "a frame");
+  if (typeof op === "string" && Object.hasOwn(WORK_FRAMES, op)) {
+    const frameId = FrameId.safeParse(id);
+    if (!frameId.success) return { code: "invalid_request", detail: `id: ${describeIssues(frameId.error)}` };
+    const checked = WORK_FRAMES[op as WorkOp].safeParse(body);
+    if (!checked.success) return { code: "invalid_request", detail: describeIssues(checked.error), id: frameId.data };
+    return { work: { op, id: frameId.data, body: checked.data, text: data } as WorkFrame };
+  }
+  const result = SubscriberMessage.safeParse(value);
+  return result.success ? { message: result.data } : { code: "invalid_request", detail: describeIssues(result.error) };
+}
+
+const tooLarge = (max: number, what: string) =>
+  ({ code: "payload_too_large", detail: `${what} may be at most ${max} bytes of UTF-8` }) as const;
+
+export function send(ws: WebSocket, message: unknown): void {
+  sendText(ws, JSON.stringify(message));
+}
+
+/** Sends prepared JSON text (a delivery splices its item's stored text in, never re-encoding it). */
+export function sendText(ws: WebSocket, text: string): void {
+  try {
+    ws.send(text);
+  } catch {
+    // The peer is gone; webSocketClose will clean up.
+  }
+}
+
+/** An error frame: the HTTP answer's problem code and status, and the id of the frame it answers, if any. */
+export function error(ws: WebSocket, code: ProblemCode, detail: string, id?: string | number): void {
+  send(ws, { type: "error", ...(id === undefined ? {} : { id }), code, status: problemStatus(code), detail });
+}

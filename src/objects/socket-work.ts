@@ -1,0 +1,207 @@
+// Producers and consumers over the queue's hibernatable WebSocket: put, consume with a prefetch, task_done,
+// extend, release — each the HTTP call's semantics, answered on the socket with the frame's id.
+//
+// A consumer is a getter that never times out (a "standing" wait): it holds no timer, so with consumers waiting
+// and nothing else to do the object may hibernate. What it needs survives in the socket's attachment — its
+// prefetch, the receipts it holds, when it began waiting — and the constructor lines the consumers up again in
+// that order, so the next put, waking the object, reaches the one that has waited longest. Credit works as AMQP's
+// basic.qos: a consumer holds at most `prefetch` unfinished deliveries; a task_done or release gives one back.
+import { LIMITS } from "../contract/limits.ts";
+import { putItems } from "../contract/put-items.ts";
+import type { JoinableQueue } from "../core/queue.ts";
+import type { Delivery, Outcome, QueueError } from "../core/types.ts";
+import { error, send, sendText, type WorkFrame } from "./socket-frames.ts";
+import type { Consumer, Session, Subscriptions } from "./subscriptions.ts";
+
+/** What the queue object lends this layer: its queue, and its way of running a step (re-arming timers after). */
+export interface Door {
+  queue(): JoinableQueue | undefined;
+  run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError;
+  wait<T>(step: (q: JoinableQueue, now: number, reply: (o: Outcome<T>) => void) => void): Promise<Outcome<T>>;
+}
+
+export class SocketWork {
+  /** Consumers with a standing wait in the core right now (memory only: rebuilt by `resume` after waking). */
+  private readonly waiting = new Set<string>();
+
+  constructor(
+    private readonly door: Door,
+    private readonly sockets: Subscriptions,
+  ) {}
+
+  /** After waking: every consumer with credit waits again, the longest-waiting first. */
+  resume(): void {
+    const all = [...this.sockets.sessions()].flatMap(([ws, s]) => s.consumers.map((c) => ({ ws, c })));
+    for (const { ws, c } of all.sort((a, b) => a.c.since - b.c.since)) this.serve(ws, c.id);
+  }
+
+  async frame(ws: WebSocket, session: Session, frame: WorkFrame): Promise<void> {
+    const { id } = frame;
+    const answer = <T extends object>(type: string, outcome: Outcome<T> | QueueError, fields: (o: T) => object) => {
+      if (!outcome.ok) return error(ws, outcome.code, outcome.message, id);
+      const { ok: _, ...answered } = fields(outcome) as { ok?: true };
+      send(ws, { type, id, ...answered });
+    };
+    switch (frame.op) {
+      case "put": {
+        const body = frame.body;
+        const prepared = putItems(frame.text, body.items?.map((e) => e.priority) ?? [body.priority]);
+        if (!prepared.ok) return error(ws, prepared.code, prepared.message, id);
+        const request = {
+          items: prepared.items,
+          block: body.block,
+          timeout: body.timeout ?? undefined,
+          delay: body.delay,
+          idempotency_key: body.idempotency_key,
+        };
+        const outcome = await this.door.wait<{ ids: number[]; replayed: boolean }>((q, now, reply) =>
+          q.put(request, now, reply),
+        );
+        return answer("put", outcome, (o) => ({ ids: o.ids, replayed: o.replayed }));
+      }
+      case "consume":
+        return this.consume(ws, session, id, frame.body.prefetch, frame.body.lease_seconds);
+      case "cancel":
+        return this.cancel(ws, session, id);
+      case "task_done": {
+        const { receipt, receipts } = frame.body;
+        if (receipts) {
+          answer(
+            "task_done",
+            this.door.run((q, now) => ({ ok: true, ...q.taskDoneMany(receipts, now) })),
+            (o) => o,
+          );
+        } else {
+          const outcome = this.door.run((q, now) => q.taskDone(receipt, now));
+          answer("task_done", outcome, (o) => ({ unfinished_tasks: o.unfinished_tasks, replayed: o.replayed }));
+        }
+        return this.giveBack(ws, receipts ?? (receipt === undefined ? [] : [receipt]));
+      }
+      case "extend": {
+        const { receipt, lease_seconds } = frame.body;
+        return answer(
+          "extend",
+          this.door.run((q, now) => q.extend(receipt, lease_seconds, now)),
+          (o) => o,
+        );
+      }
+      case "release": {
+        const { receipt, delay } = frame.body;
+        answer(
+          "release",
+          this.door.run((q, now) => q.release(receipt, delay, now)),
+          (o) => o,
+        );
+        return this.giveBack(ws, [receipt]);
+      }
+    }
+  }
+
+  /** A socket that closes gives back what its consumers hold at once, each counted as a delivery. */
+  closed(session: Session): void {
+    for (const consumer of session.consumers) {
+      this.withdraw(session, consumer);
+      for (const receipt of consumer.held) this.door.run((q, now) => q.release(receipt, 0, now));
+    }
+  }
+
+  private consume(ws: WebSocket, session: Session, id: string | number, prefetch: number, lease?: number): void {
+    const others = session.consumers.filter((c) => c.id !== id);
+    if (others.length >= LIMITS.maxConsumersPerSocket) {
+      const detail = `a socket may hold at most ${LIMITS.maxConsumersPerSocket} consumers`;
+      return error(ws, "limit_exceeded", detail, id);
+    }
+    // The receipts a socket holds live in its attachment (16 KiB), so its consumers share one prefetch budget.
+    const budget = others.reduce((n, c) => n + Math.max(c.prefetch, c.held.length), 0) + prefetch;
+    if (budget > LIMITS.maxPrefetchPerSocket) {
+      const detail = `the consumers of one socket may prefetch at most ${LIMITS.maxPrefetchPerSocket} in all`;
+      return error(ws, "limit_exceeded", detail, id);
+    }
+    const existing = session.consumers.find((c) => c.id === id);
+    const consumer: Consumer = { id, prefetch, lease_seconds: lease, since: Date.now(), held: existing?.held ?? [] };
+    if (existing) this.withdraw(session, existing);
+    this.sockets.save(ws, { ...session, consumers: [...others, consumer] });
+    send(ws, { type: "consume", id, prefetch });
+    this.serve(ws, id);
+  }
+
+  /** Stops a consumer; what it holds stays its own until it is task_done'd or released (or the socket closes). */
+  private cancel(ws: WebSocket, session: Session, id: string | number): void {
+    const consumer = session.consumers.find((c) => c.id === id);
+    if (!consumer) return error(ws, "not_found", `this socket has no consumer '${id}'`, id);
+    this.withdraw(session, consumer);
+    consumer.prefetch = 0;
+    this.sockets.save(ws, {
+      ...session,
+      consumers: session.consumers.filter((c) => c.held.length > 0 || c !== consumer),
+    });
+    send(ws, { type: "cancel", id });
+  }
+
+  /** Frees the credit of receipts this socket's consumers held, and lets them take more. */
+  private giveBack(ws: WebSocket, receipts: string[]): void {
+    const session = this.sockets.sessions().get(ws);
+    if (!session || receipts.length === 0) return;
+    const done = new Set(receipts);
+    const consumers = session.consumers
+      .map((c) => ({ ...c, held: c.held.filter((r) => !done.has(r)) }))
+      .filter((c) => c.prefetch > 0 || c.held.length > 0);
+    this.sockets.save(ws, { ...session, consumers });
+    for (const c of consumers) this.serve(ws, c.id);
+  }
+
+  /** Puts a consumer with credit in the core's line of getters, if it is not there already. */
+  private serve(ws: WebSocket, id: string | number): void {
+    const session = this.sockets.sessions().get(ws);
+    const consumer = session?.consumers.find((c) => c.id === id);
+    if (!session || !consumer) return;
+    const credit = consumer.prefetch - consumer.held.length;
+    const waiter = this.waiterOf(session, consumer);
+    if (credit <= 0 || this.waiting.has(waiter)) return;
+    this.waiting.add(waiter);
+    const request = { max: credit, lease_seconds: consumer.lease_seconds, standing: true };
+    this.door.run((q, now) => {
+      q.get(request, now, (outcome) => this.delivered(ws, waiter, id, outcome), waiter);
+      return { ok: true };
+    });
+  }
+
+  private delivered(ws: WebSocket, waiter: string, id: string | number, got: Outcome<{ deliveries: Delivery[] }>) {
+    this.waiting.delete(waiter);
+    const session = this.sockets.sessions().get(ws);
+    const consumer = session?.consumers.find((c) => c.id === id);
+    if (!got.ok) {
+      if (got.code !== "poll_again") error(ws, got.code, got.message, id); // poll_again: withdrawn, by us
+      return;
+    }
+    if (!session || !consumer) {
+      // The socket went while the core answered: give the deliveries back, after the core's turn.
+      queueMicrotask(() => {
+        for (const d of got.deliveries) if (d.receipt) this.door.run((q, now) => q.release(d.receipt!, 0, now));
+      });
+      return;
+    }
+    for (const d of got.deliveries) {
+      if (d.receipt) consumer.held.push(d.receipt);
+      const { json, ...rest } = d;
+      // The item's stored text is spliced in as it is, never parsed and encoded again.
+      sendText(
+        ws,
+        `{"type":"delivery","consumer":${JSON.stringify(id)},"item":${json},${JSON.stringify(rest).slice(1)}`,
+      );
+    }
+    consumer.since = Date.now();
+    this.sockets.save(ws, session);
+    // Back of the line for what credit is left, once the core has finished handing out (never from inside it).
+    queueMicrotask(() => this.serve(ws, id));
+  }
+
+  private withdraw(session: Session, consumer: Consumer): void {
+    const waiter = this.waiterOf(session, consumer);
+    if (this.waiting.has(waiter)) this.door.queue()?.withdraw(waiter);
+  }
+
+  private waiterOf(session: Session, consumer: Consumer): string {
+    return `socket:${session.key}:${consumer.id}`;
+  }
+}
