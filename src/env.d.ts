@@ -6,6 +6,8 @@ interface __BaseEnv_Env {
   ADMIN_TOKEN?: string;
   /** Comma-separated origins whose web pages may call the API (CORS); none by default. */
   CORS_ORIGINS?: string;
+  /** Comma-separated origins push delivery and join callbacks may target; none by default (push is off). */
+  PUSH_ORIGINS?: string;
   /** Overrides the 20 s cap on one wait (tests use a short one); see README "Limits". */
   MAX_WAIT_SECONDS?: string;
   /** Override the caps of README "Limits": waiting calls per queue, subscribers per queue, queues per deployment. */

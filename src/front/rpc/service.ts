@@ -5,20 +5,14 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { type ProblemCode, problemStatus } from "../../contract/problems.ts";
+import { refusePushUrl } from "../../contract/push-origins.ts";
+import { putItems, type Refusal } from "../../contract/put-items.ts";
 import * as S from "../../contract/schemas.ts";
 import type { PriorityKey } from "../../core/priority.ts";
 import type { Delivery, Outcome, QueueConfig } from "../../core/types.ts";
 import { ObjectUnavailable } from "../../objects/rpc.ts";
 import { queueObject } from "../../objects/stubs.ts";
-import {
-  configureQueue,
-  createQueue,
-  deleteQueue,
-  listQueues,
-  putItems,
-  type Refusal,
-  untilAnswered,
-} from "../operations.ts";
+import { configureQueue, createQueue, deleteQueue, listQueues, untilAnswered } from "../operations.ts";
 
 /**
  * A refusal, answered as a value: Empty and Full are a queue's normal answers, and an exception thrown from an
@@ -139,9 +133,12 @@ async function add(
 
 export class QueueService extends WorkerEntrypoint<Env> {
   createQueue(name: string, config: Partial<QueueConfig> = {}) {
-    return attempt(async () => ({
-      created: unwrap(await createQueue(this.env, named(name), valid(S.QueueConfigBody, config))).created,
-    }));
+    return attempt(async () => {
+      const checked = valid(S.QueueConfigBody, config);
+      const refused = checked.push && refusePushUrl(this.env.PUSH_ORIGINS, checked.push.url);
+      if (refused) throw new Refused("invalid_request", `push.url: ${refused}`);
+      return { created: unwrap(await createQueue(this.env, named(name), checked)).created };
+    });
   }
 
   deleteQueue(name: string) {

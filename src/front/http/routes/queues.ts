@@ -6,6 +6,7 @@ import * as S from "../../../contract/schemas.ts";
 import { queueObject } from "../../../objects/stubs.ts";
 import { configureQueue, createQueue, deleteQueue, listQueues } from "../../operations.ts";
 import { type Api, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
+import { pushRoutes, refusedPush } from "./push.ts";
 
 const route = routes("Queues");
 
@@ -43,7 +44,7 @@ const configure = route("admin", {
   operationId: "configureQueue",
   method: "patch",
   path: queuePath,
-  summary: "Change maxsize, lease_seconds or max_deliveries (not order)",
+  summary: "Change maxsize, lease_seconds, max_deliveries or push (not order)",
   request: { ...named, ...json(S.QueueConfigPatch, true) },
   responses: { 200: ok("Changed", S.Stats) },
 });
@@ -74,9 +75,15 @@ export function queueRoutes(app: Api): void {
 
   app.openapi(create, async (c) => {
     const { name } = c.req.valid("param");
-    const created = await createQueue(c.env, name, orDefaults(S.QueueConfigBody, c.req.valid("json")));
+    const config = orDefaults(S.QueueConfigBody, c.req.valid("json"));
+    const refused = refusedPush(c.env, config.push);
+    if (refused) return problem("invalid_request", refused, c.req.path);
+    const created = await createQueue(c.env, name, config);
     if (!created.ok) return problem(created.code, created.message, c.req.path);
-    return reply(c, await queueObject(c.env, name).stats(), created.created ? 201 : 200, (o) => ({ name, ...o.stats }));
+    // The webhook secret is answered this once, when the queue is created with push.
+    const secret = "webhook_secret" in created ? { webhook_secret: created.webhook_secret } : {};
+    const status = created.created ? 201 : 200;
+    return reply(c, await queueObject(c.env, name).stats(), status, (o) => ({ name, ...o.stats, ...secret }));
   });
 
   app.openapi(stats, async (c) => {
@@ -86,7 +93,11 @@ export function queueRoutes(app: Api): void {
 
   app.openapi(configure, async (c) => {
     const { name } = c.req.valid("param");
-    return reply(c, await configureQueue(c.env, name, c.req.valid("json")), 200, (o) => ({ name, ...o.stats }));
+    const changes = c.req.valid("json");
+    const refused = refusedPush(c.env, changes.push);
+    if (refused) return problem("invalid_request", refused, c.req.path);
+    const secret = (o: { webhook_secret?: string }) => (o.webhook_secret ? { webhook_secret: o.webhook_secret } : {});
+    return reply(c, await configureQueue(c.env, name, changes), 200, (o) => ({ name, ...o.stats, ...secret(o) }));
   });
 
   app.openapi(shutdown, async (c) => {
@@ -94,6 +105,8 @@ export function queueRoutes(app: Api): void {
     const body = orDefaults(S.ShutdownBody, c.req.valid("json"));
     return reply(c, await queueObject(c.env, name).shutdown(body.immediate), 200, (o) => ({ name, ...o.stats }));
   });
+
+  pushRoutes(app); // join callbacks and the webhook secret: beside the queue's own routes
 
   app.openapi(remove, async (c) => {
     const { name } = c.req.valid("param");
