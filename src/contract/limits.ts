@@ -42,8 +42,11 @@ export const LIMITS = {
   /** Join subscriptions one socket may hold, and the length of their ids: both bound the socket's attachment. */
   maxJoinsPerSocket: 32,
   maxSubscriptionIdLength: 64,
-  /** A WebSocket frame from a subscriber, in bytes of UTF-8. */
+  /** A WebSocket frame from a subscriber, in bytes of UTF-8; a put's frame may be as large as a request body. */
   maxFrameBytes: 4096,
+  /** Consumers one socket may hold, and the deliveries they may hold unfinished in all (receipts in its attachment). */
+  maxConsumersPerSocket: 8,
+  maxPrefetchPerSocket: 100,
   /** A browser's WebSocket ticket: single use, valid this long. */
   ticketSeconds: 60,
   /** How often a Worker isolate refreshes its list of revoked tokens: revocation takes effect within this. */
@@ -52,6 +55,28 @@ export const LIMITS = {
   minAdminTokenLength: 32,
   maxTokenTtlSeconds: 366 * 86_400,
   maxTokenScopes: 32,
+  /** Items one peek (GET …/items) answers: each may be up to maxItemBytes, so a page stays a few MB at most. */
+  maxPeek: 100,
+  /** Queues one page of the catalog's live feed shows, and sockets the feed holds at once. */
+  maxFeedPage: 200,
+  maxFeedSubscribers: 1000,
+  /** Queues whose counters the catalog asks for on one metrics scrape when it has none (after a restart). */
+  metricsFillPerScrape: 100,
+  /** Push delivery (README "Push delivery and join callbacks"): deliveries in flight, and one's timeout. */
+  maxPushConcurrency: 100,
+  defaultPushTimeoutSeconds: 30,
+  maxPushTimeoutSeconds: 300,
+  /** A push delivery's lease outlasts its timeout by this much, so a failure is released before it expires. */
+  pushLeaseMarginSeconds: 5,
+  maxPushUrlLength: 2048,
+  /** Join callbacks per queue; attempts at one drain's callback before it is recorded as failed; each's timeout. */
+  maxJoinCallbacks: 32,
+  joinCallbackAttempts: 10,
+  joinCallbackTimeoutSeconds: 30,
+  /** After a rotation the previous webhook secret still signs (beside the new one) for this long. */
+  webhookSecretOverlapHours: 24,
+  /** How old a webhook's timestamp may be before the clients' verifiers refuse it (Standard Webhooks' 5 min). */
+  webhookToleranceSeconds: 300,
 } as const;
 
 /** The limits the core enforces, in its units (ms). */

@@ -33,6 +33,33 @@ const blockingTimeout = (b: { block?: boolean; timeout?: number | null }) =>
 const LeaseSeconds = z.number().int().min(LIMITS.minLeaseSeconds).max(LIMITS.maxLeaseSeconds);
 const Receipt = z.string().min(1).max(200).openapi({ example: "5f0c2a9e.17.1.9b1c3f0a7d2e4c11" });
 
+const PushUrl = z.string().url().max(LIMITS.maxPushUrlLength).openapi({
+  description: "Must match the deployment's PUSH_ORIGINS (none by default: push is off).",
+  example: "https://jobs.example.com/push",
+});
+
+/** Push delivery: the queue POSTs each item to `url`, signed (README "Push delivery and join callbacks"). */
+export const PushConfig = z
+  .object({
+    url: PushUrl,
+    concurrency: z.number().int().min(1).max(LIMITS.maxPushConcurrency).default(10),
+    timeout_seconds: z
+      .number()
+      .min(0.1)
+      .max(LIMITS.maxPushTimeoutSeconds)
+      .default(LIMITS.defaultPushTimeoutSeconds)
+      .openapi({ description: "A delivery not answered 2xx within this is a failure (its lease is this plus 5 s)." }),
+    min_backoff_seconds: z.number().min(0.01).max(3600).default(1),
+    max_backoff_seconds: z.number().min(0.01).max(LIMITS.maxDelaySeconds).default(300),
+    paused: z.boolean().default(false).openapi({ description: "Stops pushing; items stay in the queue." }),
+  })
+  .strict()
+  .refine((p) => p.min_backoff_seconds <= p.max_backoff_seconds, {
+    message: "min_backoff_seconds must not exceed max_backoff_seconds",
+    path: ["max_backoff_seconds"],
+  })
+  .openapi("PushConfig");
+
 export const QueueConfigBody = z
   .object({
     maxsize: z.number().int().min(0).max(LIMITS.maxMaxsize).default(0).openapi({ description: "0 means unbounded." }),
@@ -50,6 +77,7 @@ export const QueueConfigBody = z
       .openapi({
         description: "After this many deliveries an item goes to the dead letters; null: never.",
       }),
+    push: PushConfig.optional(),
   })
   .strict()
   .openapi("QueueConfig");
@@ -159,6 +187,7 @@ export const QueueConfigPatch = z
     maxsize: QueueConfigBody.shape.maxsize.removeDefault().optional(),
     lease_seconds: LeaseSeconds.nullable().optional(),
     max_deliveries: QueueConfigBody.shape.max_deliveries.removeDefault().optional(),
+    push: PushConfig.nullable().optional().openapi({ description: "null turns push delivery off." }),
   })
   .strict()
   .openapi("QueueConfigChange");
@@ -287,6 +316,40 @@ export const Delivery = z
   })
   .openapi("Delivery");
 
+export const PushStats = z
+  .object({
+    url: z.string(),
+    concurrency: z.number().int(),
+    timeout_seconds: z.number(),
+    min_backoff_seconds: z.number(),
+    max_backoff_seconds: z.number(),
+    paused: z.boolean(),
+    in_flight: z.number().int().openapi({ description: "Pushes awaiting their receiver's answer." }),
+    failures: z.number().int().openapi({ description: "Pushes answered non-2xx, timed out or failed, ever." }),
+    last_error: z.string().nullable(),
+    last_error_at: z.number().nullable().openapi({ description: "Unix ms." }),
+    next_retry_at: z.number().nullable().openapi({ description: "Unix ms when the next failed item returns." }),
+  })
+  .openapi("PushStats");
+
+export const JoinCallback = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    repeat: z.boolean(),
+    min_backoff_seconds: z.number(),
+    state: z.enum(["waiting", "sending", "delivered", "failed"]),
+    attempts: z.number().int().openapi({ description: "Failed attempts at the current drain's message." }),
+    delivered: z.number().int(),
+    failed: z
+      .number()
+      .int()
+      .openapi({ description: `Drains whose message failed ${LIMITS.joinCallbackAttempts} times.` }),
+    last_error: z.string().nullable(),
+    next_retry_at: z.number().nullable(),
+  })
+  .openapi("JoinCallback");
+
 export const Stats = z
   .object({
     name: z.string(),
@@ -306,6 +369,17 @@ export const Stats = z
     shutdown: z.boolean(),
     immediate: z.boolean(),
     waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }),
+    push: PushStats.nullable()
+      .optional()
+      .openapi({ description: "Present when the queue has (or had) push delivery." }),
+    join_callbacks: z
+      .array(JoinCallback)
+      .optional()
+      .openapi({ description: "Present when the queue has push delivery or join callbacks." }),
+    webhook_secret: z
+      .string()
+      .optional()
+      .openapi({ description: "Answered once, when push is first configured: signs every push (Standard Webhooks)." }),
   })
   .openapi("QueueStats");
 
@@ -324,7 +398,102 @@ export const SubscriberMessage = z.discriminatedUnion("op", [
 ]);
 export type SubscriberMessage = z.infer<typeof SubscriberMessage>;
 
+// Work over the same socket: each frame is {"op", "id", ...the HTTP call's body}, and its answer repeats the id.
+export const FrameId = z.union([z.string().min(1).max(LIMITS.maxSubscriptionIdLength), z.number().int()]);
+export const ConsumeBody = z
+  .object({
+    prefetch: z.number().int().min(1).max(LIMITS.maxPrefetchPerSocket).default(1),
+    lease_seconds: LeaseSeconds.optional(),
+  })
+  .strict();
+export const WORK_FRAMES = {
+  put: PutBody,
+  consume: ConsumeBody,
+  cancel: z.object({}).strict(),
+  task_done: TaskDoneBody,
+  extend: ExtendBody,
+  release: ReleaseBody,
+} as const;
+export type WorkOp = keyof typeof WORK_FRAMES;
+
 /** A precise one-line account of what failed validation, e.g. `timeout: Too small: expected number to be >=0`. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
 }
+
+// ---- observing: peek, the catalog's live feed
+
+export const PeekQuery = z.object({
+  state: z
+    .enum(["leased", "ready", "delayed"])
+    .openapi({ description: "leased: taken and not yet done (what join waits for); ready: next to be got; delayed." }),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxPeek).default(20),
+});
+
+export const PeekedItem = z
+  .object({
+    id: z.number().int(),
+    item: Item,
+    priority: Delivery.shape.priority,
+    state: z.enum(["leased", "ready", "delayed"]),
+    deliveries: z.number().int().openapi({ description: "Deliveries so far (0: never got)." }),
+    lease_expires_at: z
+      .number()
+      .nullable()
+      .openapi({ description: "Unix ms when the lease ends; null unless leased." }),
+    visible_at: z
+      .number()
+      .nullable()
+      .openapi({ description: "Unix ms when a delayed item becomes visible; null unless delayed." }),
+  })
+  .openapi("PeekedItem");
+
+const PrefixPattern = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
+
+/** One WebSocket frame to the catalog's feed: show this page of queues (see README "Live catalog feed"). */
+export const FeedMessage = z.discriminatedUnion("op", [
+  z
+    .object({
+      op: z.literal("page"),
+      prefix: z.string().regex(PrefixPattern, "a prefix is the start of a queue name").default(""),
+      after: z.string().regex(PrefixPattern, "after is a queue name").default(""),
+      limit: z.number().int().min(1).max(LIMITS.maxFeedPage).default(50),
+    })
+    .strict(),
+]);
+export type FeedMessage = z.infer<typeof FeedMessage>;
+
+// ---- push delivery and join callbacks (README "Push delivery and join callbacks")
+
+export const JoinCallbackBody = z
+  .object({
+    url: PushUrl,
+    repeat: z.boolean().default(false).openapi({ description: "false: once, at the next drain; true: every drain." }),
+    min_backoff_seconds: z.number().min(0.01).max(3600).default(1),
+  })
+  .strict()
+  .openapi("JoinCallbackRequest");
+
+export const JoinCallbackCreated = z
+  .object({ ...JoinCallback.shape, webhook_secret: Stats.shape.webhook_secret })
+  .openapi("JoinCallbackCreated");
+
+export const CallbackParams = z.object({
+  name: QueueName,
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const WebhookSecret = z
+  .object({
+    webhook_secret: z.string().openapi({ description: "The new secret, shown this once." }),
+    previous_expires_at: z
+      .number()
+      .nullable()
+      .openapi({
+        description: `Unix ms until which the previous secret still signs too (${LIMITS.webhookSecretOverlapHours} h).`,
+      }),
+  })
+  .openapi("WebhookSecret");

@@ -389,7 +389,8 @@ export class JoinableQueue {
   /** When the earliest in-memory wait ends. */
   nextDeadline(): number | undefined {
     const deadlines = [...this.putters, ...this.getters, ...this.joiners].map((w) => w.deadline);
-    return deadlines.length > 0 ? Math.min(...deadlines) : undefined;
+    const next = Math.min(...deadlines);
+    return next === Infinity ? undefined : next;
   }
 
   /** When the earliest stored lease expires or delayed item becomes visible: must survive eviction. */
@@ -468,7 +469,8 @@ export class JoinableQueue {
         ),
       );
     }
-    list.push({ ...waiter, timeoutAt, deadline: Math.min(timeoutAt, now + this.limits.maxWaitMs) } as W);
+    const deadline = options.standing ? Infinity : Math.min(timeoutAt, now + this.limits.maxWaitMs);
+    list.push({ ...waiter, timeoutAt, deadline } as W);
   }
 
   private answer<R>(list: Waiter<R>[], waiter: Waiter<R>, outcome: R): void {

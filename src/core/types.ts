@@ -12,6 +12,20 @@ export interface QueueConfig {
   lease_seconds: number | null;
   /** Deliveries after which an item goes to the dead letters instead of back to the queue; null means never. */
   max_deliveries: number | null;
+  /** Push delivery: the queue object takes items itself and POSTs each to this URL (src/objects/push.ts). */
+  push?: PushConfig | null;
+}
+
+export interface PushConfig {
+  url: string;
+  /** Deliveries in flight at once. */
+  concurrency: number;
+  timeout_seconds: number;
+  /** A failed delivery returns after min_backoff_seconds * 2^(deliveries-1), capped, with jitter. */
+  min_backoff_seconds: number;
+  max_backoff_seconds: number;
+  /** Stops pushing; the items stay in the queue (pull consumers may still take them). */
+  paused: boolean;
 }
 
 /** A normal "no" from the queue: a value, not an exception (the adapters map codes to HTTP problems). */
@@ -43,6 +57,11 @@ export const fail = (code: QueueErrorCode, message: string): QueueError => ({ ok
 export interface WaitOptions {
   block?: boolean;
   timeout?: number;
+  /**
+   * A socket consumer's wait: no timeout and no server cap, so it holds no timer (the object may hibernate); it
+   * lasts until it is answered or withdrawn.
+   */
+  standing?: boolean;
 }
 
 export interface NewItem {

@@ -5,8 +5,12 @@
 // same create or delete (both idempotent) repairs it. Tokens are verified by signature in the Worker: the catalog
 // only lists them and says which were revoked.
 import { DurableObject } from "cloudflare:workers";
+import { LIMITS } from "../contract/limits.ts";
 import type { Right } from "../contract/rights.ts";
 import type { QueueConfig } from "../core/types.ts";
+import { CatalogFeed } from "./catalog-feed.ts";
+import type { Known } from "./headline-board.ts";
+import type { Headline } from "./headlines.ts";
 
 export interface CatalogEntry extends QueueConfig {
   name: string;
@@ -26,6 +30,9 @@ export interface TokenRecord {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class CatalogObject extends DurableObject<Env> {
+  /** The live feed and the headlines it shows: sockets, and counters in memory (catalog-feed.ts). */
+  private readonly feed: CatalogFeed;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
@@ -35,6 +42,7 @@ export class CatalogObject extends DurableObject<Env> {
       `CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, label TEXT, queues TEXT NOT NULL, rights TEXT NOT NULL,
         created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT)`,
     );
+    this.feed = new CatalogFeed(ctx, env);
   }
 
   /** Lists a new name if fewer than `max` queues exist (an existing name is always admitted); false when full. */
@@ -43,6 +51,7 @@ export class CatalogObject extends DurableObject<Env> {
     if (sql.exec("SELECT 1 FROM queues WHERE name = ?", name).toArray().length > 0) return true;
     if (sql.exec<{ n: number }>("SELECT count(*) AS n FROM queues").one().n >= max) return false;
     this.add(name, config);
+    this.feed.created(name);
     return true;
   }
 
@@ -53,10 +62,37 @@ export class CatalogObject extends DurableObject<Env> {
       JSON.stringify(config),
       new Date().toISOString(),
     );
+    this.feed.configured(name);
   }
 
   remove(name: string): boolean {
-    return this.ctx.storage.sql.exec("DELETE FROM queues WHERE name = ? RETURNING name", name).toArray().length > 0;
+    const removed =
+      this.ctx.storage.sql.exec("DELETE FROM queues WHERE name = ? RETURNING name", name).toArray().length > 0;
+    if (removed) this.feed.deleted(name);
+    return removed;
+  }
+
+  /** A queue object's headline counters (headlines.ts): kept in memory only, so a report writes nothing. */
+  report(name: string, headline: Headline): void {
+    this.feed.report(name, headline);
+  }
+
+  /** Every queue's last headline, for /v1/metrics: from memory, asking a bounded number of unknown queues first. */
+  headlines(): Promise<{ name: string; headline: Known | null }[]> {
+    return this.feed.headlines(LIMITS.metricsFillPerScrape);
+  }
+
+  /** The live feed's WebSocket upgrades (the only fetch this object serves; the Worker has authorized it). */
+  override async fetch(request: Request): Promise<Response> {
+    return this.feed.accept(request);
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.feed.message(ws, message);
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    this.feed.closed(ws, code);
   }
 
   /** Queues in name order, `limit` at a time, after the name `after`. */

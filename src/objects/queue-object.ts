@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { cap, coreLimits, LIMITS } from "../contract/limits.ts";
 import { problem } from "../contract/problems.ts";
+import { isRight, type Right } from "../contract/rights.ts";
 import { JoinableQueue, type Limits } from "../core/queue.ts";
 import { type Sql, Store } from "../core/store.ts";
 import {
@@ -22,18 +23,27 @@ import {
   type Stats,
   type TaskDoneResult,
 } from "../core/types.ts";
+import { Headlines } from "./headlines.ts";
+import { type Peeked, type PeekState, peekItems } from "./peek.ts";
+import { Push } from "./push.ts";
+import { error, NEEDS, parse } from "./socket-frames.ts";
+import { SocketWork } from "./socket-work.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
 
 /** The header by which the Worker hands a WebSocket ticket's id and expiry (ms) to the object that spends it. */
 export const TICKET_HEADER = "x-joinable-queues-ticket";
+/** The header by which the Worker tells the object what a socket's credentials allow. */
+export const RIGHTS_HEADER = "x-joinable-queues-rights";
 
 /** A blocking call may carry an id chosen by the Worker, so it can be withdrawn if the client goes away. */
 type Waiting<T> = T & { waiter?: string };
 
 /** What this object has done that Cloudflare bills by the row, since it woke: counted by the platform, per cursor. */
 export interface Meter {
+  /** When this instance was constructed: a later value means the object was evicted and woke again. */
+  woke_at: number;
   rows_written: number;
   rows_read: number;
   /** Each setAlarm is billed as a row written too. */
@@ -46,8 +56,12 @@ export class QueueObject extends DurableObject<Env> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private alarmAt: number | null = null;
   private readonly subscriptions: Subscriptions;
+  private readonly work: SocketWork;
+  private readonly headlines = new Headlines(this.ctx, this.env, () => this.queue);
   private readonly limits: Limits;
-  private readonly metered: Meter = { rows_written: 0, rows_read: 0, alarms_set: 0 };
+  private readonly metered: Meter = { woke_at: Date.now(), rows_written: 0, rows_read: 0, alarms_set: 0 };
+  /** Push delivery and join callbacks (push.ts): a plain queue never reaches past its first line. */
+  private readonly push: Push;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,6 +79,18 @@ export class QueueObject extends DurableObject<Env> {
     const store = Store.open(this.sql);
     this.queue = store && JoinableQueue.open(store, this.limits);
     this.subscriptions = new Subscriptions(ctx, () => this.queue, cap(env.MAX_SUBSCRIBERS, LIMITS.maxSubscribers));
+    this.push = new Push(
+      ctx,
+      env,
+      this.sql,
+      () => this.queue,
+      () => this.afterChange(),
+    );
+    this.work = new SocketWork(
+      { queue: () => this.queue, run: (step) => this.run(step), wait: (step) => this.wait(step) },
+      this.subscriptions,
+    );
+    this.work.resume(); // consumers that waited through a hibernation wait again, in the order they came
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -79,7 +105,7 @@ export class QueueObject extends DurableObject<Env> {
         : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
     }
     this.queue = JoinableQueue.create(Store.create(this.sql), config, this.limits);
-    return { ok: true, created: true };
+    return { ok: true, created: true, ...this.push.configured(config.push) };
   }
 
   /** Deletes the queue and everything in it; waiting calls and subscribers are told so. */
@@ -88,6 +114,7 @@ export class QueueObject extends DurableObject<Env> {
     this.queue?.abandon(fail("not_found", "the queue was deleted"));
     this.subscriptions.close("deleted");
     this.queue = undefined;
+    this.push.reset();
     clearTimeout(this.timer);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -101,7 +128,7 @@ export class QueueObject extends DurableObject<Env> {
   }
 
   stats(): Outcome<{ stats: Stats }> {
-    return this.run((q, now) => ({ ok: true, stats: q.stats(now) }));
+    return this.run((q, now) => ({ ok: true, stats: this.push.stats(q.stats(now), now) }));
   }
 
   put(request: Waiting<PutRequest>): Promise<Outcome<PutResult>> {
@@ -124,11 +151,24 @@ export class QueueObject extends DurableObject<Env> {
     return this.run((q, now) => ({ ok: true, ...q.taskDoneMany(receipts, now) }));
   }
 
-  configure(changes: Partial<Omit<QueueConfig, "order">>): Outcome<{ stats: Stats }> {
+  configure(changes: Partial<Omit<QueueConfig, "order">>): Outcome<{ stats: Stats; webhook_secret?: string }> {
     return this.run((q, now) => {
       q.configure(changes, now);
-      return { ok: true, stats: q.stats(now) };
+      return { ok: true, stats: this.push.stats(q.stats(now), now), ...this.push.configured(changes.push) };
     });
+  }
+
+  /** Join callbacks and the webhook secret (push.ts; README "Push delivery and join callbacks"). */
+  addJoinCallback(request: Parameters<Push["addCallback"]>[0]): ReturnType<Push["addCallback"]> {
+    return this.run(() => this.push.addCallback(request));
+  }
+
+  removeJoinCallback(id: string): Outcome<{ removed: boolean }> {
+    return this.run(() => ({ ok: true, removed: this.push.removeCallback(id) }));
+  }
+
+  rotateWebhookSecret(): Outcome<ReturnType<Push["rotateSecret"]>> {
+    return this.run((_, now) => ({ ok: true, ...this.push.rotateSecret(now) }));
   }
 
   shutdown(immediate: boolean): Outcome<{ stats: Stats }> {
@@ -158,6 +198,12 @@ export class QueueObject extends DurableObject<Env> {
     return this.run((q, now) => ({ ok: true, ...q.purgeDeadLetters(now) }));
   }
 
+  /** Items as they stand, for observers (peek.ts): reads only, so nothing is re-armed or reported. */
+  peek(state: PeekState, limit: number): Outcome<{ items: Peeked[] }> {
+    if (!this.queue) return NOT_FOUND;
+    return { ok: true, items: peekItems(Store.open(this.sql)!, this.queue.config.order, state, limit, Date.now()) };
+  }
+
   /** The Worker calls this when a waiting client disconnects, so no item is handed to a caller who is gone. */
   withdraw(waiter: string): boolean {
     const withdrawn = this.queue?.withdraw(waiter) ?? false;
@@ -173,14 +219,28 @@ export class QueueObject extends DurableObject<Env> {
     if (ticket && !this.queue.spendTicket(ticket[0]!, Number(ticket[1]), Date.now())) {
       return problem("unauthorized", "this ticket was already used: get a new one for each socket", path);
     }
-    return this.subscriptions.accept(request, path);
+    const rights = (request.headers.get(RIGHTS_HEADER) ?? "").split(",").filter((r): r is Right => isRight(r));
+    return this.subscriptions.accept(request, path, rights);
   }
 
-  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    this.subscriptions.message(ws, message, Date.now());
+  /** One frame: join and watch go to the subscriptions, work to the socket's producers and consumers. */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const session = this.subscriptions.sessions().get(ws);
+    if (!session || !this.queue) return;
+    const parsed = parse(message);
+    if ("code" in parsed) return error(ws, parsed.code, parsed.detail, parsed.id);
+    const { op, id } = "work" in parsed ? parsed.work : { op: parsed.message.op, id: undefined };
+    if (!session.rights.includes(NEEDS[op])) {
+      const detail = `this socket's credentials lack the '${NEEDS[op]}' right (they have: ${session.rights.join(", ")})`;
+      return error(ws, "forbidden", detail, id);
+    }
+    if ("work" in parsed) await this.work.frame(ws, session, parsed.work);
+    else this.subscriptions.message(ws, session, parsed.message, Date.now());
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
+    const session = this.subscriptions.sessions().get(ws);
+    if (session) this.work.closed(session);
     this.subscriptions.closed(ws, code);
   }
 
@@ -221,7 +281,9 @@ export class QueueObject extends DurableObject<Env> {
   private afterChange(): void {
     const q = this.queue;
     try {
+      this.push.changed(Date.now()); // first: the pushes it starts take leases, which the alarm below must cover
       this.subscriptions.changed(Date.now());
+      this.headlines.changed(Date.now()); // the catalog's live feed and metrics, at most once a second
     } catch (e) {
       // The queue step is already done and committed: a subscriber's trouble must not turn it into an error.
       console.error("notifying subscribers failed", e);
@@ -234,7 +296,10 @@ export class QueueObject extends DurableObject<Env> {
     }
     // Every setAlarm is billed as a row, so the alarm only ever moves earlier: one that fires with nothing due
     // (its lease was completed, its delayed item taken) costs one idle wake-up and re-arms for the real deadline.
-    const durable = q?.nextDurableDeadline(Date.now());
+    const durable = [q?.nextDurableDeadline(Date.now()), q && this.push.nextDeadline()].reduce(
+      (a, b) => (b === undefined || (a !== undefined && a <= b) ? a : b),
+      undefined,
+    );
     if (durable !== undefined && (this.alarmAt === null || durable < this.alarmAt)) {
       this.alarmAt = durable;
       this.metered.alarms_set++;

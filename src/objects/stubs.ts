@@ -1,5 +1,6 @@
 // Typed stubs of the two Durable Object classes, as the Worker reaches them.
 import type { CatalogObject } from "./catalog-object.ts";
+import { CATALOG_NAME } from "./headlines.ts";
 import type { QueueObject } from "./queue-object.ts";
 import { rpc } from "./rpc.ts";
 
@@ -7,4 +8,4 @@ import { rpc } from "./rpc.ts";
 export const queueObject = (env: Env, name: string) => rpc<QueueObject>(env.QUEUES.get(env.QUEUES.idFromName(name)));
 
 /** The deployment's one catalog: queue names and tokens, off the hot path. */
-export const catalog = (env: Env) => rpc<CatalogObject>(env.CATALOG.get(env.CATALOG.idFromName("catalog")));
+export const catalog = (env: Env) => rpc<CatalogObject>(env.CATALOG.get(env.CATALOG.idFromName(CATALOG_NAME)));

@@ -3,6 +3,15 @@ export { QueueClient } from "./client.ts";
 export * from "./errors.ts";
 export type { Handler, ProcessOptions } from "./process.ts";
 export { BATCH, type GetOptions, type PutManyOptions, type PutOptions, Queue, type WaitOptions } from "./queue.ts";
+export { type ConsumeOptions, QueueSocket } from "./socket.ts";
 export type { SubscribeOptions } from "./subscribe.ts";
 export type { ClientOptions } from "./transport.ts";
 export type { Job, JoinResult, Order, PriorityKey, QueueConfig, QueueInfo, Stats, TaskDoneResult } from "./types.ts";
+export {
+  type DrainedMessage,
+  type PushMessage,
+  type VerifyOptions,
+  verifyWebhook,
+  type WebhookMessage,
+  WebhookVerificationError,
+} from "./webhooks.ts";

@@ -2,9 +2,19 @@
 // batches and dead letters. A wait longer than the server's cap is a loop of polls, invisible to the caller.
 import { QueueError } from "./errors.ts";
 import { type Handler, type ProcessOptions, process } from "./process.ts";
+import { QueueSocket } from "./socket.ts";
 import { type SubscribeOptions, subscribeJoin, watch } from "./subscribe.ts";
 import type { Transport } from "./transport.ts";
-import type { Job, JoinResult, PriorityKey, QueueConfig, Stats, TaskDoneResult } from "./types.ts";
+import {
+  type Delivery,
+  type Job,
+  type JoinResult,
+  type PriorityKey,
+  type QueueConfig,
+  type Stats,
+  type TaskDoneResult,
+  toJob,
+} from "./types.ts";
 
 export interface WaitOptions {
   /** False: answer at once (Python's block=False); the timeout is then ignored, as in Python. */
@@ -36,24 +46,6 @@ export interface GetOptions extends WaitOptions {
 
 /** The service's batch size: one put or get carries at most this many items. */
 export const BATCH = 100;
-
-interface Delivery {
-  id: number;
-  item: unknown;
-  priority: PriorityKey;
-  deliveries: number;
-  receipt: string | null;
-  lease_expires_at: number | null;
-}
-
-const toJob = <T>(d: Delivery): Job<T> => ({
-  id: d.id,
-  item: d.item as T,
-  priority: d.priority,
-  deliveries: d.deliveries,
-  receipt: d.receipt,
-  leaseExpiresAt: d.lease_expires_at,
-});
 
 export class Queue<T = unknown> {
   readonly name: string;
@@ -267,6 +259,11 @@ export class Queue<T = unknown> {
   }
 
   /** A consumer loop: see `process`. */
+  /** One WebSocket to produce and consume over (a twentieth of a request a message, deployed). */
+  socket(): QueueSocket<T> {
+    return new QueueSocket<T>(this);
+  }
+
   process(handler: Handler<T>, options: ProcessOptions = {}): Promise<{ done: number; failed: number }> {
     return process(this, handler, options);
   }

@@ -61,3 +61,22 @@ export interface Job<T = unknown> {
   /** Unix ms (the server's clock); null without a lease. */
   leaseExpiresAt: number | null;
 }
+
+/** A delivery as the service answers it (HTTP and WebSocket alike). */
+export interface Delivery {
+  id: number;
+  item: unknown;
+  priority: PriorityKey;
+  deliveries: number;
+  receipt: string | null;
+  lease_expires_at: number | null;
+}
+
+export const toJob = <T>(d: Delivery): Job<T> => ({
+  id: d.id,
+  item: d.item as T,
+  priority: d.priority,
+  deliveries: d.deliveries,
+  receipt: d.receipt,
+  leaseExpiresAt: d.lease_expires_at,
+});

@@ -11,7 +11,9 @@ import * as S from "../../contract/schemas.ts";
 import { ObjectUnavailable } from "../../objects/rpc.ts";
 import { type App, authenticate } from "./auth.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
+import { feedRoutes } from "./routes/feed.ts";
 import { itemRoutes } from "./routes/items.ts";
+import { observeRoutes } from "./routes/observe.ts";
 import { queueRoutes } from "./routes/queues.ts";
 import { subscribeRoutes } from "./routes/subscribe.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -72,6 +74,8 @@ itemRoutes(app);
 deadLetterRoutes(app);
 subscribeRoutes(app);
 tokenRoutes(app);
+observeRoutes(app);
+feedRoutes(app);
 
 app.onError((err, c) => {
   if (err instanceof HTTPException) {

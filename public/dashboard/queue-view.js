@@ -1,0 +1,216 @@
+// One queue in detail: live counters from its `watch` socket, what join is waiting for (the deliveries in flight,
+// who knows them by id, their deliveries and lease ends), the next ready and delayed items, the dead letters with
+// their items, a chart, and the admin actions. Items are peeked, never taken: looking changes no counter.
+import { api, enc, esc, every, fmt, itemCell, LiveSocket, relative, scheduler } from "./api.js";
+import { Chart, RANGES, sample } from "./chart.js";
+
+const SHOWN = 50;
+
+function table(head, rows) {
+  const ths = head.map((h) => `<th scope="col">${h}</th>`).join("");
+  const body = `<tbody>${rows.join("")}</tbody>`;
+  return `<div class="scroll"><table class="items"><thead><tr>${ths}</tr></thead>${body}</table></div>`;
+}
+
+export async function queueView(main, name, onError) {
+  const path = `/v1/queues/${enc(name)}`;
+  let stats = await api(path);
+  main.innerHTML = `<p><a href="#/">← All queues</a></p><h2>${esc(name)}</h2>
+    <section aria-labelledby="join-h"><h3 id="join-h">Join</h3><p id="join" aria-live="polite"></p></section>
+    <dl class="counters" id="counters"></dl>
+    <section aria-labelledby="inflight-h"><h3 id="inflight-h">In flight</h3><p id="inflight-note"></p>
+      <div id="inflight"></div></section>
+    <section aria-labelledby="chart-h"><h3 id="chart-h">Over time</h3>
+      <div class="actions" role="group" aria-label="Range">${Object.keys(RANGES)
+        .map((r, i) => `<button data-range="${r}" aria-pressed="${i === 0}">Last ${r}</button>`)
+        .join("")}</div>
+      <div id="chart" class="chart" role="img" aria-label="Backlog, in flight and done per second over time"></div>
+      <p class="note" id="chart-note"></p>
+    </section>
+    <section aria-labelledby="ready-h"><h3 id="ready-h">Next ready</h3><div id="ready"></div></section>
+    <section aria-labelledby="delayed-h"><h3 id="delayed-h">Delayed</h3><div id="delayed"></div></section>
+    <section aria-labelledby="dl-h"><h3 id="dl-h">Dead letters</h3><div class="actions">
+      <button id="redrive">Redrive all</button><button id="purge" class="danger">Purge…</button></div>
+      <div id="dead"></div></section>
+    <section aria-labelledby="config-h"><h3 id="config-h">Configuration</h3><dl id="config"></dl></section>
+    <section aria-labelledby="admin-h"><h3 id="admin-h">Shut down</h3><div class="actions">
+      <button id="shutdown" class="danger">Shut down…</button>
+      <button id="shutdown-now" class="danger">Shut down immediately…</button></div>
+      <p id="message" role="alert"></p></section>`;
+  const $ = (id) => document.getElementById(id);
+  const chart = new Chart($("chart"), name);
+  const peeked = { leased: [], ready: [], delayed: [], dead: [], skew: 0 };
+
+  // ---- the items, peeked whenever the counters say they changed (one peek at a time, the last change always seen)
+  let peeking = false;
+  let again = false;
+  const refresh = async () => {
+    if (peeking) {
+      again = true;
+      return;
+    }
+    peeking = true;
+    try {
+      do {
+        again = false;
+        const at = Date.now();
+        const peek = (state, limit) => api(`${path}/items?state=${state}&limit=${limit}`);
+        const [leased, ready, delayed, dead] = await Promise.all([
+          peek("leased", SHOWN),
+          peek("ready", 10),
+          peek("delayed", 10),
+          api(`${path}/dead_letters?limit=${SHOWN}`),
+        ]);
+        Object.assign(peeked, { leased: leased.items, ready: ready.items, delayed: delayed.items, dead: dead.items });
+        peeked.skew = leased.now - (at + Date.now()) / 2; // the server's clock, for lease countdowns
+        schedule();
+      } while (again);
+    } catch (e) {
+      report(e);
+    } finally {
+      peeking = false;
+    }
+  };
+  const itemsKey = (s) =>
+    JSON.stringify([s.qsize, s.leased, s.delayed, s.dead_lettered, s.puts, s.completed, s.deliveries, s.redeliveries]);
+  let shownKey = "";
+
+  const render = () => {
+    const s = stats;
+    const now = Date.now() + peeked.skew;
+    $("join").textContent =
+      s.unfinished_tasks === 0
+        ? "Drained: every task put has been done (join returns now)."
+        : `Join is waiting for ${fmt(s.unfinished_tasks)} unfinished task${s.unfinished_tasks === 1 ? "" : "s"}: ` +
+          `${fmt(s.in_flight)} in flight, ${fmt(s.qsize)} in the queue.`;
+    const counters = {
+      Backlog: s.qsize,
+      Unfinished: s.unfinished_tasks,
+      "In flight": s.in_flight,
+      Leased: s.leased,
+      Delayed: s.delayed,
+      "Dead-lettered": s.dead_lettered,
+      "Waiting getters": s.waiting.getters,
+      "Waiting putters": s.waiting.putters,
+      "Waiting joiners": s.waiting.joiners,
+      Puts: s.puts,
+      Completed: s.completed,
+      Redeliveries: s.redeliveries,
+    };
+    $("counters").innerHTML = Object.entries(counters)
+      .map(([k, v]) => `<div><dt>${k}</dt><dd>${fmt(v)}</dd></div>`)
+      .join("");
+    const leased = peeked.leased;
+    $("inflight-h").textContent =
+      `In flight: join is waiting for these ${fmt(s.in_flight)} task${s.in_flight === 1 ? "" : "s"}`;
+    $("inflight-note").textContent =
+      s.lease_seconds === null
+        ? "This queue has no leases (lease_seconds: null): a taken item is not kept, so it cannot be listed here."
+        : leased.length < s.leased
+          ? `The ${fmt(leased.length)} whose leases end first of ${fmt(s.leased)}.`
+          : "";
+    $("inflight").innerHTML = leased.length
+      ? table(
+          ["Id", "Deliveries", "Lease ends", "Item"],
+          leased.map(
+            (d) => `<tr data-id="${d.id}"><td>${d.id}</td><td>${d.deliveries}</td>
+              <td title="${new Date(d.lease_expires_at).toISOString()}">${relative(d.lease_expires_at - now)}</td>
+              <td class="item">${itemCell(d.item)}</td></tr>`,
+          ),
+        )
+      : "<p>None.</p>";
+    $("ready").innerHTML = peeked.ready.length
+      ? table(
+          ["Id", "Deliveries", "Priority", "Item"],
+          peeked.ready.map(
+            (d) => `<tr data-id="${d.id}"><td>${d.id}</td><td>${d.deliveries}</td>
+              <td>${esc(JSON.stringify(d.priority))}</td><td class="item">${itemCell(d.item)}</td></tr>`,
+          ),
+        )
+      : "<p>None.</p>";
+    $("delayed").innerHTML = peeked.delayed.length
+      ? table(
+          ["Id", "Visible", "Item"],
+          peeked.delayed.map(
+            (d) => `<tr data-id="${d.id}"><td>${d.id}</td><td>${relative(d.visible_at - now)}</td>
+              <td class="item">${itemCell(d.item)}</td></tr>`,
+          ),
+        )
+      : "<p>None.</p>";
+    $("dead").innerHTML = peeked.dead.length
+      ? table(
+          ["Id", "Deliveries", "Item"],
+          peeked.dead.map(
+            (d) =>
+              `<tr data-id="${d.id}"><td>${d.id}</td><td>${d.deliveries}</td>
+              <td class="item">${itemCell(d.item)}</td></tr>`,
+          ),
+        )
+      : "<p>None.</p>";
+    const config = {
+      Order: s.order,
+      Maxsize: s.maxsize || "unbounded",
+      "Lease (s)": s.lease_seconds ?? "none",
+      "Max deliveries": s.max_deliveries ?? "no limit",
+      State: s.shutdown ? `shut down${s.immediate ? " (immediate)" : ""}` : "open",
+    };
+    $("config").innerHTML = Object.entries(config)
+      .map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`)
+      .join("");
+    chart.update();
+    $("chart-note").textContent = `What this page has seen since ${new Date(chart.since()).toLocaleTimeString("en")}.`;
+  };
+  const schedule = scheduler(render);
+  const changed = (s) => {
+    stats = s;
+    sample(name, s);
+    if (itemsKey(s) !== shownKey) {
+      shownKey = itemsKey(s);
+      void refresh();
+    }
+    schedule();
+  };
+
+  const report = (e) => {
+    $("message").textContent = String(e.message ?? e);
+  };
+  const act = (button, ask, call) =>
+    $(button).addEventListener("click", async () => {
+      if (ask && !confirm(ask)) return;
+      try {
+        await call();
+        $("message").textContent = "Done.";
+        await refresh();
+      } catch (e) {
+        report(e);
+      }
+    });
+  act("redrive", null, () => api(`${path}/dead_letters/redrive`, { method: "POST", body: "{}" }));
+  act("purge", `Purge every dead letter of '${name}'? They cannot be recovered.`, () =>
+    api(`${path}/dead_letters`, { method: "DELETE" }),
+  );
+  const shutdown = (immediate) => () =>
+    api(`${path}/shutdown`, { method: "POST", body: JSON.stringify({ immediate }) });
+  act("shutdown", `Shut '${name}' down? Puts fail at once; gets drain what is left.`, shutdown(false));
+  act("shutdown-now", `Shut '${name}' down immediately? Everything still queued is dropped.`, shutdown(true));
+  for (const b of main.querySelectorAll("[data-range]")) {
+    b.addEventListener("click", () => {
+      for (const other of main.querySelectorAll("[data-range]")) other.setAttribute("aria-pressed", other === b);
+      chart.setRange(RANGES[b.dataset.range]);
+    });
+  }
+
+  new LiveSocket({
+    path: `${path}/ws`,
+    ticketPath: `${path}/ws-ticket`,
+    onOpen: (ws) => ws.send('{"op":"watch"}'),
+    onMessage: (m) => m.stats && changed(m.stats),
+    onError,
+  });
+  changed(stats);
+  every(1000, () => {
+    sample(name, stats); // the last values hold until the next change: the chart's time keeps moving
+    schedule();
+  });
+  return () => chart.destroy();
+}

@@ -1,0 +1,69 @@
+// Routes for observers: peek at a queue's items without taking them, and every queue's counters as OpenMetrics.
+import { z } from "@hono/zod-openapi";
+import * as S from "../../../contract/schemas.ts";
+import type { Peeked } from "../../../objects/peek.ts";
+import { catalog, queueObject } from "../../../objects/stubs.ts";
+import { exposition, OPENMETRICS_TYPE } from "../openmetrics.ts";
+import { type Api, named, ok, queuePath, reply, routes } from "../route.ts";
+
+const route = routes("Observing");
+
+const peek = route("observe", {
+  operationId: "peekItems",
+  method: "get",
+  path: `${queuePath}/items`,
+  summary: "Peek at items without taking them: in flight (leased), next ready, or delayed",
+  description:
+    "Changes nothing: no delivery, no counter. `leased` lists the deliveries join is waiting for, soonest lease " +
+    "end first; `ready` the items get hands out next, in the queue's order; `delayed` the items not visible yet.",
+  request: { ...named, query: S.PeekQuery },
+  responses: {
+    200: ok(
+      "Items as they stand",
+      z.object({
+        now: z.number().openapi({ description: "The server's clock (Unix ms)." }),
+        items: z.array(S.PeekedItem),
+      }),
+    ),
+  },
+});
+
+const metrics = route(
+  "observe",
+  {
+    operationId: "getMetrics",
+    method: "get",
+    path: "/v1/metrics",
+    summary: "Every queue's counters in OpenMetrics text, for Prometheus and other scrapers",
+    description:
+      "Answered from the counters each queue reports to the catalog (at most once a second, when they change), " +
+      "so a scrape costs one call however many queues there are. `Content-Type: " +
+      `${OPENMETRICS_TYPE}\`.`,
+    responses: {
+      200: {
+        description: "OpenMetrics 1.0 text exposition, ending with `# EOF`",
+        content: { "application/openmetrics-text": { schema: z.string() } },
+      },
+    },
+  },
+  "all",
+);
+
+/** A peeked item as JSON, its item spliced in as the very text the producer sent. */
+const peekedJson = ({ id, json, ...rest }: Peeked) => `{"id":${id},"item":${json},${JSON.stringify(rest).slice(1)}`;
+
+export function observeRoutes(app: Api): void {
+  app.openapi(peek, async (c) => {
+    const { name } = c.req.valid("param");
+    const { state, limit } = c.req.valid("query");
+    const outcome = await queueObject(c.env, name).peek(state, limit);
+    if (!outcome.ok) return reply(c, outcome);
+    const text = `{"now":${Date.now()},"items":[${outcome.items.map(peekedJson).join(",")}]}`;
+    return c.body(text, 200, { "content-type": "application/json" });
+  });
+
+  app.openapi(metrics, async (c) => {
+    const text = exposition(await catalog(c.env).headlines());
+    return c.body(text, 200, { "content-type": OPENMETRICS_TYPE, "cache-control": "no-store" });
+  });
+}
