@@ -30,12 +30,15 @@ export function itemCell(item, max = 80) {
   return `<code title="${esc(json)}">${esc(short)}</code>`;
 }
 
+/** "12 s", "3 min", "2 h": how long, for ages and holds. */
+export function duration(ms) {
+  const a = Math.abs(Math.round(ms / 1000));
+  return a < 90 ? `${a} s` : a < 5400 ? `${Math.round(a / 60)} min` : `${Math.round(a / 3600)} h`;
+}
+
 /** "in 12 s", "3 min ago": a moment relative to now, for lease ends and delays. */
 export function relative(ms) {
-  const s = Math.round(ms / 1000);
-  const a = Math.abs(s);
-  const text = a < 90 ? `${a} s` : a < 5400 ? `${Math.round(a / 60)} min` : `${Math.round(a / 3600)} h`;
-  return s >= 0 ? `in ${text}` : `${text} ago`;
+  return ms >= -500 ? `in ${duration(ms)}` : `${duration(ms)} ago`;
 }
 
 // ---- live sockets: the header says "Live" while every open socket is up, "Reconnecting…" when one dropped

@@ -1,7 +1,7 @@
 // One queue in detail: live counters from its `watch` socket, what join is waiting for (the deliveries in flight,
 // who knows them by id, their deliveries and lease ends), the next ready and delayed items, the dead letters with
 // their items, a chart, and the admin actions. Items are peeked, never taken: looking changes no counter.
-import { api, enc, esc, every, fmt, itemCell, LiveSocket, relative, scheduler } from "./api.js";
+import { api, duration, enc, esc, every, fmt, itemCell, LiveSocket, relative, scheduler } from "./api.js";
 import { Chart, RANGES, sample } from "./chart.js";
 
 const SHOWN = 50;
@@ -111,9 +111,10 @@ export async function queueView(main, name, onError) {
           : "";
     $("inflight").innerHTML = leased.length
       ? table(
-          ["Id", "Deliveries", "Lease ends", "Item"],
+          ["Id", "Deliveries", "Held for", "Lease ends", "Item"],
           leased.map(
-            (d) => `<tr data-id="${d.id}"><td>${d.id}</td><td>${d.deliveries}</td>
+            (d) => `<tr data-id="${d.id}"${age(d, now)}><td>${d.id}</td><td>${d.deliveries}</td>
+              <td>${d.leased_at ? duration(now - d.leased_at) : "—"}</td>
               <td title="${new Date(d.lease_expires_at).toISOString()}">${relative(d.lease_expires_at - now)}</td>
               <td class="item">${itemCell(d.item)}</td></tr>`,
           ),
@@ -123,7 +124,7 @@ export async function queueView(main, name, onError) {
       ? table(
           ["Id", "Deliveries", "Priority", "Item"],
           peeked.ready.map(
-            (d) => `<tr data-id="${d.id}"><td>${d.id}</td><td>${d.deliveries}</td>
+            (d) => `<tr data-id="${d.id}"${age(d, now)}><td>${d.id}</td><td>${d.deliveries}</td>
               <td>${esc(JSON.stringify(d.priority))}</td><td class="item">${itemCell(d.item)}</td></tr>`,
           ),
         )
@@ -214,3 +215,6 @@ export async function queueView(main, name, onError) {
   });
   return () => chart.destroy();
 }
+
+/** A row's tooltip: how long ago its item was put (not recorded for items put before the service kept it). */
+const age = (d, now) => (d.put_at ? ` title="put ${duration(now - d.put_at)} ago"` : "");

@@ -445,6 +445,14 @@ export const PeekedItem = z
       .number()
       .nullable()
       .openapi({ description: "Unix ms when a delayed item becomes visible; null unless delayed." }),
+    put_at: z
+      .number()
+      .nullable()
+      .openapi({ description: "Unix ms when it was put (its age); null for an item put before this was recorded." }),
+    leased_at: z
+      .number()
+      .nullable()
+      .openapi({ description: "Unix ms when the delivery in flight began (how long it is held); null unless leased." }),
   })
   .openapi("PeekedItem");
 

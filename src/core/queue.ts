@@ -511,6 +511,7 @@ export class JoinableQueue {
       first,
       request.items.map((item) => ({ value: item.json, sortKey: encodeKey(item.priority ?? 0) })),
       visibleAt,
+      now,
     );
     this.added(ids.length);
     this.putSinceSaved += ids.length;
@@ -534,7 +535,7 @@ export class JoinableQueue {
       }
       const token = randomHex(8);
       const expires = now + leaseSeconds * 1000;
-      this.store.lease(row.id, deliveries, token, expires);
+      this.store.lease(row.id, deliveries, token, expires, now);
       this.leased++;
       return this.delivery(
         { ...row, deliveries },

@@ -23,6 +23,9 @@ export interface ItemRow extends Record<string, SqlValue> {
   token: string | null;
   /** Leased: when the lease ends. Done: when task_done ended it (the row is kept to recognise a repeat). */
   lease_expires: number | null;
+  /** When it was put (0: put before this was recorded), and when its current lease began: what observers see. */
+  put_at: number;
+  leased_at: number | null;
 }
 
 const META = "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)";
@@ -35,7 +38,9 @@ const ITEMS = (name: string) => `CREATE TABLE ${name} (
   visible_at INTEGER NOT NULL,
   deliveries INTEGER NOT NULL DEFAULT 0,
   token TEXT,
-  lease_expires INTEGER
+  lease_expires INTEGER,
+  put_at INTEGER NOT NULL DEFAULT 0,
+  leased_at INTEGER
 )`;
 
 // Cloudflare bills each row written, and counts an insert or update as one row plus one for every index entry it
@@ -105,7 +110,8 @@ const MIGRATIONS: (string | ((sql: Sql) => void))[][] = [
   // as 'done' item rows instead of a table of acks, and keyed tables WITHOUT ROWID (no second index for the key).
   [
     ITEMS("items_v4"),
-    "INSERT INTO items_v4 SELECT id, value, sort_key, state, visible_at, deliveries, token, lease_expires FROM items",
+    `INSERT INTO items_v4 (id, value, sort_key, state, visible_at, deliveries, token, lease_expires)
+       SELECT id, value, sort_key, state, visible_at, deliveries, token, lease_expires FROM items`,
     `INSERT INTO items_v4 (id, value, sort_key, state, visible_at, deliveries, token, lease_expires)
        SELECT item_id, '', '', 'done', 0, delivery, token, at FROM acks`,
     `UPDATE meta SET state = json_set(state, '$.next_id',
@@ -133,7 +139,7 @@ const ORDER_BY: Record<Order, string> = {
   priority: "sort_key ASC, id ASC",
 };
 
-const ITEM_COLUMNS = "id, value, sort_key, state, visible_at, deliveries, token, lease_expires";
+const ITEM_COLUMNS = "id, value, sort_key, state, visible_at, deliveries, token, lease_expires, put_at, leased_at";
 
 /** Each state's partial index: a query names it, so that SQLite never walks the whole table for one state. */
 const INDEX: Record<Exclude<ItemState, "done">, string> = {
@@ -194,14 +200,15 @@ export class Store {
     )[0]!.n;
   }
 
-  /** Stores items under ids from `firstId` on, visible at `visibleAt` (0: at once). */
-  insert(firstId: number, items: { value: string; sortKey: string }[], visibleAt: number): void {
-    // Durable Objects bind at most 100 parameters to a statement: 25 rows of four.
-    for (let at = 0; at < items.length; at += 25) {
-      const chunk = items.slice(at, at + 25);
+  /** Stores items under ids from `firstId` on, put at `now`, visible at `visibleAt` (0: at once). */
+  insert(firstId: number, items: { value: string; sortKey: string }[], visibleAt: number, now: number): void {
+    // Durable Objects bind at most 100 parameters to a statement: 20 rows of five.
+    for (let at = 0; at < items.length; at += 20) {
+      const chunk = items.slice(at, at + 20);
       this.sql.exec(
-        `INSERT INTO items (id, value, sort_key, state, visible_at) VALUES ${chunk.map(() => "(?, ?, ?, 'ready', ?)").join(", ")}`,
-        ...chunk.flatMap((item, i) => [firstId + at + i, item.value, item.sortKey, visibleAt]),
+        `INSERT INTO items (id, value, sort_key, state, visible_at, put_at)
+         VALUES ${chunk.map(() => "(?, ?, ?, 'ready', ?, ?)").join(", ")}`,
+        ...chunk.flatMap((item, i) => [firstId + at + i, item.value, item.sortKey, visibleAt, now]),
       );
     }
   }
@@ -225,12 +232,13 @@ export class Store {
     return this.sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`, id)[0];
   }
 
-  lease(id: number, deliveries: number, token: string | null, expires: number | null): void {
+  lease(id: number, deliveries: number, token: string | null, expires: number | null, now: number): void {
     this.sql.exec(
-      "UPDATE items SET state = 'leased', deliveries = ?, token = ?, lease_expires = ? WHERE id = ?",
+      "UPDATE items SET state = 'leased', deliveries = ?, token = ?, lease_expires = ?, leased_at = ? WHERE id = ?",
       deliveries,
       token,
       expires,
+      now,
       id,
     );
   }

@@ -5,12 +5,13 @@
 // only the attachment comes back with each socket: so the page a socket asked for lives there (a few bytes), and
 // what it shows now is recomputed from the catalog's table when the object wakes. Headlines live in memory only.
 import { LIMITS } from "../contract/limits.ts";
-import { type ProblemCode, problem, problemStatus } from "../contract/problems.ts";
+import { type ProblemCode, problem } from "../contract/problems.ts";
 import { describeIssues, FeedMessage } from "../contract/schemas.ts";
 import type { QueueConfig } from "../core/types.ts";
 import { HeadlineBoard, type Known } from "./headline-board.ts";
 import type { Headline } from "./headlines.ts";
 import { TICKET_HEADER } from "./queue-object.ts";
+import { closeBack, error, send } from "./socket-frames.ts";
 
 /** The page a socket asked for: its attachment. */
 type Page = Extract<FeedMessage, { op: "page" }>;
@@ -78,11 +79,7 @@ export class CatalogFeed {
 
   closed(ws: WebSocket, code: number): void {
     this.all().delete(ws);
-    try {
-      ws.close(code === 1005 ? 1000 : code, "bye");
-    } catch {
-      // already closed
-    }
+    closeBack(ws, code);
   }
 
   /** A queue object's report: shown at the next flush to every socket whose page holds the queue. */
@@ -220,18 +217,6 @@ export class CatalogFeed {
   private query<T extends Record<string, SqlStorageValue>>(sql: string, ...params: SqlStorageValue[]): T[] {
     return this.ctx.storage.sql.exec<T>(sql, ...params).toArray();
   }
-}
-
-function send(ws: WebSocket, message: unknown): void {
-  try {
-    ws.send(JSON.stringify(message));
-  } catch {
-    // The peer is gone; webSocketClose will clean up.
-  }
-}
-
-function error(ws: WebSocket, code: ProblemCode, detail: string): void {
-  send(ws, { type: "error", code, status: problemStatus(code), detail });
 }
 
 function parse(data: string | ArrayBuffer): { page: Page } | { code: ProblemCode; detail: string } {

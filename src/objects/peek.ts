@@ -15,6 +15,9 @@ export interface Peeked {
   deliveries: number;
   lease_expires_at: number | null;
   visible_at: number | null;
+  /** When it was put (its age), and when the delivery in flight began (how long it has been held). */
+  put_at: number | null;
+  leased_at: number | null;
 }
 
 export function peekItems(store: Store, order: Order, state: PeekState, limit: number, now: number): Peeked[] {
@@ -27,5 +30,7 @@ export function peekItems(store: Store, order: Order, state: PeekState, limit: n
     deliveries: row.deliveries,
     lease_expires_at: state === "leased" ? row.lease_expires : null,
     visible_at: state === "delayed" ? row.visible_at : null,
+    put_at: row.put_at || null,
+    leased_at: state === "leased" ? row.leased_at : null,
   }));
 }

@@ -71,6 +71,15 @@ export function sendText(ws: WebSocket, text: string): void {
   }
 }
 
+/** Answers a client's close (1005: it gave no code) by closing our side too. */
+export function closeBack(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 ? 1000 : code, "bye");
+  } catch {
+    // already closed
+  }
+}
+
 /** An error frame: the HTTP answer's problem code and status, and the id of the frame it answers, if any. */
 export function error(ws: WebSocket, code: ProblemCode, detail: string, id?: string | number): void {
   send(ws, { type: "error", ...(id === undefined ? {} : { id }), code, status: problemStatus(code), detail });

@@ -10,7 +10,7 @@ import type { Right } from "../contract/rights.ts";
 import type { SubscriberMessage } from "../contract/schemas.ts";
 import type { JoinableQueue } from "../core/queue.ts";
 import type { Stats } from "../core/types.ts";
-import { error, send } from "./socket-frames.ts";
+import { closeBack, error, send } from "./socket-frames.ts";
 
 /** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
 interface JoinSubscription {
@@ -111,11 +111,7 @@ export class Subscriptions {
 
   closed(ws: WebSocket, code: number): void {
     this.all().delete(ws);
-    try {
-      ws.close(code === 1005 ? 1000 : code, "bye");
-    } catch {
-      // already closed
-    }
+    closeBack(ws, code);
   }
 
   /** Called after every queue operation, in the same turn: joins fire at once, stats are coalesced. */

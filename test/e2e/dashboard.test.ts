@@ -142,7 +142,8 @@ it("shows a delivery held in flight, peeking changes no counter, and the row lea
   const row = page.locator(`#inflight tr[data-id="${held.id}"]`);
   await row.waitFor();
   expect(await page.locator("#inflight-h").innerText()).toBe("In flight: join is waiting for these 1 task");
-  expect(await row.innerText()).toMatch(/^1\s+1\s+in 2 min\s+\{"job":1\}$/);
+  expect(await row.innerText()).toMatch(/^1\s+1\s+\d+ s\s+in 2 min\s+\{"job":1\}$/);
+  expect(await row.getAttribute("title")).toMatch(/^put \d+ s ago$/);
   await page.locator("#ready table").getByText('{"job":2}').waitFor();
   expect(await page.locator("#ready tbody tr").count()).toBe(2);
   expect(await api("GET", "/v1/queues/dash-flight")).toEqual(before); // looking took nothing and counted nothing

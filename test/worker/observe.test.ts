@@ -72,8 +72,14 @@ describe("peek", () => {
         deliveries: 1,
         lease_expires_at: got.lease_expires_at,
         visible_at: null,
+        put_at: expect.any(Number),
+        leased_at: expect.any(Number),
       },
     ]);
+    const [held] = l!.body!.items;
+    expect(held.put_at).toBeLessThanOrEqual(held.leased_at); // put, then taken: its age and how long it is held
+    expect(held.leased_at).toBeLessThanOrEqual(Date.now());
+    expect(held.lease_expires_at - held.leased_at).toBe(60_000);
     expect(r!.body!.items.map((i: { item: unknown }) => i.item)).toEqual(["second", [3]]);
     expect(r!.body!.items[0]).toMatchObject({ state: "ready", deliveries: 0, lease_expires_at: null });
     expect(d!.body!.items).toHaveLength(1);

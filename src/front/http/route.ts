@@ -5,6 +5,7 @@ import { problem } from "../../contract/problems.ts";
 import type { Right } from "../../contract/rights.ts";
 import * as S from "../../contract/schemas.ts";
 import type { Delivery, Outcome } from "../../core/types.ts";
+import { RIGHTS_HEADER, TICKET_HEADER } from "../../objects/queue-object.ts";
 import { queueObject } from "../../objects/stubs.ts";
 import { type App, can, type Scope } from "./auth.ts";
 
@@ -112,4 +113,20 @@ export async function waiting<T>(
   } finally {
     c.req.raw.signal.removeEventListener("abort", withdraw);
   }
+}
+
+/**
+ * A WebSocket route: without an Upgrade header it describes its protocol; with one, the upgrade goes to the object
+ * with what only the Worker may say — that a ticket was checked (the object spends it) and what the socket may do.
+ */
+export function upgradeTo(c: Ctx, object: { fetch(request: Request): Promise<Response> }, protocol: object) {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    return c.json({ websocket: new URL(c.req.url).href.replace(/^http/, "ws"), ...protocol }, 200);
+  }
+  const { ticket, rights } = c.get("grant");
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete(TICKET_HEADER);
+  if (ticket) headers.set(TICKET_HEADER, `${ticket.id} ${ticket.expiresAt}`);
+  headers.set(RIGHTS_HEADER, rights.join(","));
+  return object.fetch(new Request(c.req.raw.url, { headers }));
 }

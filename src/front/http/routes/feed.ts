@@ -1,9 +1,8 @@
 // Routes for the catalog's live feed: one WebSocket for every queue's list and counters, and its browser ticket.
 import { z } from "@hono/zod-openapi";
-import { TICKET_HEADER } from "../../../objects/queue-object.ts";
 import { catalog } from "../../../objects/stubs.ts";
 import { issueTicket, signingKey } from "../auth.ts";
-import { type Api, ok, routes } from "../route.ts";
+import { type Api, ok, routes, upgradeTo } from "../route.ts";
 
 const route = routes("Live feed");
 
@@ -57,14 +56,7 @@ const ticket = route(
 
 export function feedRoutes(app: Api): void {
   app.openapi(upgrade, async (c) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return c.json({ websocket: new URL(c.req.url).href.replace(/^http/, "ws"), ...PROTOCOL }, 200);
-    }
-    const spend = c.get("grant").ticket;
-    const headers = new Headers(c.req.raw.headers);
-    headers.delete(TICKET_HEADER); // only the Worker may say a ticket was checked
-    if (spend) headers.set(TICKET_HEADER, `${spend.id} ${spend.expiresAt}`);
-    return catalog(c.env).fetch(new Request(c.req.raw.url, { headers }));
+    return upgradeTo(c, catalog(c.env), PROTOCOL);
   });
 
   app.openapi(ticket, async (c) => {

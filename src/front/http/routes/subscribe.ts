@@ -1,10 +1,9 @@
 // Routes for WebSocket subscribers: the upgrade itself, and the single-use ticket a browser opens it with.
 import { z } from "@hono/zod-openapi";
 import { SOCKET_RIGHTS } from "../../../contract/rights.ts";
-import { RIGHTS_HEADER, TICKET_HEADER } from "../../../objects/queue-object.ts";
 import { queueObject } from "../../../objects/stubs.ts";
 import { issueTicket, signingKey } from "../auth.ts";
-import { type Api, named, ok, queuePath, routes } from "../route.ts";
+import { type Api, named, ok, queuePath, routes, upgradeTo } from "../route.ts";
 
 const route = routes("Subscriptions");
 
@@ -66,16 +65,7 @@ const ticket = route(SOCKET_RIGHTS, {
 
 export function subscribeRoutes(app: Api): void {
   app.openapi(upgrade, async (c) => {
-    const { name } = c.req.valid("param");
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return c.json({ websocket: new URL(c.req.url).href.replace(/^http/, "ws"), ...PROTOCOL }, 200);
-    }
-    const spend = c.get("grant").ticket;
-    const headers = new Headers(c.req.raw.headers);
-    headers.delete(TICKET_HEADER); // only the Worker may say a ticket was checked
-    if (spend) headers.set(TICKET_HEADER, `${spend.id} ${spend.expiresAt}`);
-    headers.set(RIGHTS_HEADER, c.get("grant").rights.join(","));
-    return queueObject(c.env, name).fetch(new Request(c.req.raw.url, { headers }));
+    return upgradeTo(c, queueObject(c.env, c.req.valid("param").name), PROTOCOL);
   });
 
   app.openapi(ticket, async (c) => {
