@@ -154,6 +154,13 @@ export async function queueView(main, name, onError) {
       "Lease (s)": s.lease_seconds ?? "none",
       "Max deliveries": s.max_deliveries ?? "no limit",
       State: s.shutdown ? `shut down${s.immediate ? " (immediate)" : ""}` : "open",
+      ...(s.push && {
+        "Pushes to": `${s.push.url}${s.push.paused ? " (paused)" : ""}`,
+        "Pushes in flight": `${fmt(s.push.in_flight)} of ${fmt(s.push.concurrency)}`,
+        "Push failures": fmt(s.push.failures),
+        "Last push error": s.push.last_error ?? "none",
+        "Next retry": s.push.next_retry_at ? relative(s.push.next_retry_at - Date.now()) : "none due",
+      }),
     };
     $("config").innerHTML = Object.entries(config)
       .map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`)

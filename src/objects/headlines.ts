@@ -5,6 +5,7 @@
 // alarm, and its failure never reaches the queue operation that caused it (the next change reports again).
 import type { JoinableQueue } from "../core/queue.ts";
 import type { Stats } from "../core/types.ts";
+import type { PushStats } from "./push.ts";
 
 /** The counters an operator watches across every queue, as measured by the queue at `at` (Unix ms). */
 export type Headline = Pick<
@@ -21,7 +22,11 @@ export type Headline = Pick<
   | "completed"
   | "shutdown"
   | "waiting"
-> & { at: number };
+> & {
+  at: number;
+  /** Where the queue pushes: deliveries awaiting an answer, failures ever, the last error, the next retry. */
+  push?: Pick<PushStats, "in_flight" | "failures" | "last_error" | "next_retry_at">;
+};
 
 /** The catalog's side of a report (typed here, not imported: the catalog's module imports this one). */
 export interface HeadlineSink {
@@ -50,8 +55,17 @@ export function headline(s: Stats, at: number): Headline {
     shutdown: s.shutdown,
     waiting: { ...s.waiting },
     at,
+    // The object's stats carry push state where the queue pushes (push.ts), not just its configuration.
+    ...(s.push ? { push: pushHeadline(s.push as PushStats) } : {}),
   };
 }
+
+const pushHeadline = ({ in_flight, failures, last_error, next_retry_at }: PushStats) => ({
+  in_flight,
+  failures,
+  last_error,
+  next_retry_at,
+});
 
 export class Headlines {
   /** The last headline reported (without its time), to report only changes. */
@@ -63,6 +77,7 @@ export class Headlines {
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
     private readonly queue: () => JoinableQueue | undefined,
+    private readonly statsOf: (q: JoinableQueue, now: number) => Stats,
   ) {}
 
   /** Called after every queue step: checks now if the last check is an interval old, else once it is. */
@@ -83,7 +98,7 @@ export class Headlines {
     // The name an object was addressed by; a queue is always addressed by its name (stubs.ts).
     const name = this.ctx.id.name;
     if (!q || name === undefined) return;
-    const h = headline(q.stats(now), now);
+    const h = headline(this.statsOf(q, now), now);
     const key = JSON.stringify({ ...h, at: 0 });
     if (key === this.sent) return;
     this.sent = key;

@@ -57,7 +57,12 @@ export class QueueObject extends DurableObject<Env> {
   private alarmAt: number | null = null;
   private readonly subscriptions: Subscriptions;
   private readonly work: SocketWork;
-  private readonly headlines = new Headlines(this.ctx, this.env, () => this.queue);
+  private readonly headlines = new Headlines(
+    this.ctx,
+    this.env,
+    () => this.queue,
+    (q, now) => this.statsAt(q, now),
+  );
   private readonly limits: Limits;
   private readonly metered: Meter = { woke_at: Date.now(), rows_written: 0, rows_read: 0, alarms_set: 0 };
   /** Push delivery and join callbacks (push.ts): a plain queue never reaches past its first line. */
@@ -78,7 +83,13 @@ export class QueueObject extends DurableObject<Env> {
     // Until the queue is created the object writes nothing, so asking about any name leaves no storage behind.
     const store = Store.open(this.sql);
     this.queue = store && JoinableQueue.open(store, this.limits);
-    this.subscriptions = new Subscriptions(ctx, () => this.queue, cap(env.MAX_SUBSCRIBERS, LIMITS.maxSubscribers));
+    const subscribers = cap(env.MAX_SUBSCRIBERS, LIMITS.maxSubscribers);
+    this.subscriptions = new Subscriptions(
+      ctx,
+      () => this.queue,
+      subscribers,
+      (q, now) => this.statsAt(q, now),
+    );
     this.push = new Push(
       ctx,
       env,
@@ -128,7 +139,7 @@ export class QueueObject extends DurableObject<Env> {
   }
 
   stats(): Outcome<{ stats: Stats }> {
-    return this.run((q, now) => ({ ok: true, stats: this.push.stats(q.stats(now), now) }));
+    return this.run((q, now) => ({ ok: true, stats: this.statsAt(q, now) }));
   }
 
   put(request: Waiting<PutRequest>): Promise<Outcome<PutResult>> {
@@ -154,7 +165,7 @@ export class QueueObject extends DurableObject<Env> {
   configure(changes: Partial<Omit<QueueConfig, "order">>): Outcome<{ stats: Stats; webhook_secret?: string }> {
     return this.run((q, now) => {
       q.configure(changes, now);
-      return { ok: true, stats: this.push.stats(q.stats(now), now), ...this.push.configured(changes.push) };
+      return { ok: true, stats: this.statsAt(q, now), ...this.push.configured(changes.push) };
     });
   }
 
@@ -255,6 +266,11 @@ export class QueueObject extends DurableObject<Env> {
       q.tick(now);
       return { ok: true };
     });
+  }
+
+  /** The stats every door and socket answers: the core's, with push state where the queue pushes. */
+  private statsAt(q: JoinableQueue, now: number): Stats {
+    return this.push.stats(q.stats(now), now);
   }
 
   /** Runs one non-blocking step of the core, then re-arms timers and tells subscribers what changed. */

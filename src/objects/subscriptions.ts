@@ -59,6 +59,8 @@ export class Subscriptions {
     private readonly ctx: DurableObjectState,
     private readonly queue: () => JoinableQueue | undefined,
     private readonly maxSubscribers: number,
+    /** The queue's stats as the object answers them (with push state where the queue pushes). */
+    private readonly statsOf: (q: JoinableQueue, now: number) => Stats,
   ) {
     // Keep-alive pings are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -77,7 +79,7 @@ export class Subscriptions {
     const key = crypto.randomUUID().slice(0, 8);
     this.save(server, { key, rights, consumers: [], joins: [], watch: false, sentAt: 0, sent: "" });
     const q = this.queue();
-    if (q?.isShutdown) this.end(server, "shutdown", q.stats(Date.now()));
+    if (q?.isShutdown) this.end(server, "shutdown", this.statsOf(q, Date.now()));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -102,7 +104,7 @@ export class Subscriptions {
       session.watch = true;
       session.sent = "";
       session.sentAt = 0;
-      this.sendStats(ws, session, q.stats(now), now);
+      this.sendStats(ws, session, this.statsOf(q, now), now);
     } else {
       session.watch = false;
     }
@@ -121,7 +123,7 @@ export class Subscriptions {
     const sessions = this.all();
     if (sessions.size === 0) return;
     if (q.isShutdown) return this.close("shutdown");
-    const stats = [...sessions.values()].some((s) => s.watch) ? q.stats(now) : undefined;
+    const stats = [...sessions.values()].some((s) => s.watch) ? this.statsOf(q, now) : undefined;
     const statsJson = JSON.stringify(stats);
     let due = Infinity;
     for (const [ws, session] of sessions) {
@@ -178,7 +180,8 @@ export class Subscriptions {
    * consumes or holds deliveries stays open: as in Python, consumers drain the queue and finish their tasks.
    */
   close(reason: "shutdown" | "deleted"): void {
-    const stats = reason === "shutdown" ? this.queue()?.stats(Date.now()) : undefined; // once, not per socket
+    const q = this.queue();
+    const stats = reason === "shutdown" && q ? this.statsOf(q, Date.now()) : undefined; // once, not per socket
     for (const [ws, session] of this.all()) {
       if (reason === "shutdown" && session.consumers.length > 0) {
         if (session.toldShutdown) continue;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { verifyWebhook } from "../../clients/typescript/src/webhooks.ts";
+import { parseOpenMetrics } from "./openmetrics.ts";
 import { freePort, kill, start } from "./server.ts";
 
 interface Arrival {
@@ -104,6 +105,15 @@ it("pushes signed items to a real receiver, retrying a 500, and tells a join cal
   const s = await stats("flaky");
   expect(s).toMatchObject({ completed: 5, deliveries: 10, redeliveries: 5, dead_lettered: 0 });
   expect(s.push).toMatchObject({ failures: 5, last_error: "answered 500", in_flight: 0 });
+  // Scrapers see it too (queues report their counters at most once a second).
+  const metric = async (family: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/v1/metrics`)).text();
+    return parseOpenMetrics(text)
+      .get(`joinable_queues_${family}`)
+      ?.samples.find((m) => m.labels.queue === "flaky")?.value;
+  };
+  await until(async () => (await metric("push_failures")) === 5, 5000);
+  expect(await metric("push_in_flight")).toBe(0);
   const done = arrivals.find((a) => a.path === "/done")!;
   expect(done.body).toMatchObject({
     type: "queue.drained",

@@ -31,6 +31,14 @@ const COUNTERS: Family[] = [
   ],
 ];
 
+// Only for queues that push (README "Push delivery and join callbacks").
+const PUSH_GAUGES: Family[] = [
+  ["push_in_flight", "Pushes awaiting their endpoint's answer.", (h) => h.push!.in_flight],
+];
+const PUSH_COUNTERS: Family[] = [
+  ["push_failures", "Pushes answered non-2xx, timed out or not delivered.", (h) => h.push!.failures],
+];
+
 /** OpenMetrics label values escape backslash, double quote and line feed. */
 const label = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
@@ -45,13 +53,16 @@ export function exposition(queues: { name: string; headline: Known | null }[]): 
     `# HELP ${PREFIX}_unreported_queues Queues whose counters the catalog does not know yet (they fill in).`,
     `${PREFIX}_unreported_queues ${queues.length - known.length}`,
   ];
-  const family = ([name, help, value]: Family, type: "gauge" | "counter") => {
+  const family = ([name, help, value]: Family, type: "gauge" | "counter", of = known) => {
     lines.push(`# TYPE ${PREFIX}_${name} ${type}`, `# HELP ${PREFIX}_${name} ${help}`);
     const sample = type === "counter" ? `${PREFIX}_${name}_total` : `${PREFIX}_${name}`;
-    for (const q of known) lines.push(`${sample}{queue="${label(q.name)}"} ${value(q.headline)}`);
+    for (const q of of) lines.push(`${sample}{queue="${label(q.name)}"} ${value(q.headline)}`);
   };
   for (const f of GAUGES) family(f, "gauge");
   for (const f of COUNTERS) family(f, "counter");
+  const pushing = known.filter((q) => q.headline.push);
+  for (const f of PUSH_GAUGES) family(f, "gauge", pushing);
+  for (const f of PUSH_COUNTERS) family(f, "counter", pushing);
   lines.push("# EOF");
   return `${lines.join("\n")}\n`;
 }
