@@ -93,8 +93,11 @@ async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promis
     const known = size ? ` · ${Math.floor((100 * bytes) / size)}% · ${eta(bytes, size - bytes, progress.elapsed)}` : "";
     return `put ${q.name}: ${count} items · ${rate(count, progress.elapsed)}${known}`;
   };
+  // Over one WebSocket where the runtime has one and the put may wait as long as it must (a socket put has no
+  // timeout): a message per 100 items instead of a request. Otherwise HTTP, as before.
+  const socket = globalThis.WebSocket && options.block && options.timeout === undefined ? q.socket() : undefined;
   const flush = async () => {
-    await q.putMany(batch, options);
+    await (socket ? socket.putMany(batch, { delay: options.delay }) : q.putMany(batch, options));
     count += batch.length;
     batch = [];
     progress.show(line());
@@ -107,6 +110,7 @@ async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promis
     if (batch.length === BATCH) await flush();
   }
   if (batch.length) await flush();
+  socket?.close();
   progress.end(line());
   print(flags, { put: count }, () => `${count} items put`);
 }

@@ -38,14 +38,14 @@ export class QueueSocket<T = unknown> {
   /** Puts one item; answers its id once it is stored (a full queue holds the answer, as HTTP does). */
   async put(item: T, options: { priority?: PriorityKey; delay?: number; idempotencyKey?: string } = {}) {
     const { idempotencyKey = crypto.randomUUID(), ...rest } = options;
-    return ((await this.request("put", { item, ...rest, idempotency_key: idempotencyKey })).ids as number[])[0]!;
+    return ((await this.waiting("put", { item, ...rest, idempotency_key: idempotencyKey })).ids as number[])[0]!;
   }
 
   /** Puts up to 100 items, all or nothing, and answers their ids. */
   async putMany(items: T[], options: { delay?: number; idempotencyKey?: string } = {}): Promise<number[]> {
     const { idempotencyKey = crypto.randomUUID(), delay } = options;
     const body = { items: items.map((item) => ({ item })), delay, idempotency_key: idempotencyKey };
-    return (await this.request("put", body)).ids as number[];
+    return (await this.waiting("put", body)).ids as number[];
   }
 
   /** Completes jobs by their receipts (up to 100 a call), answering each one's outcome. */
@@ -104,6 +104,17 @@ export class QueueSocket<T = unknown> {
     this.ws?.close();
     for (const p of this.pending.values()) p.reject(new Unavailable(gone("the socket was closed")));
     this.pending.clear();
+  }
+
+  /** A call that may wait (a put into a full queue): asked again, with the same key, past the server's cap. */
+  private async waiting(op: string, body: Record<string, unknown>): Promise<Answer> {
+    for (;;) {
+      try {
+        return await this.request(op, body);
+      } catch (e) {
+        if (!(e instanceof QueueError && e.code === "poll_again")) throw e;
+      }
+    }
   }
 
   private async request(op: string, body: Record<string, unknown>): Promise<Answer> {
