@@ -101,9 +101,11 @@ export class QueueObject extends DurableObject<Env> {
       { queue: () => this.queue, run: (step) => this.run(step), wait: (step) => this.wait(step) },
       this.subscriptions,
     );
-    this.work.resume(); // consumers that waited through a hibernation wait again, in the order they came
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
+      // Consumers that waited through a hibernation wait again, in the order they came; after the alarm is
+      // known, so that re-arming timers does not set an alarm that is already set (each setAlarm is a row).
+      this.work.resume();
     });
   }
 

@@ -32,7 +32,9 @@ export class SocketWork {
   /** After waking: every consumer with credit waits again, the longest-waiting first. */
   resume(): void {
     const all = [...this.sockets.sessions()].flatMap(([ws, s]) => s.consumers.map((c) => ({ ws, c })));
-    for (const { ws, c } of all.sort((a, b) => a.c.since - b.c.since)) this.serve(ws, c.id);
+    const lines = all.sort((a, b) => a.c.since - b.c.since).flatMap(({ ws, c }) => this.line(ws, c.id) ?? []);
+    // One step for them all: the core lines them up in this order, and timers are re-armed once.
+    if (lines.length > 0) this.door.run((q, now) => this.wait(q, now, lines));
   }
 
   async frame(ws: WebSocket, session: Session, frame: WorkFrame): Promise<void> {
@@ -152,18 +154,27 @@ export class SocketWork {
 
   /** Puts a consumer with credit in the core's line of getters, if it is not there already. */
   private serve(ws: WebSocket, id: string | number): void {
+    const line = this.line(ws, id);
+    if (line) this.door.run((q, now) => this.wait(q, now, [line]));
+  }
+
+  /** A consumer's standing get, if it has credit and is not waiting already. */
+  private line(ws: WebSocket, id: string | number) {
     const session = this.sockets.sessions().get(ws);
     const consumer = session?.consumers.find((c) => c.id === id);
-    if (!session || !consumer) return;
+    if (!session || !consumer) return undefined;
     const credit = consumer.prefetch - consumer.held.length;
     const waiter = this.waiterOf(session, consumer);
-    if (credit <= 0 || this.waiting.has(waiter)) return;
-    this.waiting.add(waiter);
-    const request = { max: credit, lease_seconds: consumer.lease_seconds, standing: true };
-    this.door.run((q, now) => {
+    if (credit <= 0 || this.waiting.has(waiter)) return undefined;
+    return { ws, id, waiter, request: { max: credit, lease_seconds: consumer.lease_seconds, standing: true } };
+  }
+
+  private wait(q: JoinableQueue, now: number, lines: NonNullable<ReturnType<SocketWork["line"]>>[]) {
+    for (const { ws, id, waiter, request } of lines) {
+      this.waiting.add(waiter);
       q.get(request, now, (outcome) => this.delivered(ws, waiter, id, outcome), waiter);
-      return { ok: true };
-    });
+    }
+    return { ok: true };
   }
 
   private delivered(ws: WebSocket, waiter: string, id: string | number, got: Outcome<{ deliveries: Delivery[] }>) {
