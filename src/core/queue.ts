@@ -5,6 +5,7 @@
 // its answer directly, in arrival order, as soon as its condition holds. The core never reads a clock or sets a
 // timer: every method takes `now` (ms), and `nextDeadline` / `nextDurableDeadline` tell the caller when to call
 // `tick`.
+import { msAfter } from "./clock.ts";
 import { decodeKey, encodeKey } from "./priority.ts";
 import { formatReceipt, parseReceipt, randomHex } from "./receipt.ts";
 import type { ItemRow, Store } from "./store.ts";
@@ -287,7 +288,7 @@ export class JoinableQueue {
     this.expireLeases(now);
     const lease = this.openLease(receipt, now);
     if ("ok" in lease) return lease;
-    const expires = now + seconds * 1000;
+    const expires = msAfter(now, seconds);
     this.store.extend(lease.row.id, expires);
     this.save(); // expiring other leases above changed the counts
     return { ok: true, lease_expires_at: expires };
@@ -299,7 +300,7 @@ export class JoinableQueue {
     const lease = this.openLease(receipt, now);
     if ("ok" in lease) return lease;
     this.leased--;
-    const dead = this.requeue(lease.row, delay > 0 ? now + delay * 1000 : 0);
+    const dead = this.requeue(lease.row, delay > 0 ? msAfter(now, delay) : 0);
     this.settle(now);
     return { ok: true, dead_lettered: dead };
   }
@@ -459,7 +460,7 @@ export class JoinableQueue {
     if (options.timeout !== undefined && !(options.timeout >= 0)) {
       return reply(fail("invalid_request", "'timeout' must be a non-negative number"));
     }
-    const timeoutAt = options.timeout === undefined ? Infinity : now + options.timeout * 1000;
+    const timeoutAt = options.timeout === undefined ? Infinity : msAfter(now, options.timeout);
     if (timeoutAt <= now) return reply(timedOut());
     if (this.putters.length + this.getters.length + this.joiners.length >= this.limits.maxWaiters) {
       return reply(
@@ -504,7 +505,7 @@ export class JoinableQueue {
   private insert(request: PutRequest, now: number): Outcome<PutResult> {
     const replayed = this.replay(request.idempotency_key, now); // a waiting twin may have landed first
     if (replayed) return replayed;
-    const visibleAt = request.delay ? now + request.delay * 1000 : 0;
+    const visibleAt = request.delay ? msAfter(now, request.delay) : 0;
     const first = this.meta.next_id;
     const ids = request.items.map((_, i) => first + i);
     this.store.insert(
@@ -534,7 +535,7 @@ export class JoinableQueue {
         return this.delivery({ ...row, deliveries }, null, null);
       }
       const token = randomHex(8);
-      const expires = now + leaseSeconds * 1000;
+      const expires = msAfter(now, leaseSeconds);
       this.store.lease(row.id, deliveries, token, expires, now);
       this.leased++;
       return this.delivery(

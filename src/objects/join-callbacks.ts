@@ -3,6 +3,7 @@
 // Like a WebSocket join subscription, but durable: each callback and the message for its last drain live in the
 // webhook table, so a retry survives eviction (the alarm brings the object back at `next_at`).
 import { LIMITS } from "../contract/limits.ts";
+import { msAfter } from "../core/clock.ts";
 import type { JoinableQueue } from "../core/queue.ts";
 import { randomHex } from "../core/receipt.ts";
 import { fail, type Outcome } from "../core/types.ts";
@@ -134,7 +135,7 @@ export class JoinCallbacks {
     this.state.saveCallback({
       ...cb,
       last_error: sent.error,
-      pending: { ...pending, attempts, next_at: now + delay * 1000 },
+      pending: { ...pending, attempts, next_at: msAfter(now, delay) },
     });
   }
 }

@@ -6,6 +6,7 @@
 // their leases expire and the items are pushed again (at least once), and a late answer's receipt is stale, so
 // nothing is counted twice. Plain queues never reach past `changed`'s first line: push costs them no row.
 import { LIMITS } from "../contract/limits.ts";
+import { msAfter } from "../core/clock.ts";
 import type { JoinableQueue } from "../core/queue.ts";
 import type { Sql } from "../core/store.ts";
 import type { Delivery, Outcome, PushConfig, Stats } from "../core/types.ts";
@@ -143,7 +144,7 @@ export class Push {
         const current = q.config.push ?? push;
         const delay = backoffSeconds(d.deliveries, current.min_backoff_seconds, current.max_backoff_seconds);
         const released = q.release(d.receipt!, delay, now);
-        if (released.ok && !released.dead_lettered) this.retries.set(d.id, now + delay * 1000);
+        if (released.ok && !released.dead_lettered) this.retries.set(d.id, msAfter(now, delay));
         const record = this.state.push();
         this.state.savePush({ failures: record.failures + 1, last_error: result.error, last_error_at: now });
       }

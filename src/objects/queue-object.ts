@@ -23,6 +23,7 @@ import {
   type Stats,
   type TaskDoneResult,
 } from "../core/types.ts";
+import { alarmTime } from "./alarm-time.ts";
 import { Headlines } from "./headlines.ts";
 import { type Peeked, type PeekState, peekItems } from "./peek.ts";
 import { Push } from "./push.ts";
@@ -54,7 +55,10 @@ export class QueueObject extends DurableObject<Env> {
   private readonly sql: Sql;
   private queue: JoinableQueue | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The time the stored alarm is set for, as this instance set or found it (null: none). */
   private alarmAt: number | null = null;
+  /** While the alarm handler runs: the time that alarm was set for (see `afterChange`). */
+  private firing: number | undefined;
   private readonly subscriptions: Subscriptions;
   private readonly work: SocketWork;
   private readonly headlines = new Headlines(
@@ -259,8 +263,13 @@ export class QueueObject extends DurableObject<Env> {
 
   /** Lease expiries and delayed items are stored, so they are driven by the alarm, which survives eviction. */
   override alarm(): void {
+    this.firing = this.alarmAt ?? Date.now();
     this.alarmAt = null;
-    this.tick();
+    try {
+      this.tick();
+    } finally {
+      this.firing = undefined;
+    }
   }
 
   private tick(): void {
@@ -310,18 +319,17 @@ export class QueueObject extends DurableObject<Env> {
     const next = q?.nextDeadline();
     // Waits live only in memory, so an in-memory timer is enough for them.
     if (next !== undefined) {
-      this.timer = setTimeout(() => this.tick(), Math.max(0, next - Date.now()));
+      this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(next - Date.now())));
     }
-    // Every setAlarm is billed as a row, so the alarm only ever moves earlier: one that fires with nothing due
-    // (its lease was completed, its delayed item taken) costs one idle wake-up and re-arms for the real deadline.
     const durable = [q?.nextDurableDeadline(Date.now()), q && this.push.nextDeadline()].reduce(
       (a, b) => (b === undefined || (a !== undefined && a <= b) ? a : b),
       undefined,
     );
-    if (durable !== undefined && (this.alarmAt === null || durable < this.alarmAt)) {
-      this.alarmAt = durable;
+    const at = alarmTime(durable, this.alarmAt, this.firing);
+    if (at !== undefined) {
+      this.alarmAt = at;
       this.metered.alarms_set++;
-      void this.ctx.storage.setAlarm(durable);
+      void this.ctx.storage.setAlarm(at);
     }
   }
 }
