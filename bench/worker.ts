@@ -5,10 +5,10 @@ import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
 import type { JoinableQueue } from "../src/core/queue.ts";
 import { app as service } from "../src/front/http/app.ts";
-import { QueueObject } from "../src/objects/queue-object.ts";
+import { QueueObject } from "../src/objects/queue/queue-object.ts";
 import { queueObject } from "../src/objects/stubs.ts";
 
-export { CatalogObject } from "../src/objects/catalog-object.ts";
+export { CatalogObject } from "../src/objects/catalog/catalog-object.ts";
 
 type BenchEnv = Env & { BARE: DurableObjectNamespace<BareObject>; BENCH_ADMIN_TOKEN?: string };
 

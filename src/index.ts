@@ -3,7 +3,7 @@
 import { app } from "./front/http/app.ts";
 
 export { QueueService } from "./front/rpc/service.ts";
-export { CatalogObject } from "./objects/catalog-object.ts";
-export { QueueObject } from "./objects/queue-object.ts";
+export { CatalogObject } from "./objects/catalog/catalog-object.ts";
+export { QueueObject } from "./objects/queue/queue-object.ts";
 
 export default app;

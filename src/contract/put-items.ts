@@ -1,9 +1,9 @@
 // A put's items as stored: the exact JSON text sent, each checked for depth, numbers and size — the same for an
 // HTTP body, an RPC call's items and a socket's put frame.
 
-import { itemTexts } from "../core/item-text.ts";
 import type { PriorityKey } from "../core/priority.ts";
 import type { NewItem } from "../core/types.ts";
+import { itemTexts } from "./item-text.ts";
 import { LIMITS } from "./limits.ts";
 import type { ProblemCode } from "./problems.ts";
 

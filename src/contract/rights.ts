@@ -7,6 +7,11 @@ export const isRight = (r: string): r is Right => (RIGHTS as readonly string[]).
 /** What a WebSocket may be opened for: to observe (join, watch), to produce, to consume. */
 export const SOCKET_RIGHTS = ["observe", "produce", "consume"] as const satisfies Right[];
 
+/** The header by which the Worker hands a WebSocket ticket's id and expiry (ms) to the object that spends it. */
+export const TICKET_HEADER = "x-joinable-queues-ticket";
+/** The header by which the Worker tells the object what a socket's credentials allow. */
+export const RIGHTS_HEADER = "x-joinable-queues-rights";
+
 /** What a caller may do: these rights, over queues named exactly or by a prefix ending in `*`. */
 export interface Grant {
   /** The token's id; null for the admin secret and for an open deployment. */

@@ -1,7 +1,7 @@
 // Typed stubs of the two Durable Object classes, as the Worker reaches them.
-import type { CatalogObject } from "./catalog-object.ts";
-import { CATALOG_NAME } from "./headlines.ts";
-import type { QueueObject } from "./queue-object.ts";
+import type { CatalogObject } from "./catalog/catalog-object.ts";
+import { CATALOG_NAME } from "./catalog/headlines.ts";
+import type { QueueObject } from "./queue/queue-object.ts";
 import { rpc } from "./rpc.ts";
 
 /** One object per queue name: every call about a queue goes to the same single-threaded instance. */

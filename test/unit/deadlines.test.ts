@@ -1,7 +1,7 @@
 // Deadlines in whole milliseconds, and when the queue object sets its alarm for them.
 import { describe, expect, it } from "vitest";
 import { msAfter } from "../../src/core/clock.ts";
-import { alarmTime } from "../../src/objects/alarm-time.ts";
+import { alarmTime } from "../../src/objects/queue/alarm-time.ts";
 
 describe("msAfter", () => {
   it("rounds a deadline up to a whole millisecond, never down", () => {

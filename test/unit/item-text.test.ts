@@ -1,8 +1,8 @@
 // The put body scanner: each item's exact text, depth and number checks, and agreement with JSON.parse.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { itemTexts } from "../../src/contract/item-text.ts";
 import { LIMITS } from "../../src/contract/limits.ts";
-import { itemTexts } from "../../src/core/item-text.ts";
 
 const nest = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
 

@@ -4,7 +4,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JoinableQueue } from "../../src/core/queue.ts";
-import type { Meter, QueueObject } from "../../src/objects/queue-object.ts";
+import type { Meter, QueueObject } from "../../src/objects/queue/queue-object.ts";
 import { call, uniqueName } from "./helpers.ts";
 
 const meter = (name: string) =>

@@ -3,8 +3,8 @@
 // a push receiver instead. Deadlines here have fractions of a millisecond, as every push retry's jittered backoff has.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Push } from "../../src/objects/push.ts";
-import type { QueueObject } from "../../src/objects/queue-object.ts";
+import type { Push } from "../../src/objects/push/push.ts";
+import type { QueueObject } from "../../src/objects/queue/queue-object.ts";
 import { call, createQueue, op, stats, subscribe, until, waitForMessages } from "./helpers.ts";
 
 const stub = (name: string) => env.QUEUES.get(env.QUEUES.idFromName(name));

@@ -2,7 +2,7 @@
 // row written), the catalog's live feed over one socket, and /v1/metrics answered from it.
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { CatalogObject } from "../../src/objects/catalog-object.ts";
+import type { CatalogObject } from "../../src/objects/catalog/catalog-object.ts";
 import { call, createQueue, expectProblem, op, raw, stats, subscribe, uniqueName, until } from "./helpers.ts";
 
 const peek = (name: string, query: string) => call("GET", `/v1/queues/${name}/items?${query}`);

@@ -5,8 +5,8 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../clients/typescript/src/webhooks.ts";
 import type { QueueConfig } from "../../src/core/types.ts";
-import type { Push } from "../../src/objects/push.ts";
-import type { QueueObject } from "../../src/objects/queue-object.ts";
+import type { Push } from "../../src/objects/push/push.ts";
+import type { QueueObject } from "../../src/objects/queue/queue-object.ts";
 import { call, createQueue, expectProblem, op, raw, stats, until } from "./helpers.ts";
 
 type Msg = Record<string, any>;

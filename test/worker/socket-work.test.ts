@@ -3,7 +3,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { QueueObject } from "../../src/objects/queue-object.ts";
+import type { QueueObject } from "../../src/objects/queue/queue-object.ts";
 import {
   call,
   createQueue,

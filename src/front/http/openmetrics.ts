@@ -1,5 +1,5 @@
 // Headline counters as OpenMetrics 1.0 text, the exposition format Prometheus, Grafana Agent and Datadog scrape.
-import type { Known } from "../../objects/headline-board.ts";
+import type { Known } from "../../objects/catalog/headline-board.ts";
 
 export const OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 

@@ -2,10 +2,9 @@
 import { createRoute, type OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { problem } from "../../contract/problems.ts";
-import type { Right } from "../../contract/rights.ts";
+import { RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import * as S from "../../contract/schemas.ts";
 import type { Delivery, Outcome } from "../../core/types.ts";
-import { RIGHTS_HEADER, TICKET_HEADER } from "../../objects/queue-object.ts";
 import { queueObject } from "../../objects/stubs.ts";
 import { type App, can, type Scope } from "./auth.ts";
 

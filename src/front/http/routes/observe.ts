@@ -1,7 +1,7 @@
 // Routes for observers: peek at a queue's items without taking them, and every queue's counters as OpenMetrics.
 import { z } from "@hono/zod-openapi";
 import * as S from "../../../contract/schemas.ts";
-import type { Peeked } from "../../../objects/peek.ts";
+import type { Peeked } from "../../../objects/queue/peek.ts";
 import { catalog, queueObject } from "../../../objects/stubs.ts";
 import { exposition, OPENMETRICS_TYPE } from "../openmetrics.ts";
 import { type Api, named, ok, queuePath, reply, routes } from "../route.ts";

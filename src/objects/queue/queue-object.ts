@@ -5,11 +5,11 @@
 // one turn are committed together, and the runtime's output gate holds the answer until they are durable, so an
 // acknowledged put survives any crash that follows it.
 import { DurableObject } from "cloudflare:workers";
-import { cap, coreLimits, LIMITS } from "../contract/limits.ts";
-import { problem } from "../contract/problems.ts";
-import { isRight, type Right } from "../contract/rights.ts";
-import { JoinableQueue, type Limits } from "../core/queue.ts";
-import { type Sql, Store } from "../core/store.ts";
+import { cap, coreLimits, LIMITS } from "../../contract/limits.ts";
+import { problem } from "../../contract/problems.ts";
+import { isRight, RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
+import { JoinableQueue, type Limits } from "../../core/queue.ts";
+import { type Sql, Store } from "../../core/store.ts";
 import {
   type Delivery,
   fail,
@@ -22,21 +22,16 @@ import {
   type QueueError,
   type Stats,
   type TaskDoneResult,
-} from "../core/types.ts";
+} from "../../core/types.ts";
+import { Headlines } from "../catalog/headlines.ts";
+import { Push } from "../push/push.ts";
+import { error, NEEDS, parse } from "../sockets/frames.ts";
+import { Subscriptions } from "../sockets/subscriptions.ts";
+import { SocketWork } from "../sockets/work.ts";
 import { alarmTime } from "./alarm-time.ts";
-import { Headlines } from "./headlines.ts";
 import { type Peeked, type PeekState, peekItems } from "./peek.ts";
-import { Push } from "./push.ts";
-import { error, NEEDS, parse } from "./socket-frames.ts";
-import { SocketWork } from "./socket-work.ts";
-import { Subscriptions } from "./subscriptions.ts";
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
-
-/** The header by which the Worker hands a WebSocket ticket's id and expiry (ms) to the object that spends it. */
-export const TICKET_HEADER = "x-joinable-queues-ticket";
-/** The header by which the Worker tells the object what a socket's credentials allow. */
-export const RIGHTS_HEADER = "x-joinable-queues-rights";
 
 /** A blocking call may carry an id chosen by the Worker, so it can be withdrawn if the client goes away. */
 type Waiting<T> = T & { waiter?: string };
@@ -175,7 +170,7 @@ export class QueueObject extends DurableObject<Env> {
     });
   }
 
-  /** Join callbacks and the webhook secret (push.ts; README "Push delivery and join callbacks"). */
+  /** Join callbacks and the webhook secret (push/push.ts; README "Push delivery and join callbacks"). */
   addJoinCallback(request: Parameters<Push["addCallback"]>[0]): ReturnType<Push["addCallback"]> {
     return this.run(() => this.push.addCallback(request));
   }

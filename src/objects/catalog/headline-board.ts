@@ -1,7 +1,7 @@
 // The catalog's memory of every queue's last headline, with put and done rates: what its live feed and /v1/metrics
 // answer from. Memory only, never SQLite: the queue objects are the truth, and after a restart the board fills in
 // lazily, from the queues' next reports or by asking a bounded number of them for their stats.
-import type { Outcome, Stats } from "../core/types.ts";
+import type { Outcome, Stats } from "../../core/types.ts";
 import { type Headline, headline, REPORT_INTERVAL_MS } from "./headlines.ts";
 
 /** A headline with rates per second over the interval between its last two reports. */

@@ -5,10 +5,10 @@
 // same create or delete (both idempotent) repairs it. Tokens are verified by signature in the Worker: the catalog
 // only lists them and says which were revoked.
 import { DurableObject } from "cloudflare:workers";
-import { LIMITS } from "../contract/limits.ts";
-import type { Right } from "../contract/rights.ts";
-import type { QueueConfig } from "../core/types.ts";
-import { CatalogFeed } from "./catalog-feed.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import type { Right } from "../../contract/rights.ts";
+import type { QueueConfig } from "../../core/types.ts";
+import { CatalogFeed } from "./feed.ts";
 import type { Known } from "./headline-board.ts";
 import type { Headline } from "./headlines.ts";
 
@@ -30,7 +30,7 @@ export interface TokenRecord {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class CatalogObject extends DurableObject<Env> {
-  /** The live feed and the headlines it shows: sockets, and counters in memory (catalog-feed.ts). */
+  /** The live feed and the headlines it shows: sockets, and counters in memory (feed.ts). */
   private readonly feed: CatalogFeed;
 
   constructor(ctx: DurableObjectState, env: Env) {

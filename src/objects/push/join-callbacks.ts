@@ -2,11 +2,11 @@
 //
 // Like a WebSocket join subscription, but durable: each callback and the message for its last drain live in the
 // webhook table, so a retry survives eviction (the alarm brings the object back at `next_at`).
-import { LIMITS } from "../contract/limits.ts";
-import { msAfter } from "../core/clock.ts";
-import type { JoinableQueue } from "../core/queue.ts";
-import { randomHex } from "../core/receipt.ts";
-import { fail, type Outcome } from "../core/types.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { msAfter } from "../../core/clock.ts";
+import type { JoinableQueue } from "../../core/queue.ts";
+import { randomHex } from "../../core/receipt.ts";
+import { fail, type Outcome } from "../../core/types.ts";
 import type { Sent } from "./webhook-send.ts";
 import type { CallbackRecord, WebhookState } from "./webhook-state.ts";
 

@@ -4,14 +4,14 @@
 // As in subscriptions.ts, a hibernated object is rebuilt from scratch when a socket speaks or a queue reports, and
 // only the attachment comes back with each socket: so the page a socket asked for lives there (a few bytes), and
 // what it shows now is recomputed from the catalog's table when the object wakes. Headlines live in memory only.
-import { LIMITS } from "../contract/limits.ts";
-import { type ProblemCode, problem } from "../contract/problems.ts";
-import { describeIssues, FeedMessage } from "../contract/schemas.ts";
-import type { QueueConfig } from "../core/types.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { type ProblemCode, problem } from "../../contract/problems.ts";
+import { TICKET_HEADER } from "../../contract/rights.ts";
+import { describeIssues, FeedMessage } from "../../contract/schemas.ts";
+import type { QueueConfig } from "../../core/types.ts";
+import { closeBack, error, send } from "../sockets/frames.ts";
 import { HeadlineBoard, type Known } from "./headline-board.ts";
 import type { Headline } from "./headlines.ts";
-import { TICKET_HEADER } from "./queue-object.ts";
-import { closeBack, error, send } from "./socket-frames.ts";
 
 /** The page a socket asked for: its attachment. */
 type Page = Extract<FeedMessage, { op: "page" }>;

@@ -5,11 +5,11 @@
 // delivery, so max_deliveries ends in the dead letters. The fetches in flight live only in memory: after a crash
 // their leases expire and the items are pushed again (at least once), and a late answer's receipt is stale, so
 // nothing is counted twice. Plain queues never reach past `changed`'s first line: push costs them no row.
-import { LIMITS } from "../contract/limits.ts";
-import { msAfter } from "../core/clock.ts";
-import type { JoinableQueue } from "../core/queue.ts";
-import type { Sql } from "../core/store.ts";
-import type { Delivery, Outcome, PushConfig, Stats } from "../core/types.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { msAfter } from "../../core/clock.ts";
+import type { JoinableQueue } from "../../core/queue.ts";
+import type { Sql } from "../../core/store.ts";
+import type { Delivery, Outcome, PushConfig, Stats } from "../../core/types.ts";
 import { backoffSeconds, type CallbackRequest, type CallbackView, JoinCallbacks } from "./join-callbacks.ts";
 import { fetchAllowed, type Send, sendSigned } from "./webhook-send.ts";
 import { WebhookState } from "./webhook-state.ts";

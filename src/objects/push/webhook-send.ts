@@ -1,6 +1,6 @@
 // One signed POST to a receiver: a 2xx is success; anything else, a redirect, a timeout or a network error fails.
-import { refusePushUrl } from "../contract/push-origins.ts";
-import { signedHeaders } from "../contract/webhook-signature.ts";
+import { refusePushUrl } from "../../contract/push-origins.ts";
+import { signedHeaders } from "../../contract/webhook-signature.ts";
 
 /** How a request leaves the object: global fetch in production, a receiver of their own in the worker tests. */
 export type Send = (url: string, init: RequestInit) => Promise<Response>;

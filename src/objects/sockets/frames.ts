@@ -1,9 +1,9 @@
 // What a queue's WebSocket carries: frames in (join and watch, and work: put, consume, task_done...), frames out.
 import type { z } from "@hono/zod-openapi";
-import { LIMITS } from "../contract/limits.ts";
-import { type ProblemCode, problemStatus } from "../contract/problems.ts";
-import type { Right } from "../contract/rights.ts";
-import { describeIssues, FrameId, SubscriberMessage, WORK_FRAMES, type WorkOp } from "../contract/schemas.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { type ProblemCode, problemStatus } from "../../contract/problems.ts";
+import type { Right } from "../../contract/rights.ts";
+import { describeIssues, FrameId, SubscriberMessage, WORK_FRAMES, type WorkOp } from "../../contract/schemas.ts";
 
 /** A work frame, checked: its op, the id its answer repeats, its body as the HTTP call's, and its text. */
 export type WorkFrame = {

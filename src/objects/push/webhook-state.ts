@@ -2,9 +2,9 @@
 //
 // One small key-value table, created only when a queue first uses webhooks, so a queue that never does writes
 // nothing more than before (test/worker/cost.test.ts pins that), and waking reads one row of sqlite_master.
-import { LIMITS } from "../contract/limits.ts";
-import { newSecret } from "../contract/webhook-signature.ts";
-import type { Sql } from "../core/store.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { newSecret } from "../../contract/webhook-signature.ts";
+import type { Sql } from "../../core/store.ts";
 
 interface Secrets {
   current: string;

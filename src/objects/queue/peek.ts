@@ -1,8 +1,8 @@
 // Peeking at a queue's items without taking them: what join waits for (leased), what get hands out next (ready),
 // and what is not visible yet (delayed). Reads only: nothing is delivered, counted, or re-armed.
-import { decodeKey, type PriorityKey } from "../core/priority.ts";
-import type { ItemRow, Store } from "../core/store.ts";
-import type { Order } from "../core/types.ts";
+import { decodeKey, type PriorityKey } from "../../core/priority.ts";
+import type { ItemRow, Store } from "../../core/store.ts";
+import type { Order } from "../../core/types.ts";
 
 export type PeekState = "leased" | "ready" | "delayed";
 

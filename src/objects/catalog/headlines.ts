@@ -3,9 +3,9 @@
 // The queue object stays the truth; the catalog keeps the last report in memory only. A report is a
 // fire-and-forget RPC made at most once a second and only when a counter changed: it writes no row, sets no
 // alarm, and its failure never reaches the queue operation that caused it (the next change reports again).
-import type { JoinableQueue } from "../core/queue.ts";
-import type { Stats } from "../core/types.ts";
-import type { PushStats } from "./push.ts";
+import type { JoinableQueue } from "../../core/queue.ts";
+import type { Stats } from "../../core/types.ts";
+import type { PushStats } from "../push/push.ts";
 
 /** The counters an operator watches across every queue, as measured by the queue at `at` (Unix ms). */
 export type Headline = Pick<

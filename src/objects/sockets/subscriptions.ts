@@ -4,13 +4,13 @@
 // to `serializeAttachment` comes back with each socket. So every session's subscriptions live in its attachment,
 // and the in-memory map below is only a cache, refilled from `ctx.getWebSockets()` on first use after waking.
 
-import { LIMITS } from "../contract/limits.ts";
-import { problem } from "../contract/problems.ts";
-import type { Right } from "../contract/rights.ts";
-import type { SubscriberMessage } from "../contract/schemas.ts";
-import type { JoinableQueue } from "../core/queue.ts";
-import type { Stats } from "../core/types.ts";
-import { closeBack, error, send } from "./socket-frames.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { problem } from "../../contract/problems.ts";
+import type { Right } from "../../contract/rights.ts";
+import type { SubscriberMessage } from "../../contract/schemas.ts";
+import type { JoinableQueue } from "../../core/queue.ts";
+import type { Stats } from "../../core/types.ts";
+import { closeBack, error, send } from "./frames.ts";
 
 /** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
 interface JoinSubscription {
@@ -20,7 +20,7 @@ interface JoinSubscription {
 }
 
 /**
- * A consumer on a socket (see socket-work.ts): up to `prefetch` deliveries unfinished at once, whose receipts it
+ * A consumer on a socket (see work.ts): up to `prefetch` deliveries unfinished at once, whose receipts it
  * holds; `since` orders waiting consumers across a hibernation as they arrived.
  */
 export interface Consumer {

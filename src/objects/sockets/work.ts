@@ -6,11 +6,11 @@
 // prefetch, the receipts it holds, when it began waiting — and the constructor lines the consumers up again in
 // that order, so the next put, waking the object, reaches the one that has waited longest. Credit works as AMQP's
 // basic.qos: a consumer holds at most `prefetch` unfinished deliveries; a task_done or release gives one back.
-import { LIMITS } from "../contract/limits.ts";
-import { putItems } from "../contract/put-items.ts";
-import type { JoinableQueue } from "../core/queue.ts";
-import type { Delivery, Outcome, QueueError } from "../core/types.ts";
-import { error, send, sendText, type WorkFrame } from "./socket-frames.ts";
+import { LIMITS } from "../../contract/limits.ts";
+import { putItems } from "../../contract/put-items.ts";
+import type { JoinableQueue } from "../../core/queue.ts";
+import type { Delivery, Outcome, QueueError } from "../../core/types.ts";
+import { error, send, sendText, type WorkFrame } from "./frames.ts";
 import type { Consumer, Session, Subscriptions } from "./subscriptions.ts";
 
 /** What the queue object lends this layer: its queue, and its way of running a step (re-arming timers after). */

@@ -4,7 +4,7 @@
 // into 1, round 64-bit integers and reorder keys, and a value nested thousands of levels deep can be parsed but
 // not passed between the Worker and the queue's object. The body has already been parsed once by the validator,
 // so this scanner may assume valid JSON; it only needs to know where things are.
-import { LIMITS } from "../contract/limits.ts";
+import { LIMITS } from "./limits.ts";
 
 export type ItemTexts = { ok: true; texts: string[] } | { ok: false; detail: string };
 
