@@ -45,7 +45,8 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { MAX_WAIT_SECONDS: "2" },
+              // Push and callback URLs on hooks.example may be configured (none is called: push stays paused).
+              bindings: { MAX_WAIT_SECONDS: "2", PUSH_ORIGINS: "https://hooks.example" },
               serviceBindings: { CALLER: "caller" },
               workers: [caller],
             },

@@ -1,17 +1,28 @@
 // What the two front doors — the HTTP routes and the service binding's RPC entrypoint — do the same way: create,
-// delete and list queues through the catalog, and wait past the cap.
+// configure, delete and list queues through the catalog (push URLs checked against PUSH_ORIGINS), register join
+// callbacks, and wait past the cap.
 
 import { cap, LIMITS } from "../contract/limits.ts";
+import { refusePushUrl } from "../contract/push-origins.ts";
 import type { Refusal } from "../contract/put-items.ts";
 import type { Outcome, QueueConfig } from "../core/types.ts";
+import type { CallbackRequest } from "../objects/push/join-callbacks.ts";
 import { catalog, queueObject } from "../objects/stubs.ts";
+
+/** Why a push or callback URL is refused (a clear 400 when it is configured, not a failed delivery later). */
+function refusedUrl(env: Env, field: string, url: string | undefined): Refusal | undefined {
+  const refused = url === undefined ? undefined : refusePushUrl(env.PUSH_ORIGINS, url);
+  return refused === undefined ? undefined : { ok: false, code: "invalid_request", message: `${field}: ${refused}` };
+}
 
 /** Lists the name in the catalog (within the deployment's cap), then creates the queue's object. */
 export async function createQueue(
   env: Env,
   name: string,
   config: QueueConfig,
-): Promise<Outcome<{ created: boolean }> | Refusal> {
+): Promise<Outcome<{ created: boolean; webhook_secret?: string }> | Refusal> {
+  const refused = refusedUrl(env, "push.url", config.push?.url);
+  if (refused) return refused;
   const max = cap(env.MAX_QUEUES, LIMITS.maxQueues);
   if (!(await catalog(env).admit(name, config, max))) {
     return {
@@ -34,12 +45,19 @@ export async function deleteQueue(env: Env, name: string): Promise<boolean> {
 
 /** Changes a queue's settings, and its catalog entry so the listing shows them. */
 export async function configureQueue(env: Env, name: string, changes: Partial<Omit<QueueConfig, "order">>) {
+  const refused = refusedUrl(env, "push.url", changes.push?.url);
+  if (refused) return refused;
   const outcome = await queueObject(env, name).configure(changes);
   if (outcome.ok) {
     const { maxsize, order, lease_seconds, max_deliveries } = outcome.stats;
     await catalog(env).add(name, { maxsize, order, lease_seconds, max_deliveries });
   }
   return outcome;
+}
+
+/** Registers a join callback, once its URL is one the deployment may call. */
+export async function addJoinCallback(env: Env, name: string, request: CallbackRequest) {
+  return refusedUrl(env, "url", request.url) ?? (await queueObject(env, name).addJoinCallback(request));
 }
 
 /** One page of queue names in order, and where the next page starts (null at the end). */

@@ -151,3 +151,60 @@ it("completes many deliveries in one call, answering each one's outcome", async 
   });
   expect(await refusal(rpc("taskDoneMany", name, []))).toMatchObject({ code: "invalid_request", status: 400 });
 });
+
+describe("push and join callbacks through the binding, checked as over HTTP", () => {
+  const push = (url: string) => ({ url, paused: true });
+
+  it("refuses a push URL outside PUSH_ORIGINS on create and configure, changing nothing", async () => {
+    const name = unique("svc-push-refused");
+    expect(await refusal(rpc("createQueue", name, { push: push("https://elsewhere.example/push") }))).toMatchObject({
+      code: "invalid_request",
+      status: 400,
+      detail: expect.stringMatching(/^push\.url: .*PUSH_ORIGINS/),
+    });
+    expect(await refusal(rpc("stats", name))).toMatchObject({ code: "not_found" }); // not created
+    await rpc("createQueue", name);
+    expect(await refusal(rpc("configure", name, { push: push("http://hooks.example/push") }))).toMatchObject({
+      code: "invalid_request",
+      detail: expect.stringMatching(/^push\.url: /),
+    });
+    expect((await rpc("stats", name)).stats.push).toBeUndefined();
+  });
+
+  it("answers the webhook secret once on create with push, rotates it, and configures push", async () => {
+    const name = unique("svc-push");
+    const created = await rpc("createQueue", name, { push: push("https://hooks.example/push") });
+    expect(created).toEqual({ created: true, webhook_secret: expect.stringMatching(/^whsec_/) });
+    expect(await rpc("createQueue", name, { push: push("https://hooks.example/push") })).toEqual({ created: false });
+    const changed = await rpc("configure", name, { push: { ...push("https://hooks.example/other"), concurrency: 3 } });
+    expect(changed.webhook_secret).toBeUndefined(); // the queue has its secret already
+    expect(changed.stats.push).toMatchObject({ url: "https://hooks.example/other", concurrency: 3, paused: true });
+    const rotated = await rpc("rotateWebhookSecret", name);
+    expect(rotated.webhook_secret).toMatch(/^whsec_/);
+    expect(rotated.webhook_secret).not.toBe(created.webhook_secret);
+    expect(rotated.previous_expires_at).toBeGreaterThan(Date.now());
+    const off = await rpc("configure", name, { push: null });
+    expect(off.stats.push).toBeNull(); // push turned off
+  });
+
+  it("adds and removes join callbacks, refusing a URL outside PUSH_ORIGINS", async () => {
+    const name = unique("svc-callbacks");
+    await rpc("createQueue", name);
+    await rpc("put", name, "pending"); // not drained: the callback waits
+    expect(await refusal(rpc("addJoinCallback", name, { url: "https://elsewhere.example/done" }))).toMatchObject({
+      code: "invalid_request",
+      detail: expect.stringMatching(/^url: /),
+    });
+    const added = await rpc("addJoinCallback", name, { url: "https://hooks.example/done", minBackoffSeconds: 2 });
+    expect(added).toMatchObject({
+      callback: { state: "waiting", repeat: false, min_backoff_seconds: 2 },
+      webhook_secret: expect.stringMatching(/^whsec_/),
+    });
+    expect((await rpc("stats", name)).stats.join_callbacks).toHaveLength(1);
+    expect(await rpc("removeJoinCallback", name, added.callback.id)).toEqual({});
+    expect(await refusal(rpc("removeJoinCallback", name, added.callback.id))).toMatchObject({ code: "not_found" });
+    expect(
+      await refusal(rpc("addJoinCallback", name, { url: "https://hooks.example/done", repeat: "yes" })),
+    ).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/^repeat: /) });
+  });
+});

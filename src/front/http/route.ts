@@ -2,6 +2,8 @@
 import { createRoute, type OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { problem } from "../../contract/problems.ts";
+import type { Refusal } from "../../contract/put-items.ts";
+import { mayWait } from "../../contract/requests.ts";
 import { RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import * as S from "../../contract/schemas.ts";
 import type { Delivery, Outcome } from "../../core/types.ts";
@@ -48,7 +50,6 @@ export const json = <T extends z.ZodType>(schema: T, required = false) =>
 export const ok = <T extends z.ZodType>(description: string, schema: T) =>
   ({ description, content: { "application/json": { schema } } }) as const;
 export const named = { params: S.NameParams };
-export const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 /**
  * An optional body with its defaults. Hono skips validating an optional body sent without a JSON content type and
  * answers `{}` for it, so the schema runs here too (a second, cheap pass when it already ran).
@@ -60,7 +61,7 @@ export const queuePath = "/v1/queues/{name}";
 /** A success answer, or the outcome's problem document. */
 export function reply<T extends object>(
   c: Ctx,
-  outcome: Outcome<T>,
+  outcome: Outcome<T> | Refusal,
   status = 200,
   body: (o: T) => unknown = (o) => o,
 ): Response {
@@ -97,10 +98,10 @@ export function deliveries(c: Ctx, outcome: Outcome<{ deliveries: Delivery[] }>,
 export async function waiting<T>(
   c: Ctx,
   name: string,
-  wait: { block?: boolean; timeout?: number | null },
+  request: { block?: boolean; timeout?: number },
   call: (waiter?: string) => Promise<T>,
 ): Promise<T> {
-  if (wait.block === false || wait.timeout === 0) return call();
+  if (!mayWait(request)) return call();
   const waiter = crypto.randomUUID();
   const withdraw = () =>
     void queueObject(c.env, name)

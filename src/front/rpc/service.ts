@@ -5,14 +5,14 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { type ProblemCode, problemStatus } from "../../contract/problems.ts";
-import { refusePushUrl } from "../../contract/push-origins.ts";
-import { putItems, type Refusal } from "../../contract/put-items.ts";
+import type { Refusal } from "../../contract/put-items.ts";
+import { getRequest, joinRequest, putRequest } from "../../contract/requests.ts";
 import * as S from "../../contract/schemas.ts";
 import type { PriorityKey } from "../../core/priority.ts";
 import type { Delivery, Outcome, QueueConfig } from "../../core/types.ts";
 import { ObjectUnavailable } from "../../objects/rpc.ts";
 import { queueObject } from "../../objects/stubs.ts";
-import { configureQueue, createQueue, deleteQueue, listQueues, untilAnswered } from "../operations.ts";
+import { addJoinCallback, configureQueue, createQueue, deleteQueue, listQueues, untilAnswered } from "../operations.ts";
 
 /**
  * A refusal, answered as a value: Empty and Full are a queue's normal answers, and an exception thrown from an
@@ -95,7 +95,10 @@ function jsonText(value: unknown): string {
 
 const job = ({ json, ...rest }: Delivery): Job => ({ ...rest, item: JSON.parse(json) });
 
-/** put and putMany: validated as the HTTP body would be, then stored as the same JSON text. */
+/**
+ * put and putMany: the arguments become the HTTP API's body (its items as JSON text, checked as JSON), which is then
+ * checked and turned into the queue's request exactly as an HTTP put's body is.
+ */
 async function add(
   env: Env,
   name: string,
@@ -103,41 +106,25 @@ async function add(
   options: PutOptions,
   batch: boolean,
 ) {
-  const body = {
-    block: options.block,
-    timeout: options.timeout,
-    delay: options.delay,
-    idempotency_key: options.idempotencyKey,
-  };
-  const checked = valid(S.PutBody, batch ? { ...body, items: entries } : { ...body, ...entries[0] });
-  const texts = entries.map((e) => `{"item":${jsonText(e.item)}}`);
-  const prepared = unwrap(
-    putItems(
-      batch ? `{"items":[${texts.join(",")}]}` : texts[0]!,
-      entries.map((e) => e.priority),
-    ),
-  );
+  const { block, timeout, delay, idempotencyKey: idempotency_key } = options;
+  const fields = { block, timeout, delay, idempotency_key };
+  const text = jsonText(batch ? { items: entries, ...fields } : { ...entries[0], ...fields });
+  const { request } = unwrap(putRequest(valid(S.PutBody, JSON.parse(text)), text));
   const q = object(env, name);
-  const request = {
-    items: prepared.items,
-    block: checked.block,
-    delay: checked.delay,
-    idempotency_key: checked.idempotency_key,
-  };
-  return unwrap(
-    await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) =>
-      q.put({ ...request, timeout }),
-    ),
-  ).ids;
+  return unwrap(await untilAnswered(waitFor(request), (left) => q.put({ ...request, timeout: left }))).ids;
 }
 
+/** How long a call waits here, re-polling past the cap: not at all when it may not block, else its timeout. */
+const waitFor = (request: { block?: boolean; timeout?: number }) => (request.block === false ? 0 : request.timeout);
+
 export class QueueService extends WorkerEntrypoint<Env> {
+  /** The answer has `webhook_secret` when the queue is created with push: the secret is shown this once. */
   createQueue(name: string, config: Partial<QueueConfig> = {}) {
     return attempt(async () => {
-      const checked = valid(S.QueueConfigBody, config);
-      const refused = checked.push && refusePushUrl(this.env.PUSH_ORIGINS, checked.push.url);
-      if (refused) throw new Refused("invalid_request", `push.url: ${refused}`);
-      return { created: unwrap(await createQueue(this.env, named(name), checked)).created };
+      const { created, webhook_secret } = unwrap(
+        await createQueue(this.env, named(name), valid(S.QueueConfigBody, config)),
+      );
+      return { created, ...(webhook_secret ? { webhook_secret } : {}) };
     });
   }
 
@@ -174,19 +161,10 @@ export class QueueService extends WorkerEntrypoint<Env> {
 
   getMany(name: string, max: number | undefined, options: GetOptions = {}) {
     return attempt(async () => {
-      const checked = valid(S.GetBody, {
-        block: options.block,
-        timeout: options.timeout,
-        max,
-        lease_seconds: options.leaseSeconds,
-      });
+      const { block, timeout, leaseSeconds: lease_seconds } = options;
+      const request = getRequest(valid(S.GetBody, { block, timeout, max, lease_seconds }));
       const q = object(this.env, name);
-      const request = { block: checked.block, max: checked.max, lease_seconds: checked.lease_seconds };
-      const got = unwrap(
-        await untilAnswered(checked.block ? (checked.timeout ?? undefined) : 0, (timeout) =>
-          q.get({ ...request, timeout }),
-        ),
-      );
+      const got = unwrap(await untilAnswered(waitFor(request), (left) => q.get({ ...request, timeout: left })));
       return { jobs: got.deliveries.map(job) };
     });
   }
@@ -194,16 +172,16 @@ export class QueueService extends WorkerEntrypoint<Env> {
   /** With a receipt: exactly that delivery, once. Without: Python's anonymous task_done. */
   taskDone(name: string, receipt?: string | null) {
     return attempt(async () => {
-      const body = valid(S.TaskDoneBody, { receipt: receipt ?? undefined });
-      return unwrap(await object(this.env, name).taskDone(body.receipt));
+      const { receipt: checked } = valid(S.TaskDoneBody, { receipt: receipt ?? undefined });
+      return unwrap(await object(this.env, name).taskDone(checked));
     });
   }
 
   /** Many deliveries by their receipts (up to 100) in one step: each one's outcome, in order. */
   taskDoneMany(name: string, receipts: string[]) {
     return attempt(async () => {
-      const body = valid(S.TaskDoneBody, { receipts });
-      return unwrap(await object(this.env, name).taskDoneMany(body.receipts!));
+      const checked = valid(S.TaskDoneBody, { receipts }).receipts!;
+      return unwrap(await object(this.env, name).taskDoneMany(checked));
     });
   }
 
@@ -221,11 +199,11 @@ export class QueueService extends WorkerEntrypoint<Env> {
     });
   }
 
-  join(name: string, options: { timeout?: number } = {}) {
+  join(name: string, options: { timeout?: number | null } = {}) {
     return attempt(async () => {
-      const { timeout } = valid(S.JoinBody, options);
+      const request = joinRequest(valid(S.JoinBody, options));
       const q = object(this.env, name);
-      return unwrap(await untilAnswered(timeout ?? undefined, (left) => q.join({ timeout: left })));
+      return unwrap(await untilAnswered(request.timeout, (left) => q.join({ timeout: left })));
     });
   }
 
@@ -233,11 +211,37 @@ export class QueueService extends WorkerEntrypoint<Env> {
     return attempt(async () => ({ stats: { name, ...unwrap(await object(this.env, name).stats()).stats } }));
   }
 
+  /** The answer has `webhook_secret` when push is first configured: the secret is shown this once. */
   configure(name: string, changes: Partial<Omit<QueueConfig, "order">>) {
     return attempt(async () => {
-      const outcome = await configureQueue(this.env, named(name), valid(S.QueueConfigPatch, changes));
-      return { stats: { name, ...unwrap(outcome).stats } };
+      const { stats, webhook_secret } = unwrap(
+        await configureQueue(this.env, named(name), valid(S.QueueConfigPatch, changes)),
+      );
+      return { stats: { name, ...stats }, ...(webhook_secret ? { webhook_secret } : {}) };
     });
+  }
+
+  /** A URL told the join result when the queue drains, once or on every drain (`repeat`), signed as pushes are. */
+  addJoinCallback(name: string, callback: { url: string; repeat?: boolean; minBackoffSeconds?: number }) {
+    return attempt(async () => {
+      const { url, repeat, minBackoffSeconds: min_backoff_seconds } = callback;
+      const request = valid(S.JoinCallbackBody, { url, repeat, min_backoff_seconds });
+      return unwrap(await addJoinCallback(this.env, named(name), request));
+    });
+  }
+
+  removeJoinCallback(name: string, id: string) {
+    return attempt(async () => {
+      if (!unwrap(await object(this.env, name).removeJoinCallback(id)).removed) {
+        throw new Refused("not_found", `no join callback '${id}' on this queue`);
+      }
+      return {};
+    });
+  }
+
+  /** A new secret for signing pushes and callbacks, shown this once; the previous one signs too for an overlap. */
+  rotateWebhookSecret(name: string) {
+    return attempt(async () => unwrap(await object(this.env, name).rotateWebhookSecret()));
   }
 
   shutdown(name: string, options: { immediate?: boolean } = {}) {

@@ -6,6 +6,7 @@
 // their leases expire and the items are pushed again (at least once), and a late answer's receipt is stale, so
 // nothing is counted twice. Plain queues never reach past `changed`'s first line: push costs them no row.
 import { LIMITS } from "../../contract/limits.ts";
+import type { QueueCalls } from "../../contract/requests.ts";
 import { msAfter } from "../../core/clock.ts";
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { Sql } from "../../core/store.ts";
@@ -37,7 +38,8 @@ export class Push {
     env: Env,
     sql: Sql,
     private readonly queue: () => JoinableQueue | undefined,
-    private readonly after: () => void,
+    private readonly calls: QueueCalls,
+    after: () => void,
   ) {
     this.send = fetchAllowed(env);
     this.state = new WebhookState(sql);
@@ -132,23 +134,21 @@ export class Push {
     const body = `{"type":"queue.item","timestamp":${JSON.stringify(new Date().toISOString())},"data":${data}}`;
     // The same id on every redelivery of the item, so a receiver can de-duplicate (delivery is at least once).
     const id = `msg_${this.name}_${d.id}`;
-    const sent = this.signed(push.url, id, body, push.timeout_seconds * 1000).then((result) => {
+    const sent = this.signed(push.url, id, body, push.timeout_seconds * 1000).then(async (result) => {
       this.inFlight.delete(d.receipt!);
       const q = this.queue();
       if (!q) return;
+      // Through the queue's own operations, as any consumer's task_done or release. A receipt gone stale (the
+      // lease expired and the item went elsewhere, or the queue was recreated) does nothing: whoever holds the
+      // item now answers for it.
+      if (result.ok) return void (await this.calls.taskDone(d.receipt!));
       const now = Date.now();
-      // A receipt gone stale (the lease expired and the item went elsewhere, or the queue was recreated) does
-      // nothing here: whoever holds the item now answers for it.
-      if (result.ok) q.taskDone(d.receipt!, now);
-      else {
-        const current = q.config.push ?? push;
-        const delay = backoffSeconds(d.deliveries, current.min_backoff_seconds, current.max_backoff_seconds);
-        const released = q.release(d.receipt!, delay, now);
-        if (released.ok && !released.dead_lettered) this.retries.set(d.id, msAfter(now, delay));
-        const record = this.state.push();
-        this.state.savePush({ failures: record.failures + 1, last_error: result.error, last_error_at: now });
-      }
-      this.after();
+      const record = this.state.push();
+      this.state.savePush({ failures: record.failures + 1, last_error: result.error, last_error_at: now });
+      const current = q.config.push ?? push;
+      const delay = backoffSeconds(d.deliveries, current.min_backoff_seconds, current.max_backoff_seconds);
+      const released = await this.calls.release(d.receipt!, delay);
+      if (released.ok && !released.dead_lettered) this.retries.set(d.id, msAfter(now, delay));
     });
     this.ctx.waitUntil(sent);
   }

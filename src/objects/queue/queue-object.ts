@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { cap, coreLimits, LIMITS } from "../../contract/limits.ts";
 import { problem } from "../../contract/problems.ts";
+import type { QueueCalls, Waiting } from "../../contract/requests.ts";
 import { isRight, RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import { JoinableQueue, type Limits } from "../../core/queue.ts";
 import { type Sql, Store } from "../../core/store.ts";
@@ -33,9 +34,6 @@ import { type Peeked, type PeekState, peekItems } from "./peek.ts";
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
 
-/** A blocking call may carry an id chosen by the Worker, so it can be withdrawn if the client goes away. */
-type Waiting<T> = T & { waiter?: string };
-
 /** What this object has done that Cloudflare bills by the row, since it woke: counted by the platform, per cursor. */
 export interface Meter {
   /** When this instance was constructed: a later value means the object was evicted and woke again. */
@@ -46,7 +44,7 @@ export interface Meter {
   alarms_set: number;
 }
 
-export class QueueObject extends DurableObject<Env> {
+export class QueueObject extends DurableObject<Env> implements QueueCalls {
   private readonly sql: Sql;
   private queue: JoinableQueue | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -94,10 +92,11 @@ export class QueueObject extends DurableObject<Env> {
       env,
       this.sql,
       () => this.queue,
+      this,
       () => this.afterChange(),
     );
     this.work = new SocketWork(
-      { queue: () => this.queue, run: (step) => this.run(step), wait: (step) => this.wait(step) },
+      { calls: this, queue: () => this.queue, run: (step) => this.run(step) },
       this.subscriptions,
     );
     ctx.blockConcurrencyWhile(async () => {

@@ -7,17 +7,17 @@
 // that order, so the next put, waking the object, reaches the one that has waited longest. Credit works as AMQP's
 // basic.qos: a consumer holds at most `prefetch` unfinished deliveries; a task_done or release gives one back.
 import { LIMITS } from "../../contract/limits.ts";
-import { putItems } from "../../contract/put-items.ts";
+import { putRequest, type QueueCalls, taskDone } from "../../contract/requests.ts";
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { Delivery, Outcome, QueueError } from "../../core/types.ts";
 import { error, send, sendText, type WorkFrame } from "./frames.ts";
 import type { Consumer, Session, Subscriptions } from "./subscriptions.ts";
 
-/** What the queue object lends this layer: its queue, and its way of running a step (re-arming timers after). */
+/** What the queue object lends this layer: its queue operations, and its way of running a step of the core. */
 export interface Door {
+  calls: QueueCalls;
   queue(): JoinableQueue | undefined;
   run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError;
-  wait<T>(step: (q: JoinableQueue, now: number, reply: (o: Outcome<T>) => void) => void): Promise<Outcome<T>>;
 }
 
 export class SocketWork {
@@ -44,22 +44,12 @@ export class SocketWork {
       const { ok: _, ...answered } = fields(outcome) as { ok?: true };
       send(ws, { type, id, ...answered });
     };
+    const calls = this.door.calls;
     switch (frame.op) {
       case "put": {
-        const body = frame.body;
-        const prepared = putItems(frame.text, body.items?.map((e) => e.priority) ?? [body.priority]);
+        const prepared = putRequest(frame.body, frame.text);
         if (!prepared.ok) return error(ws, prepared.code, prepared.message, id);
-        const request = {
-          items: prepared.items,
-          block: body.block,
-          timeout: body.timeout ?? undefined,
-          delay: body.delay,
-          idempotency_key: body.idempotency_key,
-        };
-        const outcome = await this.door.wait<{ ids: number[]; replayed: boolean }>((q, now, reply) =>
-          q.put(request, now, reply),
-        );
-        return answer("put", outcome, (o) => ({ ids: o.ids, replayed: o.replayed }));
+        return answer("put", await calls.put(prepared.request), (o) => ({ ids: o.ids, replayed: o.replayed }));
       }
       case "consume":
         return this.consume(ws, session, id, frame.body.prefetch, frame.body.lease_seconds);
@@ -67,33 +57,14 @@ export class SocketWork {
         return this.cancel(ws, session, id);
       case "task_done": {
         const { receipt, receipts } = frame.body;
-        if (receipts) {
-          answer(
-            "task_done",
-            this.door.run((q, now) => ({ ok: true, ...q.taskDoneMany(receipts, now) })),
-            (o) => o,
-          );
-        } else {
-          const outcome = this.door.run((q, now) => q.taskDone(receipt, now));
-          answer("task_done", outcome, (o) => ({ unfinished_tasks: o.unfinished_tasks, replayed: o.replayed }));
-        }
+        answer("task_done", await taskDone(calls, frame.body), (o) => o);
         return this.giveBack(ws, receipts ?? (receipt === undefined ? [] : [receipt]));
       }
-      case "extend": {
-        const { receipt, lease_seconds } = frame.body;
-        return answer(
-          "extend",
-          this.door.run((q, now) => q.extend(receipt, lease_seconds, now)),
-          (o) => o,
-        );
-      }
+      case "extend":
+        return answer("extend", await calls.extend(frame.body.receipt, frame.body.lease_seconds), (o) => o);
       case "release": {
         const { receipt, delay } = frame.body;
-        answer(
-          "release",
-          this.door.run((q, now) => q.release(receipt, delay, now)),
-          (o) => o,
-        );
+        answer("release", await calls.release(receipt, delay), (o) => o);
         return this.giveBack(ws, [receipt]);
       }
     }
@@ -103,7 +74,7 @@ export class SocketWork {
   closed(session: Session): void {
     for (const consumer of session.consumers) {
       this.withdraw(session, consumer);
-      for (const receipt of consumer.held) this.door.run((q, now) => q.release(receipt, 0, now));
+      for (const receipt of consumer.held) void this.door.calls.release(receipt, 0); // its outcome changes nothing here
     }
   }
 
@@ -188,7 +159,7 @@ export class SocketWork {
     if (!session || !consumer) {
       // The socket went while the core answered: give the deliveries back, after the core's turn.
       queueMicrotask(() => {
-        for (const d of got.deliveries) if (d.receipt) this.door.run((q, now) => q.release(d.receipt!, 0, now));
+        for (const d of got.deliveries) if (d.receipt) void this.door.calls.release(d.receipt, 0);
       });
       return;
     }

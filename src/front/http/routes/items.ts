@@ -1,10 +1,10 @@
 // Routes that move work: put, get, task_done, join, and a lease's extend and release.
 import { z } from "@hono/zod-openapi";
 import { problem } from "../../../contract/problems.ts";
-import { putItems } from "../../../contract/put-items.ts";
+import { taskDone as done, getRequest, joinRequest, putRequest, type TaskDone } from "../../../contract/requests.ts";
 import * as S from "../../../contract/schemas.ts";
 import { queueObject } from "../../../objects/stubs.ts";
-import { type Api, deliveries, json, named, ok, opt, orDefaults, queuePath, reply, routes, waiting } from "../route.ts";
+import { type Api, deliveries, json, named, ok, orDefaults, queuePath, reply, routes, waiting } from "../route.ts";
 
 const route = routes("Items");
 
@@ -72,24 +72,10 @@ export function itemRoutes(app: Api): void {
   app.openapi(put, async (c) => {
     const { name } = c.req.valid("param");
     const body = c.req.valid("json");
-    const header = c.req.valid("header")["idempotency-key"];
-    if (header !== undefined && body.idempotency_key !== undefined && header !== body.idempotency_key) {
-      return problem("invalid_request", "the Idempotency-Key header and the body's idempotency_key differ", c.req.path);
-    }
-    const key = header ?? body.idempotency_key;
-    const prepared = putItems(await c.req.text(), body.items?.map((e) => e.priority) ?? [body.priority]);
+    const prepared = putRequest(body, await c.req.text(), c.req.valid("header")["idempotency-key"]);
     if (!prepared.ok) return problem(prepared.code, prepared.message, c.req.path);
-    const { items } = prepared;
-    const outcome = await waiting(c, name, body, (waiter) =>
-      queueObject(c.env, name).put({
-        items,
-        block: body.block,
-        timeout: opt(body.timeout),
-        delay: body.delay,
-        idempotency_key: key,
-        waiter,
-      }),
-    );
+    const { request } = prepared;
+    const outcome = await waiting(c, name, request, (waiter) => queueObject(c.env, name).put({ ...request, waiter }));
     const response = reply(c, outcome, 201, (o) =>
       body.items ? { ids: o.ids, replayed: o.replayed } : { id: o.ids[0], replayed: o.replayed },
     );
@@ -100,23 +86,14 @@ export function itemRoutes(app: Api): void {
   app.openapi(get, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.GetBody, c.req.valid("json"));
-    const outcome = await waiting(c, name, body, (waiter) =>
-      queueObject(c.env, name).get({
-        block: body.block,
-        timeout: opt(body.timeout),
-        max: body.max,
-        lease_seconds: body.lease_seconds,
-        waiter,
-      }),
-    );
+    const request = getRequest(body);
+    const outcome = await waiting(c, name, request, (waiter) => queueObject(c.env, name).get({ ...request, waiter }));
     return deliveries(c, outcome, body.max !== undefined);
   });
 
   app.openapi(taskDone, async (c) => {
     const { name } = c.req.valid("param");
-    const body = orDefaults(S.TaskDoneBody, c.req.valid("json"));
-    const queue = queueObject(c.env, name);
-    return reply(c, await (body.receipts ? queue.taskDoneMany(body.receipts) : queue.taskDone(body.receipt)));
+    return reply<TaskDone>(c, await done(queueObject(c.env, name), orDefaults(S.TaskDoneBody, c.req.valid("json"))));
   });
 
   app.openapi(extend, async (c) => {
@@ -133,10 +110,7 @@ export function itemRoutes(app: Api): void {
 
   app.openapi(join, async (c) => {
     const { name } = c.req.valid("param");
-    const body = orDefaults(S.JoinBody, c.req.valid("json"));
-    return reply(
-      c,
-      await waiting(c, name, body, (waiter) => queueObject(c.env, name).join({ timeout: opt(body.timeout), waiter })),
-    );
+    const request = joinRequest(orDefaults(S.JoinBody, c.req.valid("json")));
+    return reply(c, await waiting(c, name, request, (waiter) => queueObject(c.env, name).join({ ...request, waiter })));
   });
 }

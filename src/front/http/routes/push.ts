@@ -1,8 +1,8 @@
 // Routes for push delivery's companions: join callbacks, and rotating the webhook secret that signs them and pushes.
 import { problem } from "../../../contract/problems.ts";
-import { refusePushUrl } from "../../../contract/push-origins.ts";
 import * as S from "../../../contract/schemas.ts";
 import { queueObject } from "../../../objects/stubs.ts";
+import { addJoinCallback } from "../../operations.ts";
 import { type Api, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
 
 const route = routes("Push");
@@ -36,9 +36,7 @@ export function pushRoutes(app: Api): void {
   app.openapi(addCallback, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.JoinCallbackBody, c.req.valid("json"));
-    const refused = refusePushUrl(c.env.PUSH_ORIGINS, body.url);
-    if (refused) return problem("invalid_request", `url: ${refused}`, c.req.path);
-    const added = await queueObject(c.env, name).addJoinCallback(body);
+    const added = await addJoinCallback(c.env, name, body);
     return reply(c, added, 201, (o) => ({
       ...o.callback,
       ...(o.webhook_secret ? { webhook_secret: o.webhook_secret } : {}),
@@ -58,10 +56,4 @@ export function pushRoutes(app: Api): void {
     const { name } = c.req.valid("param");
     return reply(c, await queueObject(c.env, name).rotateWebhookSecret());
   });
-}
-
-/** Why a queue configuration's push URL is refused (a clear 400 at configuration, not a failure later). */
-export function refusedPush(env: Env, push: { url: string } | null | undefined): string | undefined {
-  const refused = push ? refusePushUrl(env.PUSH_ORIGINS, push.url) : undefined;
-  return refused && `push.url: ${refused}`;
 }

@@ -6,7 +6,7 @@ import * as S from "../../../contract/schemas.ts";
 import { queueObject } from "../../../objects/stubs.ts";
 import { configureQueue, createQueue, deleteQueue, listQueues } from "../../operations.ts";
 import { type Api, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
-import { pushRoutes, refusedPush } from "./push.ts";
+import { pushRoutes } from "./push.ts";
 
 const route = routes("Queues");
 
@@ -76,12 +76,10 @@ export function queueRoutes(app: Api): void {
   app.openapi(create, async (c) => {
     const { name } = c.req.valid("param");
     const config = orDefaults(S.QueueConfigBody, c.req.valid("json"));
-    const refused = refusedPush(c.env, config.push);
-    if (refused) return problem("invalid_request", refused, c.req.path);
     const created = await createQueue(c.env, name, config);
     if (!created.ok) return problem(created.code, created.message, c.req.path);
     // The webhook secret is answered this once, when the queue is created with push.
-    const secret = "webhook_secret" in created ? { webhook_secret: created.webhook_secret } : {};
+    const secret = created.webhook_secret ? { webhook_secret: created.webhook_secret } : {};
     const status = created.created ? 201 : 200;
     return reply(c, await queueObject(c.env, name).stats(), status, (o) => ({ name, ...o.stats, ...secret }));
   });
@@ -94,8 +92,6 @@ export function queueRoutes(app: Api): void {
   app.openapi(configure, async (c) => {
     const { name } = c.req.valid("param");
     const changes = c.req.valid("json");
-    const refused = refusedPush(c.env, changes.push);
-    if (refused) return problem("invalid_request", refused, c.req.path);
     const secret = (o: { webhook_secret?: string }) => (o.webhook_secret ? { webhook_secret: o.webhook_secret } : {});
     return reply(c, await configureQueue(c.env, name, changes), 200, (o) => ({ name, ...o.stats, ...secret(o) }));
   });
