@@ -7,6 +7,21 @@ export const isRight = (r: string): r is Right => (RIGHTS as readonly string[]).
 /** What a WebSocket may be opened for: to observe (join, watch), to produce, to consume. */
 export const SOCKET_RIGHTS = ["observe", "produce", "consume"] as const satisfies Right[];
 
+/** The right each queue operation needs, whichever door it comes by: an HTTP route, a socket frame. */
+export const NEEDS = {
+  put: "produce",
+  get: "consume",
+  consume: "consume",
+  cancel: "consume",
+  task_done: "consume",
+  extend: "consume",
+  release: "consume",
+  join: "observe",
+  unjoin: "observe",
+  watch: "observe",
+  unwatch: "observe",
+} as const satisfies Record<string, Right>;
+
 /** The header by which the Worker hands a WebSocket ticket's id and expiry (ms) to the object that spends it. */
 export const TICKET_HEADER = "x-joinable-queues-ticket";
 /** The header by which the Worker tells the object what a socket's credentials allow. */

@@ -122,4 +122,23 @@ describe("one socket cannot silence the others", () => {
     expect(s.messages.map((m) => m.code)).toEqual(["payload_too_large", "payload_too_large"]);
     s.ws.close();
   });
+
+  it("answers an unknown op with every op a socket takes, work and subscriptions alike", async () => {
+    const name = await createQueue();
+    const s = await subscribe(name);
+    s.send({ op: "fly", id: 1 });
+    s.send({ id: 2 });
+    await waitForMessages(s, 2);
+    const ops = "put, consume, cancel, task_done, extend, release, join, unjoin, watch, unwatch";
+    expect(s.messages).toEqual([
+      expect.objectContaining({
+        type: "error",
+        code: "invalid_request",
+        status: 400,
+        detail: `op: expected one of ${ops}`,
+      }),
+      expect.objectContaining({ type: "error", code: "invalid_request", detail: `op: expected one of ${ops}` }),
+    ]);
+    s.ws.close();
+  });
 });

@@ -8,7 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { cap, coreLimits, LIMITS } from "../../contract/limits.ts";
 import { problem } from "../../contract/problems.ts";
 import type { QueueCalls, Waiting } from "../../contract/requests.ts";
-import { isRight, RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
+import { isRight, NEEDS, RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import { JoinableQueue, type Limits } from "../../core/queue.ts";
 import { type Sql, Store } from "../../core/store.ts";
 import {
@@ -26,7 +26,7 @@ import {
 } from "../../core/types.ts";
 import { Headlines } from "../catalog/headlines.ts";
 import { Push } from "../push/push.ts";
-import { error, NEEDS, parse } from "../sockets/frames.ts";
+import { error, parse } from "../sockets/frames.ts";
 import { Subscriptions } from "../sockets/subscriptions.ts";
 import { SocketWork } from "../sockets/work.ts";
 import { alarmTime } from "./alarm-time.ts";

@@ -2,7 +2,6 @@
 import type { z } from "@hono/zod-openapi";
 import { LIMITS } from "../../contract/limits.ts";
 import { type ProblemCode, problemStatus } from "../../contract/problems.ts";
-import type { Right } from "../../contract/rights.ts";
 import { describeIssues, FrameId, SubscriberMessage, WORK_FRAMES, type WorkOp } from "../../contract/schemas.ts";
 
 /** A work frame, checked: its op, the id its answer repeats, its body as the HTTP call's, and its text. */
@@ -10,24 +9,13 @@ export type WorkFrame = {
   [Op in WorkOp]: { op: Op; id: string | number; body: z.output<(typeof WORK_FRAMES)[Op]>; text: string };
 }[WorkOp];
 
-/** The right each frame needs, from the socket's credentials (as each HTTP route needs its own). */
-export const NEEDS: Record<WorkOp | SubscriberMessage["op"], Right> = {
-  put: "produce",
-  consume: "consume",
-  cancel: "consume",
-  task_done: "consume",
-  extend: "consume",
-  release: "consume",
-  join: "observe",
-  unjoin: "observe",
-  watch: "observe",
-  unwatch: "observe",
-};
-
 export type Parsed =
   | { message: SubscriberMessage }
   | { work: WorkFrame }
   | { code: ProblemCode; detail: string; id?: string | number };
+
+/** The ops of join and watch subscriptions (the work ops are WORK_FRAMES' keys). */
+const SUBSCRIBER_OPS: string[] = SubscriberMessage.options.map((o) => o.shape.op.value);
 
 export function parse(data: string | ArrayBuffer): Parsed {
   if (typeof data !== "string") {
@@ -50,6 +38,12 @@ export function parse(data: string | ArrayBuffer): Parsed {
     const checked = WORK_FRAMES[op as WorkOp].safeParse(body);
     if (!checked.success) return { code: "invalid_request", detail: describeIssues(checked.error), id: frameId.data };
     return { work: { op, id: frameId.data, body: checked.data, text: data } as WorkFrame };
+  }
+  if (typeof op !== "string" || !SUBSCRIBER_OPS.includes(op)) {
+    return {
+      code: "invalid_request",
+      detail: `op: expected one of ${[...Object.keys(WORK_FRAMES), ...SUBSCRIBER_OPS].join(", ")}`,
+    };
   }
   const result = SubscriberMessage.safeParse(value);
   return result.success ? { message: result.data } : { code: "invalid_request", detail: describeIssues(result.error) };

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { problem } from "../../../contract/problems.ts";
 import { taskDone as done, getRequest, joinRequest, putRequest, type TaskDone } from "../../../contract/requests.ts";
+import { NEEDS } from "../../../contract/rights.ts";
 import * as S from "../../../contract/schemas.ts";
 import { queueObject } from "../../../objects/stubs.ts";
 import { type Api, deliveries, json, named, ok, orDefaults, queuePath, reply, routes, waiting } from "../route.ts";
@@ -19,7 +20,7 @@ const Done = z.object({ unfinished_tasks: z.number().int(), replayed: z.boolean(
 const replayedHeader = z.object({
   "idempotent-replayed": z.literal("true").optional().openapi({ description: "Present on a replayed put." }),
 });
-const put = route("produce", {
+const put = route(NEEDS.put, {
   operationId: "put",
   method: "post",
   path: `${queuePath}/put`,
@@ -27,7 +28,7 @@ const put = route("produce", {
   request: { ...named, headers: S.IdempotencyHeader, ...json(S.PutBody, true) },
   responses: { 201: { ...ok("Added", Added), headers: replayedHeader } },
 });
-const get = route("consume", {
+const get = route(NEEDS.get, {
   operationId: "get",
   method: "post",
   path: `${queuePath}/get`,
@@ -35,7 +36,7 @@ const get = route("consume", {
   request: { ...named, ...json(S.GetBody) },
   responses: { 200: ok("Delivered", Delivered) },
 });
-const taskDone = route("consume", {
+const taskDone = route(NEEDS.task_done, {
   operationId: "taskDone",
   method: "post",
   path: `${queuePath}/task_done`,
@@ -43,7 +44,7 @@ const taskDone = route("consume", {
   request: { ...named, ...json(S.TaskDoneBody) },
   responses: { 200: ok("Done", z.union([Done, S.TaskDoneResults])) },
 });
-const extend = route("consume", {
+const extend = route(NEEDS.extend, {
   operationId: "extendLease",
   method: "post",
   path: `${queuePath}/extend`,
@@ -51,7 +52,7 @@ const extend = route("consume", {
   request: { ...named, ...json(S.ExtendBody, true) },
   responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number() })) },
 });
-const release = route("consume", {
+const release = route(NEEDS.release, {
   operationId: "releaseLease",
   method: "post",
   path: `${queuePath}/release`,
@@ -59,7 +60,7 @@ const release = route("consume", {
   request: { ...named, ...json(S.ReleaseBody, true) },
   responses: { 200: ok("Released", z.object({ dead_lettered: z.boolean() })) },
 });
-const join = route("observe", {
+const join = route(NEEDS.join, {
   operationId: "join",
   method: "post",
   path: `${queuePath}/join`,
