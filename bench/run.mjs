@@ -40,6 +40,8 @@ const dev = spawn(
     "--var",
     `BENCH_ADMIN_TOKEN:${secret}`,
     "--show-interactive-dev-session=false",
+    // BENCH_INSPECT=port opens workerd's inspector there (bench/profile.mjs takes a CPU profile through it).
+    ...(process.env.BENCH_INSPECT ? ["--inspector-port", process.env.BENCH_INSPECT] : []),
   ],
   {
     cwd: root,
