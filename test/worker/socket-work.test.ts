@@ -17,7 +17,23 @@ import {
 } from "./helpers.ts";
 
 type Socket = Awaited<ReturnType<typeof subscribe>>;
-const settle = () => new Promise((r) => setTimeout(r, 150));
+let barriers = 0;
+
+/**
+ * Waits until the object has handled every frame this socket sent before, and every call made before: frames on one
+ * socket are answered in order, and a put hands its item to a waiting consumer in the same turn, so once a later
+ * frame's answer is here, anything those caused to be sent on this socket is here too. The later frame cancels a
+ * consumer the socket does not have (a no-op answered by an error frame with its id), taken out of the messages again.
+ */
+async function inOrder(s: Socket): Promise<void> {
+  const id = `barrier-${++barriers}`;
+  s.send({ op: "cancel", id });
+  await until(async () => s.messages.some((m) => m.id === id));
+  s.messages.splice(
+    s.messages.findIndex((m) => m.id === id),
+    1,
+  );
+}
 const of = (s: Socket, type: string) => s.messages.filter((m) => m.type === type);
 const deliveries = (s: Socket) => of(s, "delivery");
 const stub = (name: string) => env.QUEUES.get(env.QUEUES.idFromName(name));
@@ -67,7 +83,8 @@ describe("put over a socket", () => {
     s.send({ op: "put", id: 1, item: "a" });
     s.send({ op: "put", id: 2, item: "b" });
     await waitForMessages(s, 1);
-    await settle();
+    await until(async () => (await stats(name)).waiting.putters === 1); // the second put waits in the object
+    await inOrder(s);
     expect(s.messages).toHaveLength(1);
     await op(name, "get");
     await waitForMessages(s, 2);
@@ -86,8 +103,9 @@ describe("consume with a prefetch", () => {
     const s = await subscribe(name);
     s.send({ op: "consume", id: "c", prefetch: 2 });
     await until(async () => deliveries(s).length === 2);
-    await settle();
+    await inOrder(s);
     expect(deliveries(s).map((d) => d.item)).toEqual([1, 2]);
+    expect(await stats(name)).toMatchObject({ qsize: 3, leased: 2 });
     expect(deliveries(s)[0]).toMatchObject({ consumer: "c", id: 1, deliveries: 1, receipt: expect.any(String) });
     s.send({ op: "task_done", id: "t1", receipt: deliveries(s)[0]!.receipt });
     await until(async () => deliveries(s).length === 3);
@@ -96,8 +114,9 @@ describe("consume with a prefetch", () => {
     s.send({ op: "cancel", id: "c" });
     await until(async () => of(s, "cancel").length === 1);
     await op(name, "put", { item: 6 });
-    await settle();
+    await inOrder(s);
     expect(deliveries(s)).toHaveLength(5);
+    expect((await stats(name)).qsize).toBe(1); // item 6 stayed in the queue
     expect(of(s, "task_done")).toEqual([
       { type: "task_done", id: "t1", unfinished_tasks: 4, replayed: false },
       { type: "task_done", id: "t2", unfinished_tasks: 2, results: ["replayed", "done", "done"] },
@@ -144,6 +163,72 @@ describe("consume with a prefetch", () => {
   });
 });
 
+describe("credit follows the delivery, whichever door ends it", () => {
+  /** A consumer with prefetch 1 holding the queue's first item, and a second item waiting behind it. */
+  async function holding(config: Record<string, unknown> = {}, lease_seconds?: number) {
+    const name = await createQueue(config);
+    const s = await subscribe(name);
+    s.send({ op: "consume", id: "c", prefetch: 1, ...(lease_seconds ? { lease_seconds } : {}) });
+    await op(name, "put", { items: [{ item: "first" }, { item: "second" }] });
+    await until(async () => deliveries(s).length === 1);
+    await inOrder(s);
+    expect(deliveries(s)).toHaveLength(1); // its credit is spent: the second waits
+    expect(await stats(name)).toMatchObject({ qsize: 1, leased: 1 });
+    return { name, s, first: deliveries(s)[0]! };
+  }
+
+  it("completed over HTTP: the consumer is served the next item", async () => {
+    const { name, s, first } = await holding();
+    expect((await op(name, "task_done", { receipt: first.receipt })).status).toBe(200);
+    await until(async () => deliveries(s).length === 2);
+    expect(deliveries(s)[1]).toMatchObject({ item: "second", deliveries: 1 });
+    s.ws.close();
+  });
+
+  it("completed in a batch over HTTP: the consumer is served the next item", async () => {
+    const { name, s, first } = await holding();
+    expect((await op(name, "task_done", { receipts: [first.receipt] })).body).toMatchObject({ results: ["done"] });
+    await until(async () => deliveries(s).length === 2);
+    s.ws.close();
+  });
+
+  it("released over HTTP: the consumer is served again (the released item comes back first)", async () => {
+    const { name, s, first } = await holding();
+    expect((await op(name, "release", { receipt: first.receipt })).status).toBe(200);
+    await until(async () => deliveries(s).length === 2);
+    expect(deliveries(s)[1]).toMatchObject({ item: "first", deliveries: 2 });
+    s.ws.close();
+  });
+
+  it("its lease expired: the consumer is served the redelivery, with no other call", async () => {
+    const { s } = await holding({}, 1);
+    await until(async () => deliveries(s).length === 2, 10_000); // only the alarm acts meanwhile
+    expect(deliveries(s)[1]).toMatchObject({ item: "first", deliveries: 2 });
+    s.ws.close();
+  });
+
+  it("dead-lettered at its lease's end: the consumer is served the next item", async () => {
+    const { name, s } = await holding({ max_deliveries: 1 }, 1);
+    await until(async () => deliveries(s).length === 2, 10_000);
+    expect(deliveries(s)[1]).toMatchObject({ item: "second", deliveries: 1 });
+    expect(await stats(name)).toMatchObject({ dead_lettered: 1, qsize: 0, leased: 1 });
+    s.ws.close();
+  });
+
+  it("extended over HTTP: the credit comes back at the lease's new end, not the old one", async () => {
+    const { name, s, first } = await holding({}, 1);
+    const extended = await op(name, "extend", { receipt: first.receipt, lease_seconds: 60 });
+    expect(extended.status).toBe(200);
+    const [held] = await runInDurableObject(stub(name), (_: QueueObject, state) =>
+      state
+        .getWebSockets()
+        .flatMap((ws) => (ws.deserializeAttachment() as { consumers: { held: unknown[] }[] }).consumers),
+    );
+    expect(held!.held).toEqual([[first.receipt, extended.body!.lease_expires_at]]);
+    s.ws.close();
+  });
+});
+
 describe("a socket's deliveries and its end", () => {
   it("a socket that closes gives back its unfinished deliveries at once, each counted as a delivery", async () => {
     const name = await createQueue({ lease_seconds: 300, max_deliveries: 2 });
@@ -176,7 +261,7 @@ describe("a socket's deliveries and its end", () => {
     expect(deliveries(first).map((d) => d.item)).toEqual([1]);
     await op(name, "put", { item: 2 });
     await until(async () => deliveries(second).length === 1);
-    await settle();
+    await Promise.all([inOrder(first), inOrder(second)]);
     expect([deliveries(first).length, deliveries(second).length]).toEqual([1, 1]);
     // Each holds its one delivery (prefetch 1), so neither waits now.
     expect(await stats(name)).toMatchObject({ deliveries: 2, redeliveries: 0, waiting: { getters: 0 } });

@@ -155,11 +155,11 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
   }
 
   taskDone(receipt: string | undefined): Outcome<{ unfinished_tasks: number; replayed: boolean }> {
-    return this.run((q, now) => q.taskDone(receipt, now));
+    return this.ending(receipt === undefined ? [] : [receipt], (q, now) => q.taskDone(receipt, now));
   }
 
   taskDoneMany(receipts: string[]): Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }> {
-    return this.run((q, now) => ({ ok: true, ...q.taskDoneMany(receipts, now) }));
+    return this.ending(receipts, (q, now) => ({ ok: true, ...q.taskDoneMany(receipts, now) }));
   }
 
   configure(changes: Partial<Omit<QueueConfig, "order">>): Outcome<{ stats: Stats; webhook_secret?: string }> {
@@ -190,11 +190,13 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
   }
 
   extend(receipt: string, seconds: number): Outcome<{ lease_expires_at: number }> {
-    return this.run((q, now) => q.extend(receipt, seconds, now));
+    const extended = this.run((q, now) => q.extend(receipt, seconds, now));
+    if (extended.ok) this.work.extended(receipt, extended.lease_expires_at);
+    return extended;
   }
 
   release(receipt: string, delay: number): Outcome<{ dead_lettered: boolean }> {
-    return this.run((q, now) => q.release(receipt, delay, now));
+    return this.ending([receipt], (q, now) => q.release(receipt, delay, now));
   }
 
   deadLetters(limit: number): Outcome<{ deliveries: Delivery[] }> {
@@ -278,6 +280,13 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     return this.push.stats(q.stats(now), now);
   }
 
+  /** A step that ends deliveries, by whichever door: a socket consumer holding one gets its credit back. */
+  private ending<T extends { ok: boolean }>(receipts: string[], step: (q: JoinableQueue, now: number) => T) {
+    const outcome = this.run(step);
+    this.work.ended(receipts);
+    return outcome;
+  }
+
   /** Runs one non-blocking step of the core, then re-arms timers and tells subscribers what changed. */
   private run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError {
     const q = this.queue;
@@ -303,6 +312,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     const q = this.queue;
     try {
       this.push.changed(Date.now()); // first: the pushes it starts take leases, which the alarm below must cover
+      this.work.expired(Date.now()); // a lease that ran out in this step frees its socket consumer's credit
       this.subscriptions.changed(Date.now());
       this.headlines.changed(Date.now()); // the catalog's live feed and metrics, at most once a second
     } catch (e) {

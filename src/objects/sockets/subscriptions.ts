@@ -19,16 +19,19 @@ interface JoinSubscription {
   armed: boolean;
 }
 
+/** A delivery a consumer holds: its receipt, and when its lease ends (null: never), when its credit comes back. */
+export type Held = [receipt: string, until: number | null];
+
 /**
- * A consumer on a socket (see work.ts): up to `prefetch` deliveries unfinished at once, whose receipts it
- * holds; `since` orders waiting consumers across a hibernation as they arrived.
+ * A consumer on a socket (see work.ts): up to `prefetch` deliveries unfinished at once, which it holds until they
+ * end by any door; `since` orders waiting consumers across a hibernation as they arrived.
  */
 export interface Consumer {
   id: string | number;
   prefetch: number;
   lease_seconds?: number;
   since: number;
-  held: string[];
+  held: Held[];
 }
 
 export interface Session {

@@ -11,7 +11,7 @@ import { putRequest, type QueueCalls, taskDone } from "../../contract/requests.t
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { Delivery, Outcome, QueueError } from "../../core/types.ts";
 import { error, send, sendText, type WorkFrame } from "./frames.ts";
-import type { Consumer, Session, Subscriptions } from "./subscriptions.ts";
+import type { Consumer, Held, Session, Subscriptions } from "./subscriptions.ts";
 
 /** What the queue object lends this layer: its queue operations, and its way of running a step of the core. */
 export interface Door {
@@ -55,18 +55,33 @@ export class SocketWork {
         return this.consume(ws, session, id, frame.body.prefetch, frame.body.lease_seconds);
       case "cancel":
         return this.cancel(ws, session, id);
-      case "task_done": {
-        const { receipt, receipts } = frame.body;
-        answer("task_done", await taskDone(calls, frame.body), (o) => o);
-        return this.giveBack(ws, receipts ?? (receipt === undefined ? [] : [receipt]));
-      }
+      // Whichever door ends a delivery, the queue object tells `ended`, which gives its consumer the credit back.
+      case "task_done":
+        return answer("task_done", await taskDone(calls, frame.body), (o) => o);
       case "extend":
         return answer("extend", await calls.extend(frame.body.receipt, frame.body.lease_seconds), (o) => o);
-      case "release": {
-        const { receipt, delay } = frame.body;
-        answer("release", await calls.release(receipt, delay), (o) => o);
-        return this.giveBack(ws, [receipt]);
-      }
+      case "release":
+        return answer("release", await calls.release(frame.body.receipt, frame.body.delay), (o) => o);
+    }
+  }
+
+  /** Deliveries ended by any door (completed, released, or their receipts found stale): their credit comes back. */
+  ended(receipts: string[]): void {
+    if (receipts.length > 0) this.drop(([receipt]) => receipts.includes(receipt));
+  }
+
+  /** Deliveries whose lease has run out (redelivered, or dead-lettered): called after every step. */
+  expired(now: number): void {
+    this.drop(([, until]) => until !== null && until <= now);
+  }
+
+  /** A lease extended by any door: its consumer's credit comes back at the lease's new end. */
+  extended(receipt: string, until: number): void {
+    for (const [ws, session] of this.sockets.sessions()) {
+      const holder = session.consumers.find((c) => c.held.some(([r]) => r === receipt));
+      if (!holder) continue;
+      holder.held = holder.held.map((h) => (h[0] === receipt ? [receipt, until] : h));
+      return this.sockets.save(ws, session);
     }
   }
 
@@ -74,7 +89,7 @@ export class SocketWork {
   closed(session: Session): void {
     for (const consumer of session.consumers) {
       this.withdraw(session, consumer);
-      for (const receipt of consumer.held) void this.door.calls.release(receipt, 0); // its outcome changes nothing here
+      for (const [receipt] of consumer.held) void this.door.calls.release(receipt, 0); // its outcome changes nothing here
     }
   }
 
@@ -111,16 +126,18 @@ export class SocketWork {
     send(ws, { type: "cancel", id });
   }
 
-  /** Frees the credit of receipts this socket's consumers held, and lets them take more. */
-  private giveBack(ws: WebSocket, receipts: string[]): void {
-    const session = this.sockets.sessions().get(ws);
-    if (!session || receipts.length === 0) return;
-    const done = new Set(receipts);
-    const consumers = session.consumers
-      .map((c) => ({ ...c, held: c.held.filter((r) => !done.has(r)) }))
-      .filter((c) => c.prefetch > 0 || c.held.length > 0);
-    this.sockets.save(ws, { ...session, consumers });
-    for (const c of consumers) this.serve(ws, c.id);
+  /** Forgets the held deliveries that have `ended`, and lets their consumers take more, once this step is over. */
+  private drop(ended: (held: Held) => boolean): void {
+    for (const [ws, session] of this.sockets.sessions()) {
+      if (!session.consumers.some((c) => c.held.some(ended))) continue;
+      const consumers = session.consumers
+        .map((c) => ({ ...c, held: c.held.filter((h) => !ended(h)) }))
+        .filter((c) => c.prefetch > 0 || c.held.length > 0);
+      this.sockets.save(ws, { ...session, consumers });
+      queueMicrotask(() => {
+        for (const c of consumers) this.serve(ws, c.id);
+      });
+    }
   }
 
   /** Puts a consumer with credit in the core's line of getters, if it is not there already. */
@@ -164,7 +181,7 @@ export class SocketWork {
       return;
     }
     for (const d of got.deliveries) {
-      if (d.receipt) consumer.held.push(d.receipt);
+      if (d.receipt) consumer.held.push([d.receipt, d.lease_expires_at]);
       const { json, ...rest } = d;
       // The item's stored text is spliced in as it is, never parsed and encoded again.
       sendText(
