@@ -18,11 +18,26 @@ import {
   TaskDoneTooMany,
   Unavailable,
 } from "../../clients/typescript/src/index.ts";
-import { uniqueName } from "./helpers.ts";
+import { MAX_TIMEOUT } from "../../clients/typescript/src/queue.ts";
+import { uniqueName, until } from "./helpers.ts";
 
 const worker = (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init));
 const client = new QueueClient("http://queues.test", { fetch: worker });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A client whose requests are kept ("POST get", its JSON body, its idempotency key): what the client sent, when. */
+function recorded() {
+  const sent: { call: string; body: Record<string, any>; key: string | null }[] = [];
+  const fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+    const call = `${init?.method ?? "GET"} ${new URL(String(input)).pathname.split("/").at(-1)}`;
+    const key = new Headers(init?.headers).get("idempotency-key");
+    sent.push({ call, body: JSON.parse(String(init?.body ?? "{}")), key });
+    return worker(input, init);
+  };
+  /** Resolves once the n-th request of `call` has gone out (bounded: fails after 10 s). */
+  const requested = (call: string, n: number) =>
+    until(async () => sent.filter((r) => r.call === call).length >= n, 10_000);
+  return { client: new QueueClient("http://queues.test", { fetch }), sent, requested };
+}
 
 it("runs CPython's producer / consumers / join example: three consumers, five items, shutdown ends them", async () => {
   const q = await client.createQueue<number>(uniqueName("classic"));
@@ -109,14 +124,18 @@ describe("every method", () => {
 
   it("extend keeps a job past its lease; release with a delay; a repeated task_done is replayed", async () => {
     const q = await client.createQueue(uniqueName("lease"), { lease_seconds: 1 });
-    await q.put("slow");
+    await q.putMany(["slow", "witness"]);
     const job = await q.get();
+    const witness = await q.get(); // not extended: its lease ends at or after the slow job's original one
     const before = job.leaseExpiresAt!;
+    expect(witness.leaseExpiresAt!).toBeGreaterThanOrEqual(before);
     expect(await q.extend(job, 3)).toBe(job.leaseExpiresAt);
     expect(job.leaseExpiresAt!).toBeGreaterThan(before);
-    await sleep(1500); // past the original lease
-    expect(await q.taskDone(job)).toEqual({ unfinished_tasks: 0, replayed: false });
-    expect(await q.taskDone(job)).toEqual({ unfinished_tasks: 0, replayed: true });
+    // The witness comes back once the server has ended its lease: the slow job's original lease has passed too.
+    expect(await q.get({ timeout: 10 })).toMatchObject({ item: "witness", deliveries: 2 });
+    expect(await q.taskDone(job)).toEqual({ unfinished_tasks: 1, replayed: false });
+    expect(await q.taskDone(job)).toEqual({ unfinished_tasks: 1, replayed: true });
+    await q.taskDone();
     await q.put("again");
     const other = await q.get();
     expect(await q.release(other, { delay: 30 })).toEqual({ dead_lettered: false });
@@ -145,18 +164,46 @@ describe("every method", () => {
   });
 
   it("waits past the server's cap when the timeout is undefined (poll_again is handled inside)", async () => {
-    const q = await client.createQueue(uniqueName("long"));
+    const { client: polling, requested } = recorded();
+    const q = await polling.createQueue(uniqueName("long"));
     const waiting = q.get(); // MAX_WAIT_SECONDS is 2 in tests: this wait spans more than one poll
-    await sleep(2500);
+    await requested("POST get", 2); // the first poll was answered poll_again, and the client asked again
     await q.put("late");
     expect((await waiting).item).toBe("late");
     await q.put("work");
     const job = await q.get();
     const joining = q.join();
-    await sleep(2500);
+    await requested("POST join", 2);
     await q.taskDone(job);
     await q.taskDone(await waiting);
     expect(await joining).toMatchObject({ drained: true });
+  });
+
+  it("a timeout past the server's maximum is a longer wait, not an error: each poll asks for the maximum", async () => {
+    const { client: polling, sent } = recorded();
+    const q = await polling.createQueue(uniqueName("day"));
+    await q.put("a", { timeout: 10 * 86_400 });
+    expect((await q.get({ timeout: 1e6 })).item).toBe("a");
+    await q.taskDone();
+    expect(await q.join({ timeout: 1e9 })).toMatchObject({ drained: true });
+    const timeouts = sent.filter((r) => r.call.startsWith("POST") && "timeout" in r.body).map((r) => r.body.timeout);
+    expect(timeouts).toEqual([MAX_TIMEOUT, MAX_TIMEOUT, MAX_TIMEOUT]);
+  });
+
+  it("putMany: 100 items a request, each with the call's key and its first index, so a repeated call adds nothing", async () => {
+    const { client: batching, sent } = recorded();
+    const q = await batching.createQueue<number>(uniqueName("keys"));
+    const items = Array.from({ length: 250 }, (_, i) => i);
+    const ids = await q.putMany(items, { idempotencyKey: "load-1", timeout: 30 });
+    const puts = sent.filter((r) => r.call === "POST put");
+    expect(puts.map((r) => [r.key, r.body.items.length])).toEqual([
+      ["load-1:0", 100],
+      ["load-1:100", 100],
+      ["load-1:200", 50],
+    ]);
+    expect(puts.every((r) => r.body.timeout > 0 && r.body.timeout <= 30)).toBe(true); // one deadline for them all
+    expect(await q.putMany(items, { idempotencyKey: "load-1" })).toEqual(ids);
+    expect(await q.qsize()).toBe(250);
   });
 });
 
@@ -210,20 +257,25 @@ describe("process: the consumer loop", () => {
   });
 
   it("a slow but live handler keeps its job past its lease (heartbeat); abort stops the loop after it", async () => {
-    const q = await client.createQueue(uniqueName("slow"), { lease_seconds: 1 });
+    const { client: beating, sent } = recorded();
+    const q = await beating.createQueue(uniqueName("slow"), { lease_seconds: 1 });
+    const clock = await client.createQueue(uniqueName("clock"), { lease_seconds: 1 });
+    await clock.put("tick");
     await q.put("slow");
     const stop = new AbortController();
     const deliveries: number[] = [];
     const running = q.process(
       async (job) => {
         deliveries.push(job.deliveries);
-        await sleep(3000); // three leases
+        // Three leases, as the server counts them: a job never extended comes back once each lease ends.
+        for (let tick = await clock.get(); tick.deliveries < 4; ) tick = await clock.get({ timeout: 10 });
         stop.abort();
       },
       { signal: stop.signal },
     );
     expect(await running).toEqual({ done: 1, failed: 0 });
     expect(deliveries).toEqual([1]);
+    expect(sent.filter((r) => r.call === "POST extend").length).toBeGreaterThanOrEqual(3); // the heartbeat's
     expect(await q.stats()).toMatchObject({ unfinished_tasks: 0, redeliveries: 0 });
   });
 });

@@ -4,7 +4,24 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createQueue, op, subscribe, until, waitForMessages } from "./helpers.ts";
 
-const settle = () => new Promise((r) => setTimeout(r, 150));
+type Socket = Awaited<ReturnType<typeof subscribe>>;
+let barriers = 0;
+
+/**
+ * Waits until the object has handled every frame this socket sent before, and every call made before: frames on one
+ * socket are answered in order, and a subscriber is told in the same turn as the call that changed the queue, so
+ * once a later frame's answer is here, anything those caused to be sent on this socket is here too. The later frame
+ * cancels a consumer the socket does not have (a no-op answered by an error frame with its id), taken out again.
+ */
+async function inOrder(s: Socket): Promise<void> {
+  const id = `barrier-${++barriers}`;
+  s.send({ op: "cancel", id });
+  await until(async () => s.messages.some((m) => m.id === id));
+  s.messages.splice(
+    s.messages.findIndex((m) => m.id === id),
+    1,
+  );
+}
 
 describe("join subscriptions", () => {
   it("is told exactly once when the last task_done lands", async () => {
@@ -14,14 +31,14 @@ describe("join subscriptions", () => {
     s.send({ op: "join", id: "batch-1" });
     const [a, b] = [(await op(name, "get")).body!, (await op(name, "get")).body!];
     await op(name, "task_done", { receipt: a.receipt });
-    await settle();
+    await inOrder(s);
     expect(s.messages).toEqual([]);
     await op(name, "task_done", { receipt: b.receipt });
     await waitForMessages(s, 1);
     expect(s.messages).toEqual([{ type: "joined", id: "batch-1", unfinished_tasks: 0, dead_lettered: 0 }]);
     await op(name, "put", { item: 3 });
     await op(name, "task_done");
-    await settle();
+    await inOrder(s);
     expect(s.messages).toHaveLength(1);
     s.ws.close();
   });
@@ -37,12 +54,12 @@ describe("join subscriptions", () => {
       await op(name, "task_done");
       await waitForMessages(s, 1 + round);
     }
-    await settle();
+    await inOrder(s);
     expect(s.messages.map((m) => m.type)).toEqual(["joined", "joined", "joined"]);
     s.send({ op: "unjoin" });
     await op(name, "put", { item: 3 });
     await op(name, "task_done");
-    await settle();
+    await inOrder(s);
     expect(s.messages).toHaveLength(3);
     s.ws.close();
   });
@@ -52,11 +69,10 @@ describe("join subscriptions", () => {
     await op(name, "put", { item: 1 });
     const subs = await Promise.all(Array.from({ length: 500 }, () => subscribe(name)));
     for (const s of subs) s.send({ op: "join" });
-    await until(async () => (await call("GET", `/v1/queues/${name}`)).status === 200);
-    await settle();
+    await Promise.all(subs.map(inOrder)); // every join is held before the drain
     await op(name, "task_done");
     await until(async () => subs.every((s) => s.messages.length >= 1), 10_000);
-    await settle();
+    await Promise.all(subs.map(inOrder));
     expect(subs.every((s) => s.messages.length === 1 && s.messages[0]!.type === "joined")).toBe(true);
     for (const s of subs) s.ws.close();
   });
@@ -66,7 +82,7 @@ describe("join subscriptions", () => {
     await op(name, "put", { item: 1 });
     const s = await subscribe(name);
     s.send({ op: "join", id: "after-eviction" });
-    await settle();
+    await inOrder(s); // held in the socket's attachment before the eviction
     await evictDurableObject(env.QUEUES.get(env.QUEUES.idFromName(name)), { webSockets: "hibernate" });
     await op(name, "task_done");
     await waitForMessages(s, 1);
@@ -84,7 +100,8 @@ describe("watch", () => {
     expect(s.messages[0]).toMatchObject({ type: "stats", stats: { qsize: 0 } });
     await Promise.all(Array.from({ length: 1000 }, (_, i) => op(name, "put", { item: i })));
     await until(async () => s.messages.at(-1)!.stats.qsize === 1000);
-    await settle();
+    // The exact last state is here, and a trailing flush sends only a state not yet sent: nothing more can come.
+    await inOrder(s);
     expect(s.messages.length).toBeLessThan(100);
     expect(s.messages.at(-1)!.stats).toMatchObject({ qsize: 1000, unfinished_tasks: 1000 });
     s.ws.close();

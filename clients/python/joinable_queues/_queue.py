@@ -16,7 +16,8 @@ from ._errors import QueueError
 from ._http import Transport
 
 _UNSET: Any = object()
-_MAX_TIMEOUT = 86_400  # the longest timeout the service accepts; a longer wait is more polls
+_MAX_TIMEOUT = 86_400  # the longest timeout the service takes in one call; a longer wait is more polls
+_BATCH = 100  # the most items one put carries (the service's batch; the TypeScript client's BATCH)
 _PER_PROCESS = ("_lock", "_held", "_heartbeat")  # what a process that unpickles a queue, or a forked child, starts anew
 _live: "weakref.WeakSet[Queue]" = weakref.WeakSet()
 
@@ -163,8 +164,15 @@ class Queue:
         return self._http.request("GET", self._path)
 
     def put_many(self, items: List[Any], block: bool = True, timeout: Optional[float] = None) -> None:
-        """Puts up to 100 items at once, all or nothing."""
-        self._put(list(items), block, timeout)
+        """Puts many items, 100 to a request; each request is all or nothing, and ``timeout`` bounds them all.
+        Batch ``start`` carries the key ``<key>:<start>``, as the TypeScript client's putMany sends it."""
+        items = list(items)
+        key = uuid.uuid4().hex
+        deadline = None if timeout is None or not block else time.monotonic() + timeout
+        for start in range(0, len(items), _BATCH):
+            # The first batch takes the caller's timeout as it is, so a negative one is refused as put refuses it.
+            left = timeout if deadline is None or start == 0 else max(0.0, deadline - time.monotonic())
+            self._put(items[start : start + _BATCH], block, left, f"{key}:{start}")
 
     def get_job(self, block: bool = True, timeout: Optional[float] = None) -> Job:
         return self.get_many(1, block, timeout)[0]
@@ -208,10 +216,11 @@ class Queue:
 
     # ---- plumbing
 
-    def _put(self, items: List[Any], block: bool, timeout: Optional[float]) -> None:
+    def _put(self, items: List[Any], block: bool, timeout: Optional[float], key: Optional[str] = None) -> None:
         entries = [self._encode(i) for i in items]
         # One key for every attempt of this put: a retry after a lost answer never adds the items twice.
-        self._poll("put", {"items": entries, "block": bool(block)}, timeout, {"idempotency-key": uuid.uuid4().hex})
+        headers = {"idempotency-key": key or uuid.uuid4().hex}
+        self._poll("put", {"items": entries, "block": bool(block)}, timeout, headers)
 
     def _poll(self, verb: str, body: Dict[str, Any], timeout: Optional[float],
               headers: Optional[Dict[str, str]] = None) -> Any:

@@ -216,6 +216,41 @@ class QueueTest(unittest.TestCase):
         q.get_job().done()
         self.assertIsNone(q.join())
 
+    def test_put_many_sends_100_a_request_keyed_as_the_typescript_client_does(self):
+        q = jq.Queue()
+        sent = []
+        request = q._http.request
+
+        def recording(method, path, body=None, headers=None):
+            sent.append((path.rsplit("/", 1)[-1], body, headers))
+            return request(method, path, body, headers)
+
+        q._http.request = recording
+        q.put_many(list(range(250)), timeout=30)
+        puts = [(body, headers["idempotency-key"]) for verb, body, headers in sent if verb == "put"]
+        self.assertEqual([len(body["items"]) for body, _ in puts], [100, 100, 50])  # each all or nothing
+        self.assertTrue(all(0 < body["timeout"] <= 30 for body, _ in puts))  # one deadline for the whole call
+        call_key = puts[0][1].rsplit(":", 1)[0]  # one key for the call, then each batch's first index
+        self.assertEqual([key for _, key in puts], [f"{call_key}:{start}" for start in (0, 100, 200)])
+        # A batch sent again with its key (a retry after a lost answer) adds nothing.
+        again = request("POST", f"{q._path}/put", puts[1][0], {"idempotency-key": puts[1][1]})
+        self.assertEqual((again["replayed"], len(again["ids"]), q.qsize()), (True, 100, 250))
+        q.put_many([])
+        self.assertEqual(len(sent), 4)  # nothing to put, nothing sent (the stats call above is the fourth)
+        with self.assertRaisesRegex(ValueError, "non-negative"):
+            q.put_many([1], timeout=-1)
+
+    def test_a_timeout_past_the_services_longest_is_a_longer_wait_not_an_error(self):
+        q = jq.Queue()
+        sent = []
+        request = q._http.request
+        q._http.request = lambda method, path, body=None, headers=None: (
+            sent.append(body), request(method, path, body, headers))[1]
+        q.put("a", timeout=1e6)
+        q.put_many(["b", "c"], timeout=10 * 86_400)
+        self.assertEqual(q.get(timeout=1e6), "a")
+        self.assertEqual([b["timeout"] for b in sent if b and "timeout" in b], [86_400] * 3)
+
     def test_a_slow_consumer_keeps_its_item_past_its_lease(self):
         q = jq.Queue(lease_seconds=2)
         q.put("slow")

@@ -1,7 +1,7 @@
 // The entry point: a service's URL and credentials, its queues, and the calls about whole queues.
 import { Queue } from "./queue.ts";
 import { type ClientOptions, Transport } from "./transport.ts";
-import type { QueueConfig, QueueInfo, Stats } from "./types.ts";
+import type { Answer, QueueConfig, QueueInfo } from "./types.ts";
 
 export class QueueClient {
   private readonly transport: Transport;
@@ -16,8 +16,10 @@ export class QueueClient {
   }
 
   /** Creates a queue, or answers the existing one if its configuration is the same (409 Conflict if not). */
-  async createQueue<T = unknown>(name: string, config: Partial<QueueConfig> = {}): Promise<Queue<T>> {
-    await this.transport.request<Stats>("PUT", `/v1/queues/${encodeURIComponent(name)}`, { body: config });
+  async createQueue<T = unknown>(name: string, config: QueueConfig = {}): Promise<Queue<T>> {
+    await this.transport.request<Answer<"createQueue">>("PUT", `/v1/queues/${encodeURIComponent(name)}`, {
+      body: config,
+    });
     return this.queue<T>(name);
   }
 
@@ -26,10 +28,7 @@ export class QueueClient {
     const limit = options.pageSize ?? 100;
     for (let after: string | null = ""; after !== null; ) {
       const query = `limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ""}`;
-      const page: { queues: QueueInfo[]; next: string | null } = await this.transport.request(
-        "GET",
-        `/v1/queues?${query}`,
-      );
+      const page: Answer<"listQueues"> = await this.transport.request("GET", `/v1/queues?${query}`);
       yield* page.queues;
       after = page.next;
     }

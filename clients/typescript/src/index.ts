@@ -6,7 +6,18 @@ export { BATCH, type GetOptions, type PutManyOptions, type PutOptions, Queue, ty
 export { type ConsumeOptions, QueueSocket } from "./socket.ts";
 export type { SubscribeOptions } from "./subscribe.ts";
 export type { ClientOptions } from "./transport.ts";
-export type { Job, JoinResult, Order, PriorityKey, QueueConfig, QueueInfo, Stats, TaskDoneResult } from "./types.ts";
+export type {
+  Job,
+  JoinResult,
+  Order,
+  PriorityKey,
+  PushConfig,
+  QueueConfig,
+  QueueConfigChange,
+  QueueInfo,
+  Stats,
+  TaskDoneResult,
+} from "./types.ts";
 export {
   type DrainedMessage,
   type PushMessage,

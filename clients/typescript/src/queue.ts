@@ -6,11 +6,12 @@ import { QueueSocket } from "./socket.ts";
 import { type SubscribeOptions, subscribeJoin, watch } from "./subscribe.ts";
 import type { Transport } from "./transport.ts";
 import {
+  type Answer,
   type Delivery,
   type Job,
   type JoinResult,
   type PriorityKey,
-  type QueueConfig,
+  type QueueConfigChange,
   type Stats,
   type TaskDoneResult,
   toJob,
@@ -47,6 +48,12 @@ export interface GetOptions extends WaitOptions {
 /** The service's batch size: one put or get carries at most this many items. */
 export const BATCH = 100;
 
+/**
+ * The longest timeout the service takes in one call (LIMITS.maxTimeoutSeconds). A longer wait is not an error: each
+ * call asks for at most this, and the loop of polls goes on until the caller's own deadline, as in the Python client.
+ */
+export const MAX_TIMEOUT = 86_400;
+
 export class Queue<T = unknown> {
   readonly name: string;
   /** @internal */
@@ -69,7 +76,7 @@ export class Queue<T = unknown> {
     const { block = true, timeout, signal } = options;
     const deadline = !block ? 0 : timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     for (;;) {
-      const left = deadline === Infinity ? null : Math.max(0, (deadline - Date.now()) / 1000);
+      const left = deadline === Infinity ? null : Math.min(Math.max(0, (deadline - Date.now()) / 1000), MAX_TIMEOUT);
       try {
         return await this.transport.request<R>("POST", `${this.path}/${verb}`, {
           body: { ...body, timeout: left },
@@ -94,17 +101,20 @@ export class Queue<T = unknown> {
     return this.put(item, { ...options, block: false });
   }
 
-  /** Puts many items, 100 to a request; each request is all-or-nothing against maxsize. Answers their ids. */
+  /**
+   * Puts many items, 100 to a request; each request is all-or-nothing against maxsize, and `timeout` bounds them all.
+   * Batch `start` carries the key `<idempotencyKey>:<start>`, so a retried call adds no batch twice. Answers the ids.
+   */
   async putMany(items: T[], options: PutManyOptions = {}): Promise<number[]> {
-    const { priorities, delay, idempotencyKey = crypto.randomUUID() } = options;
+    const { priorities, delay, idempotencyKey = crypto.randomUUID(), timeout } = options;
+    const deadline = timeout === undefined ? undefined : Date.now() + timeout * 1000;
     const ids: number[] = [];
     for (let start = 0; start < items.length; start += BATCH) {
       const batch = items.slice(start, start + BATCH).map((item, i) => ({ item, priority: priorities?.[start + i] }));
       const headers = { "idempotency-key": `${idempotencyKey}:${start}` };
-      ids.push(
-        ...(await this.poll<{ ids: number[] }>("put", { items: batch, delay, block: options.block }, options, headers))
-          .ids,
-      );
+      const left = deadline === undefined ? undefined : Math.max(0, (deadline - Date.now()) / 1000);
+      const body = { items: batch, delay, block: options.block };
+      ids.push(...(await this.poll<{ ids: number[] }>("put", body, { ...options, timeout: left }, headers)).ids);
     }
     return ids;
   }
@@ -134,7 +144,7 @@ export class Queue<T = unknown> {
   taskDone(
     job?: Pick<Job, "receipt">,
     options: { signal?: AbortSignal } = {},
-  ): Promise<{ unfinished_tasks: number; replayed: boolean }> {
+  ): Promise<Extract<Answer<"taskDone">, { replayed: boolean }>> {
     const receipt = job?.receipt ?? undefined;
     return this.transport.request("POST", `${this.path}/task_done`, {
       body: { receipt },
@@ -154,14 +164,12 @@ export class Queue<T = unknown> {
     const answer = { unfinished_tasks: 0, results: [] as TaskDoneResult[] };
     for (let start = 0; start < jobs.length; start += BATCH) {
       const receipts = jobs.slice(start, start + BATCH).map(receiptOf);
-      const { unfinished_tasks, results } = await this.transport.request<typeof answer>(
-        "POST",
-        `${this.path}/task_done`,
-        {
-          body: { receipts },
-          signal: options.signal,
-        },
-      );
+      const { unfinished_tasks, results } = await this.transport.request<
+        Extract<Answer<"taskDone">, { results: unknown }>
+      >("POST", `${this.path}/task_done`, {
+        body: { receipts },
+        signal: options.signal,
+      });
       answer.unfinished_tasks = unfinished_tasks;
       answer.results.push(...results);
     }
@@ -172,7 +180,7 @@ export class Queue<T = unknown> {
   release(
     job: Pick<Job, "receipt">,
     options: { delay?: number; signal?: AbortSignal } = {},
-  ): Promise<{ dead_lettered: boolean }> {
+  ): Promise<Answer<"releaseLease">> {
     const body = { receipt: receiptOf(job), delay: options.delay ?? 0 };
     return this.transport.request("POST", `${this.path}/release`, { body, signal: options.signal });
   }
@@ -185,7 +193,7 @@ export class Queue<T = unknown> {
   ): Promise<number> {
     const body = { receipt: receiptOf(job), lease_seconds: seconds };
     const call = { body, signal: options.signal };
-    const { lease_expires_at } = await this.transport.request<{ lease_expires_at: number }>(
+    const { lease_expires_at } = await this.transport.request<Answer<"extendLease">>(
       "POST",
       `${this.path}/extend`,
       call,
@@ -196,7 +204,7 @@ export class Queue<T = unknown> {
 
   /** Python's join: waits until every item put has been task_done'd (or dead-lettered), or `timeout` passes. */
   join(options: Omit<WaitOptions, "block"> = {}): Promise<JoinResult> {
-    return this.poll<JoinResult>("join", {}, options);
+    return this.poll<Answer<"join">>("join", {}, options);
   }
 
   stats(options: { signal?: AbortSignal } = {}): Promise<Stats> {
@@ -215,8 +223,8 @@ export class Queue<T = unknown> {
     return (await this.stats()).full;
   }
 
-  /** Changes maxsize, lease_seconds or max_deliveries (a grown maxsize releases waiting putters). */
-  configure(changes: Partial<Omit<QueueConfig, "order">>): Promise<Stats> {
+  /** Changes maxsize, lease_seconds, max_deliveries or push (a grown maxsize releases waiting putters). */
+  configure(changes: QueueConfigChange): Promise<Answer<"configureQueue">> {
     return this.transport.request("PATCH", this.path, { body: changes });
   }
 
@@ -226,7 +234,7 @@ export class Queue<T = unknown> {
   }
 
   async deadLetters(options: { limit?: number } = {}): Promise<Job<T>[]> {
-    const page = await this.transport.request<{ items: Delivery[] }>(
+    const page = await this.transport.request<Answer<"readDeadLetters">>(
       "GET",
       `${this.path}/dead_letters?limit=${options.limit ?? 100}`,
     );
@@ -237,7 +245,7 @@ export class Queue<T = unknown> {
   async redrive(options: { limit?: number } = {}): Promise<number[]> {
     const body = options.limit === undefined ? {} : { limit: options.limit };
     return (
-      await this.transport.request<{ ids: number[] }>("POST", `${this.path}/dead_letters/redrive`, {
+      await this.transport.request<Answer<"redriveDeadLetters">>("POST", `${this.path}/dead_letters/redrive`, {
         body,
         retry: false,
       })
@@ -245,7 +253,7 @@ export class Queue<T = unknown> {
   }
 
   async purgeDeadLetters(): Promise<number> {
-    return (await this.transport.request<{ purged: number }>("DELETE", `${this.path}/dead_letters`)).purged;
+    return (await this.transport.request<Answer<"purgeDeadLetters">>("DELETE", `${this.path}/dead_letters`)).purged;
   }
 
   /** Each time unfinished_tasks reaches 0 (once, unless `repeat`), over a WebSocket that reconnects if dropped. */
