@@ -1,4 +1,4 @@
-// Vars and secrets are not in wrangler.toml, so `wrangler types` cannot see them: declare them here (README "Security").
+// Vars and secrets are not in wrangler.toml, so `wrangler types` cannot see them: declare them here (docs/security.md).
 interface __BaseEnv_Env {
   /** `"none"` serves every request without authentication (local development only); anything else, or unset, is closed. */
   AUTH?: string;
@@ -8,9 +8,9 @@ interface __BaseEnv_Env {
   CORS_ORIGINS?: string;
   /** Comma-separated origins push delivery and join callbacks may target; none by default (push is off). */
   PUSH_ORIGINS?: string;
-  /** Overrides the 20 s cap on one wait (tests use a short one); see README "Limits". */
+  /** Overrides the 20 s cap on one wait (tests use a short one); see docs/limits.md. */
   MAX_WAIT_SECONDS?: string;
-  /** Override the caps of README "Limits": waiting calls per queue, subscribers per queue, queues per deployment. */
+  /** Override the caps of docs/limits.md: waiting calls per queue, subscribers per queue, queues per deployment. */
   MAX_WAITERS?: string;
   MAX_SUBSCRIBERS?: string;
   MAX_QUEUES?: string;

@@ -1,4 +1,4 @@
-// Every documented limit of the service, in one place (README "Limits" lists the same numbers).
+// Every documented limit of the service, in one place (docs/limits.md lists the same numbers).
 import type { Limits } from "../core/queue.ts";
 
 export const LIMITS = {
@@ -62,7 +62,7 @@ export const LIMITS = {
   maxFeedSubscribers: 1000,
   /** Queues whose counters the catalog asks for on one metrics scrape when it has none (after a restart). */
   metricsFillPerScrape: 100,
-  /** Push delivery (README "Push delivery and join callbacks"): deliveries in flight, and one's timeout. */
+  /** Push delivery (docs/push-and-callbacks.md): deliveries in flight, and one's timeout. */
   maxPushConcurrency: 100,
   defaultPushTimeoutSeconds: 30,
   maxPushTimeoutSeconds: 300,

@@ -38,7 +38,7 @@ const PushUrl = z.string().url().max(LIMITS.maxPushUrlLength).openapi({
   example: "https://jobs.example.com/push",
 });
 
-/** Push delivery: the queue POSTs each item to `url`, signed (README "Push delivery and join callbacks"). */
+/** Push delivery: the queue POSTs each item to `url`, signed (docs/push-and-callbacks.md). */
 export const PushConfig = z
   .object({
     url: PushUrl,
@@ -296,7 +296,7 @@ export const Problem = z
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
-    code: z.string().openapi({ description: "Stable, machine-readable; see the README's error table." }),
+    code: z.string().openapi({ description: "Stable, machine-readable; see docs/http-api.md#errors." }),
     detail: z.string(),
     instance: z.string().optional(),
     request_id: z.string().optional().openapi({ description: "On 500s: the id the server's log line carries too." }),
@@ -389,7 +389,7 @@ export const JoinResult = z
 
 const SubscriptionId = z.string().max(LIMITS.maxSubscriptionIdLength);
 
-/** One WebSocket frame from a subscriber (see README "WebSocket subscriptions"). */
+/** One WebSocket frame from a subscriber (see docs/sockets.md). */
 export const SubscriberMessage = z.discriminatedUnion("op", [
   z.object({ op: z.literal("join"), id: SubscriptionId.optional(), repeat: z.boolean().optional() }).strict(),
   z.object({ op: z.literal("unjoin"), id: SubscriptionId.optional() }).strict(),
@@ -458,7 +458,7 @@ export const PeekedItem = z
 
 const PrefixPattern = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
 
-/** One WebSocket frame to the catalog's feed: show this page of queues (see README "Live catalog feed"). */
+/** One WebSocket frame to the catalog's feed: show this page of queues (see docs/observability.md#live-catalog-feed). */
 export const FeedMessage = z.discriminatedUnion("op", [
   z
     .object({
@@ -471,7 +471,7 @@ export const FeedMessage = z.discriminatedUnion("op", [
 ]);
 export type FeedMessage = z.infer<typeof FeedMessage>;
 
-// ---- push delivery and join callbacks (README "Push delivery and join callbacks")
+// ---- push delivery and join callbacks (docs/push-and-callbacks.md)
 
 export const JoinCallbackBody = z
   .object({

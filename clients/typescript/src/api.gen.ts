@@ -5,7 +5,7 @@ export type Problem = {
   type: string;
   title: string;
   status: number;
-  /** Stable, machine-readable; see the README's error table. */
+  /** Stable, machine-readable; see docs/http-api.md#errors. */
   code: string;
   detail: string;
   instance?: string;

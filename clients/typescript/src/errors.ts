@@ -1,4 +1,4 @@
-// Errors are classes, one per problem `code` the service answers (README "Errors"); each carries its document.
+// Errors are classes, one per problem `code` the service answers (docs/http-api.md#errors); each carries its document.
 
 /** An RFC 9457 problem document as the service answers it. */
 export interface Problem {

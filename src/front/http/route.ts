@@ -14,7 +14,7 @@ export type { App };
 export type Api = OpenAPIHono<App>;
 export type Ctx = Context<App>;
 
-// Every route may answer these with a problem document (which ones, and why, is in the README's error table).
+// Every route may answer these with a problem document (which ones, and why, is in docs/http-api.md#errors).
 const ref = { $ref: "#/components/responses/Problem" } as const;
 const problems = {
   400: ref,

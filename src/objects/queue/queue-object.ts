@@ -169,7 +169,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     });
   }
 
-  /** Join callbacks and the webhook secret (push/push.ts; README "Push delivery and join callbacks"). */
+  /** Join callbacks and the webhook secret (push/push.ts; docs/push-and-callbacks.md). */
   addJoinCallback(request: Parameters<Push["addCallback"]>[0]): ReturnType<Push["addCallback"]> {
     return this.run(() => this.push.addCallback(request));
   }
