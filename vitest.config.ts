@@ -65,7 +65,17 @@ export default defineConfig({
         ],
         test: { name: "secure", include: ["test/secure/**/*.test.ts"], testTimeout: 30_000 },
       },
-      { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 120_000 } },
+      {
+        // Hooks start wrangler dev (and a browser): on a busy machine that takes most of a minute, far past
+        // vitest's default 10 s hook timeout, which would skip the file's tests and fail the run.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
