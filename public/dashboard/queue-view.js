@@ -6,10 +6,16 @@ import { Chart, RANGES, sample } from "./chart.js";
 
 const SHOWN = 50;
 
+/**
+ * An item table: each row is [its attributes, its cells' HTML], the last cell its item. Every cell carries its
+ * column's name, which a phone shows beside the figure when the rows become cards (style.css).
+ */
 function table(head, rows) {
   const ths = head.map((h) => `<th scope="col">${h}</th>`).join("");
-  const body = `<tbody>${rows.join("")}</tbody>`;
-  return `<div class="scroll"><table class="items"><thead><tr>${ths}</tr></thead>${body}</table></div>`;
+  const last = head.length - 1;
+  const td = (html, i) => `<td data-label="${head[i]}"${i === last ? ' class="item"' : ""}>${html}</td>`;
+  const trs = rows.map(([attrs, cells]) => `<tr${attrs}>${cells.map(td).join("")}</tr>`).join("");
+  return `<div class="scroll"><table class="items"><thead><tr>${ths}</tr></thead><tbody>${trs}</tbody></table></div>`;
 }
 
 export async function queueView(main, name, onError) {
@@ -112,40 +118,37 @@ export async function queueView(main, name, onError) {
     $("inflight").innerHTML = leased.length
       ? table(
           ["Id", "Deliveries", "Held for", "Lease ends", "Item"],
-          leased.map(
-            (d) => `<tr data-id="${d.id}"${age(d, now)}><td>${d.id}</td><td>${d.deliveries}</td>
-              <td>${d.leased_at ? duration(now - d.leased_at) : "—"}</td>
-              <td title="${new Date(d.lease_expires_at).toISOString()}">${relative(d.lease_expires_at - now)}</td>
-              <td class="item">${itemCell(d.item)}</td></tr>`,
-          ),
+          leased.map((d) => [
+            ` data-id="${d.id}"${age(d, now)}`,
+            [
+              d.id,
+              d.deliveries,
+              d.leased_at ? duration(now - d.leased_at) : "—",
+              `<span title="${new Date(d.lease_expires_at).toISOString()}">${relative(d.lease_expires_at - now)}</span>`,
+              itemCell(d.item),
+            ],
+          ]),
         )
       : "<p>None.</p>";
     $("ready").innerHTML = peeked.ready.length
       ? table(
           ["Id", "Deliveries", "Priority", "Item"],
-          peeked.ready.map(
-            (d) => `<tr data-id="${d.id}"${age(d, now)}><td>${d.id}</td><td>${d.deliveries}</td>
-              <td>${esc(JSON.stringify(d.priority))}</td><td class="item">${itemCell(d.item)}</td></tr>`,
-          ),
+          peeked.ready.map((d) => [
+            ` data-id="${d.id}"${age(d, now)}`,
+            [d.id, d.deliveries, esc(JSON.stringify(d.priority)), itemCell(d.item)],
+          ]),
         )
       : "<p>None.</p>";
     $("delayed").innerHTML = peeked.delayed.length
       ? table(
           ["Id", "Visible", "Item"],
-          peeked.delayed.map(
-            (d) => `<tr data-id="${d.id}"><td>${d.id}</td><td>${relative(d.visible_at - now)}</td>
-              <td class="item">${itemCell(d.item)}</td></tr>`,
-          ),
+          peeked.delayed.map((d) => [` data-id="${d.id}"`, [d.id, relative(d.visible_at - now), itemCell(d.item)]]),
         )
       : "<p>None.</p>";
     $("dead").innerHTML = peeked.dead.length
       ? table(
           ["Id", "Deliveries", "Item"],
-          peeked.dead.map(
-            (d) =>
-              `<tr data-id="${d.id}"><td>${d.id}</td><td>${d.deliveries}</td>
-              <td class="item">${itemCell(d.item)}</td></tr>`,
-          ),
+          peeked.dead.map((d) => [` data-id="${d.id}"`, [d.id, d.deliveries, itemCell(d.item)]]),
         )
       : "<p>None.</p>";
     const config = {

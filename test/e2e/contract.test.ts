@@ -129,6 +129,8 @@ it("every operation's real answers validate against the served document", async 
   feed.close();
   seen.get("subscribeCatalog")!.add(101);
   expect((await call("GET", "/v1/metrics")).body).toMatch(/# EOF\n$/);
+  const classic = await call("GET", "/v1/metrics", undefined, { accept: "text/plain; version=0.0.4" });
+  expect(classic.body).not.toMatch(/# EOF/); // the classic text, validated against its own media type above
   const issued = (await call("POST", "/v1/tokens", { queues: ["contract"], rights: ["observe"], label: "contract" }))
     .body;
   await call("GET", "/v1/tokens");

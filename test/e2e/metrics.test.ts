@@ -1,5 +1,9 @@
-// GET /v1/metrics against wrangler dev: it parses as OpenMetrics 1.0 (a strict parser, openmetrics.ts) and its
-// figures match each queue's exact stats once the queues have reported; it needs observe over every queue.
+// GET /v1/metrics against wrangler dev: by default it parses as OpenMetrics 1.0 (a strict parser, openmetrics.ts) and
+// its figures match each queue's exact stats once the queues have reported; asked for Prometheus's classic text
+// format (`Accept: text/plain; version=0.0.4`, as Prometheus's client libraries negotiate it) it answers that, with
+// the same families and figures, and `promtool check metrics` passes on it. It needs observe over every queue.
+import { spawnSync } from "node:child_process";
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseOpenMetrics } from "./openmetrics.ts";
 import { serve } from "./server.ts";
@@ -8,8 +12,9 @@ const ADMIN = "metrics-admin-secret-0123456789abcdef";
 let server: Awaited<ReturnType<typeof serve>>;
 
 beforeAll(async () => {
-  server = await serve("plain", { ADMIN_TOKEN: ADMIN });
-});
+  // Push to a port where nothing listens, paused: the push families then have a queue to show.
+  server = await serve("plain", { ADMIN_TOKEN: ADMIN, PUSH_ORIGINS: "http://127.0.0.1" });
+}, 90_000); // wrangler dev may take most of a minute to listen on a busy machine (server.ts waits up to 60 s)
 afterAll(() => server?.stop());
 
 async function api(method: string, path: string, body?: unknown, token = ADMIN) {
@@ -21,6 +26,45 @@ async function api(method: string, path: string, body?: unknown, token = ADMIN) 
   const text = await res.text();
   return { status: res.status, type: res.headers.get("content-type"), text, json: () => JSON.parse(text) };
 }
+
+const CLASSIC = "text/plain; version=0.0.4";
+const CLASSIC_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+const OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/** GET /v1/metrics with exactly this Accept header, or none at all for null (fetch would send `*` + `/*`). */
+function metrics(accept: string | null): Promise<{ status: number; type?: string; vary?: string; text: string }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${ADMIN}`, ...(accept === null ? {} : { accept }) };
+  return new Promise((resolve, reject) => {
+    request(`${server.url}/v1/metrics`, { headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8"); // both formats are UTF-8, as their content types say
+      res.on("data", (d: string) => (text += d));
+      res.on("error", reject);
+      res.on("end", () =>
+        resolve({ status: res.statusCode!, type: res.headers["content-type"], vary: res.headers.vary, text }),
+      );
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+/** `promtool check metrics` on a text: its exit status and what it said. Never a skip: missing, it fails the test. */
+function promtool(text: string): { status: number | null; said: string } {
+  const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8", timeout: 60_000 });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+    throw new Error(
+      "promtool is not installed. It comes with Prometheus: on Debian or Ubuntu " +
+        "`sudo apt-get install -y --no-install-recommends prometheus` (as .ci/run does); elsewhere unpack a " +
+        "release from https://prometheus.io/download/ and put its promtool on PATH.",
+    );
+  }
+  if (run.error) throw run.error;
+  return { status: run.status, said: `${run.stdout}${run.stderr}`.trim() };
+}
+
+/** A text's sample lines, in order: the same in both formats. */
+const samples = (text: string) => text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
 
 /** The value of one family's sample for one queue. */
 const value = (families: ReturnType<typeof parseOpenMetrics>, family: string, queue: string) =>
@@ -69,9 +113,10 @@ describe("GET /v1/metrics", () => {
       expect(res.type).toBe("application/openmetrics-text; version=1.0.0; charset=utf-8");
       return parseOpenMetrics(res.text);
     };
-    // Queues report at most once a second, so the scrape catches up within about that.
-    await expect.poll(async () => value(await scrape(), "completed", "m-alpha"), { timeout: 3000 }).toBe(1);
-    await expect.poll(async () => value(await scrape(), "dead_lettered", "m-beta"), { timeout: 3000 }).toBe(1);
+    // Queues report at most once a second, so the scrape catches up within about that: the bound is for a busy
+    // machine, the wait ends as soon as the figures are in.
+    await expect.poll(async () => value(await scrape(), "completed", "m-alpha"), { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => value(await scrape(), "dead_lettered", "m-beta"), { timeout: 30_000 }).toBe(1);
     const families = await scrape();
     expect(families.get("joinable_queues_puts")!.type).toBe("counter");
     expect(families.get("joinable_queues_qsize")!.type).toBe("gauge");
@@ -113,5 +158,76 @@ describe("GET /v1/metrics", () => {
     expect(refused.json()).toMatchObject({ code: "forbidden" });
     const everything = (await api("POST", "/v1/tokens", { queues: ["*"], rights: ["observe"] })).json().token;
     expect((await api("GET", "/v1/metrics", undefined, everything)).status).toBe(200);
+  });
+});
+
+describe("the format, from the Accept header", () => {
+  it("is the one the scraper prefers, as Prometheus's client libraries negotiate it; OpenMetrics otherwise", async () => {
+    const cases: [accept: string | null, type: string][] = [
+      [CLASSIC, CLASSIC_TYPE], // promtool, and Prometheus told `scrape_protocols: [PrometheusText0.0.4]`
+      ["text/plain", CLASSIC_TYPE],
+      ["TEXT/PLAIN;Version=0.0.4;charset=utf-8", CLASSIC_TYPE],
+      ["application/openmetrics-text;q=0.3, text/plain;version=0.0.4;q=0.9", CLASSIC_TYPE],
+      ["application/openmetrics-text; version=1.0.0", OPENMETRICS_TYPE],
+      // Prometheus 2's own scrape header: OpenMetrics first, the classic format at q=0.5.
+      [
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75," +
+          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        OPENMETRICS_TYPE,
+      ],
+      ["text/plain;q=0", OPENMETRICS_TYPE], // q=0 refuses it
+      ["text/plain; version=9.9.9", OPENMETRICS_TYPE], // a version of the classic format that is not served
+      ["text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", OPENMETRICS_TYPE], // a browser
+      ["*/*", OPENMETRICS_TYPE],
+      [null, OPENMETRICS_TYPE],
+    ];
+    for (const [accept, type] of cases) {
+      const res = await metrics(accept);
+      // Vary names Accept, so that no cache answers one scraper's format to another (CORS adds Origin).
+      const vary = res.vary?.split(/,\s*/).includes("Accept");
+      expect({ accept, status: res.status, type: res.type, vary }).toEqual({ accept, status: 200, type, vary: true });
+      expect(res.text.endsWith("# EOF\n"), `${accept}: only OpenMetrics ends with # EOF`).toBe(
+        type === OPENMETRICS_TYPE,
+      );
+    }
+  });
+
+  it("answers the classic format with the same families and figures, and promtool check metrics passes on it", async () => {
+    expect((await api("PUT", "/v1/queues/m-push", {})).status).toBe(201);
+    const push = { push: { url: "http://127.0.0.1:9/push", paused: true } }; // nothing listens on port 9
+    expect((await api("PATCH", "/v1/queues/m-push", push)).status).toBe(200);
+    await api("POST", "/v1/queues/m-push/put", { item: "held back" });
+    // Two scrapes agree once every queue has reported and the catalog knows them all (it asks unknown ones itself).
+    let [open, classic] = ["", ""];
+    await expect
+      .poll(
+        async () => {
+          [open, classic] = await Promise.all([metrics(null), metrics(CLASSIC)]).then((r) => r.map((x) => x.text));
+          const figures = parseOpenMetrics(open);
+          const ready =
+            value(figures, "puts", "m-push") === 1 &&
+            figures.get("joinable_queues_unreported_queues")?.samples[0]?.value === 0;
+          return ready && samples(open).join("\n") === samples(classic).join("\n");
+        },
+        { timeout: 30_000 }, // a bound for a busy machine: queues report within about a second
+      )
+      .toBe(true);
+    expect(samples(classic)).toContain('joinable_queues_push_failures_total{queue="m-push"} 0');
+    expect(samples(classic)).toContain('joinable_queues_puts_total{queue="m-push"} 1');
+    // The classic format names a counter's family as its samples (`_total`); OpenMetrics without; only it ends EOF.
+    const types = (text: string) => text.split("\n").filter((line) => line.startsWith("# TYPE "));
+    expect(types(classic)).toEqual(
+      types(open).map((line) => line.replace(/^(# TYPE \S+) counter$/, "$1_total counter")),
+    );
+    expect(classic).not.toMatch(/# EOF/);
+    expect(open.endsWith("\n# EOF\n")).toBe(true);
+    expect(promtool(classic)).toEqual({ status: 0, said: "" });
+  });
+
+  it("promtool is the real linter: it refuses what a scraper would warn of", () => {
+    // A counter without `_total`, and without HELP: what an OpenMetrics answer looks like to the classic parser.
+    const lint = promtool("# TYPE joinable_queues_puts counter\njoinable_queues_puts 1\n");
+    expect(lint.status).not.toBe(0);
+    expect(lint.said).toMatch(/_total/);
   });
 });

@@ -1,9 +1,9 @@
-// Routes for observers: peek at a queue's items without taking them, and every queue's counters as OpenMetrics.
+// Routes for observers: peek at a queue's items without taking them, and every queue's counters for scrapers.
 import { z } from "@hono/zod-openapi";
 import * as S from "../../../contract/schemas.ts";
 import type { Peeked } from "../../../objects/queue/peek.ts";
 import { catalog, queueObject } from "../../../objects/stubs.ts";
-import { exposition, OPENMETRICS_TYPE } from "../openmetrics.ts";
+import { exposition, negotiate, OPENMETRICS_TYPE, PROMETHEUS_TYPE } from "../openmetrics.ts";
 import { type Api, named, ok, queuePath, reply, routes } from "../route.ts";
 
 const route = routes("Observing");
@@ -34,15 +34,21 @@ const metrics = route(
     operationId: "getMetrics",
     method: "get",
     path: "/v1/metrics",
-    summary: "Every queue's counters in OpenMetrics text, for Prometheus and other scrapers",
+    summary: "Every queue's counters for Prometheus and other scrapers: OpenMetrics 1.0, or the classic text format",
     description:
       "Answered from the counters each queue reports to the catalog (at most once a second, when they change), " +
-      "so a scrape costs one call however many queues there are. `Content-Type: " +
-      `${OPENMETRICS_TYPE}\`.`,
+      "so a scrape costs one call however many queues there are. `Accept` chooses the format as Prometheus's " +
+      "client libraries negotiate it: whichever of `text/plain` (version 0.0.4 or none) and " +
+      "`application/openmetrics-text` it prefers. `text/plain` gets Prometheus's classic text format " +
+      `(\`${PROMETHEUS_TYPE}\`, which \`promtool check metrics\` lints); anything else, no \`Accept\` included, ` +
+      `OpenMetrics 1.0 (\`${OPENMETRICS_TYPE}\`, ending with \`# EOF\`). The same families and figures either way.`,
     responses: {
       200: {
-        description: "OpenMetrics 1.0 text exposition, ending with `# EOF`",
-        content: { "application/openmetrics-text": { schema: z.string() } },
+        description: "The exposition: OpenMetrics 1.0 text ending with `# EOF`, or Prometheus text 0.0.4",
+        content: {
+          "application/openmetrics-text": { schema: z.string().regex(/# EOF\n$/) },
+          "text/plain": { schema: z.string() },
+        },
       },
     },
   },
@@ -63,7 +69,8 @@ export function observeRoutes(app: Api): void {
   });
 
   app.openapi(metrics, async (c) => {
-    const text = exposition(await catalog(c.env).headlines());
-    return c.body(text, 200, { "content-type": OPENMETRICS_TYPE, "cache-control": "no-store" });
+    const format = negotiate(c.req.header("accept"));
+    const text = exposition(await catalog(c.env).headlines(), format);
+    return c.body(text, 200, { "content-type": format, vary: "Accept", "cache-control": "no-store" });
   });
 }
