@@ -12,20 +12,8 @@ export interface QueueConfig {
   lease_seconds: number | null;
   /** Deliveries after which an item goes to the dead letters instead of back to the queue; null means never. */
   max_deliveries: number | null;
-  /** Push delivery: the queue object takes items itself and POSTs each to this URL (src/objects/push.ts). */
-  push?: PushConfig | null;
-}
-
-export interface PushConfig {
-  url: string;
-  /** Deliveries in flight at once. */
-  concurrency: number;
-  timeout_seconds: number;
-  /** A failed delivery returns after min_backoff_seconds * 2^(deliveries-1), capped, with jitter. */
-  min_backoff_seconds: number;
-  max_backoff_seconds: number;
-  /** Stops pushing; the items stay in the queue (pull consumers may still take them). */
-  paused: boolean;
+  /** Push delivery's settings (contract/queue-config.ts): kept with the queue's, never read by the core. */
+  push?: object | null;
 }
 
 /** A normal "no" from the queue: a value, not an exception (the adapters map codes to HTTP problems). */

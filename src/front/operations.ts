@@ -5,7 +5,8 @@
 import { cap, LIMITS } from "../contract/limits.ts";
 import { refusePushUrl } from "../contract/push-origins.ts";
 import type { Refusal } from "../contract/put-items.ts";
-import type { Outcome, QueueConfig } from "../core/types.ts";
+import type { QueueConfig } from "../contract/queue-config.ts";
+import type { Outcome } from "../core/types.ts";
 import type { CallbackRequest } from "../objects/push/join-callbacks.ts";
 import { catalog, queueObject } from "../objects/stubs.ts";
 

@@ -6,8 +6,8 @@
 // only lists them and says which were revoked.
 import { DurableObject } from "cloudflare:workers";
 import { LIMITS } from "../../contract/limits.ts";
+import type { QueueConfig } from "../../contract/queue-config.ts";
 import type { Right } from "../../contract/rights.ts";
-import type { QueueConfig } from "../../core/types.ts";
 import { CatalogFeed } from "./feed.ts";
 import type { Known } from "./headline-board.ts";
 import type { Headline } from "./headlines.ts";

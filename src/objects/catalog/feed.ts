@@ -6,9 +6,9 @@
 // what it shows now is recomputed from the catalog's table when the object wakes. Headlines live in memory only.
 import { LIMITS } from "../../contract/limits.ts";
 import { type ProblemCode, problem } from "../../contract/problems.ts";
+import type { QueueConfig } from "../../contract/queue-config.ts";
 import { TICKET_HEADER } from "../../contract/rights.ts";
 import { describeIssues, FeedMessage } from "../../contract/schemas.ts";
-import type { QueueConfig } from "../../core/types.ts";
 import { closeBack, error, send } from "../sockets/frames.ts";
 import { HeadlineBoard, type Known } from "./headline-board.ts";
 import type { Headline } from "./headlines.ts";

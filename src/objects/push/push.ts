@@ -6,11 +6,12 @@
 // their leases expire and the items are pushed again (at least once), and a late answer's receipt is stale, so
 // nothing is counted twice. Plain queues never reach past `changed`'s first line: push costs them no row.
 import { LIMITS } from "../../contract/limits.ts";
+import { type PushConfig, pushOf } from "../../contract/queue-config.ts";
 import type { QueueCalls } from "../../contract/requests.ts";
 import { msAfter } from "../../core/clock.ts";
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { Sql } from "../../core/store.ts";
-import type { Delivery, Outcome, PushConfig, Stats } from "../../core/types.ts";
+import type { Delivery, Outcome, Stats } from "../../core/types.ts";
 import { backoffSeconds, type CallbackRequest, type CallbackView, JoinCallbacks } from "./join-callbacks.ts";
 import { fetchAllowed, type Send, sendSigned } from "./webhook-send.ts";
 import { WebhookState } from "./webhook-state.ts";
@@ -58,7 +59,7 @@ export class Push {
   changed(now: number): void {
     const q = this.queue();
     if (!q) return;
-    this.pump(q, q.config.push, now);
+    this.pump(q, pushOf(q.config), now);
     this.callbacks.changed(q, this.name, now);
   }
 
@@ -94,7 +95,7 @@ export class Push {
   /** Stats with push state and join callbacks, when the queue has either (a plain queue's stats are unchanged). */
   stats(s: Stats, now: number): Stats & { join_callbacks?: CallbackView[] } {
     const callbacks = this.callbacks.list();
-    const push = s.push;
+    const push = pushOf(s);
     if (!push && callbacks.length === 0) return s;
     for (const [id, at] of this.retries) if (at <= now) this.retries.delete(id);
     const record = this.state.push();
@@ -145,7 +146,7 @@ export class Push {
       const now = Date.now();
       const record = this.state.push();
       this.state.savePush({ failures: record.failures + 1, last_error: result.error, last_error_at: now });
-      const current = q.config.push ?? push;
+      const current = pushOf(q.config) ?? push;
       const delay = backoffSeconds(d.deliveries, current.min_backoff_seconds, current.max_backoff_seconds);
       const released = await this.calls.release(d.receipt!, delay);
       if (released.ok && !released.dead_lettered) this.retries.set(d.id, msAfter(now, delay));

@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { cap, coreLimits, LIMITS } from "../../contract/limits.ts";
 import { problem } from "../../contract/problems.ts";
+import type { QueueConfig } from "../../contract/queue-config.ts";
 import type { QueueCalls, Waiting } from "../../contract/requests.ts";
 import { isRight, NEEDS, RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import { JoinableQueue, type Limits } from "../../core/queue.ts";
@@ -19,7 +20,6 @@ import {
   type Outcome,
   type PutRequest,
   type PutResult,
-  type QueueConfig,
   type QueueError,
   type Stats,
   type TaskDoneResult,
