@@ -19,6 +19,17 @@ def _project():
     return field("name"), field("version"), field("description"), field("requires-python")
 
 
+def _extras():
+    """[project.optional-dependencies] as METADATA lines: each extra, and what it requires."""
+    text = (ROOT / "pyproject.toml").read_text()
+    section = re.search(r"^\[project\.optional-dependencies\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    lines = []
+    for extra, requirements in re.findall(r"^([\w-]+) = \[(.*?)\]", section.group(1) if section else "", re.M):
+        lines.append(f"Provides-Extra: {extra}\n")
+        lines += [f'Requires-Dist: {r}; extra == "{extra}"\n' for r in re.findall(r'"([^"]+)"', requirements)]
+    return "".join(lines)
+
+
 def get_requires_for_build_wheel(config_settings=None):
     return []
 
@@ -33,7 +44,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     files = {f"{PACKAGE}/{p.name}": p.read_bytes() for p in sorted((ROOT / PACKAGE).iterdir()) if p.is_file() and p.suffix in (".py", ".typed")}
     files[f"{dist}.dist-info/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\nRequires-Python: {python}\n"
-        "Description-Content-Type: text/markdown\n\n" + (ROOT / "README.md").read_text()
+        + _extras() + "Description-Content-Type: text/markdown\n\n" + (ROOT / "README.md").read_text()
     ).encode()
     files[f"{dist}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: joinable-queues build_backend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     record = [f"{path},sha256={_digest(data)},{len(data)}" for path, data in files.items()]

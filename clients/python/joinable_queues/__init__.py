@@ -6,9 +6,10 @@ multiprocessing program, ``from joinable_queues import JoinableQueue`` stands in
 """
 from ._errors import Empty, Full, QueueError, ShutDown
 from ._queue import Job, LifoQueue, PriorityQueue, Queue
+from ._simple import SimpleQueue
 from .webhooks import WebhookVerificationError, verify_webhook
 
 JoinableQueue = Queue  # multiprocessing's name: the queue passed to Process(args=(q,)) pickles as a reference
 
-__all__ = ["Queue", "LifoQueue", "PriorityQueue", "JoinableQueue", "Empty", "Full", "ShutDown", "QueueError", "Job",
-           "verify_webhook", "WebhookVerificationError"]
+__all__ = ["Queue", "LifoQueue", "PriorityQueue", "SimpleQueue", "JoinableQueue", "Empty", "Full", "ShutDown",
+           "QueueError", "Job", "verify_webhook", "WebhookVerificationError"]

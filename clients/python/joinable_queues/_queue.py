@@ -1,6 +1,7 @@
 """queue.Queue's interface over the service: same methods, same exceptions, same blocking rules."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -8,18 +9,21 @@ import types
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
-from . import _items
+from . import _items, _socket
 from ._errors import QueueError
 from ._http import Transport
 
 _UNSET: Any = object()
 _MAX_TIMEOUT = 86_400  # the longest timeout the service takes in one call; a longer wait is more polls
 _BATCH = 100  # the most items one put carries (the service's batch; the TypeScript client's BATCH)
-_PER_PROCESS = ("_lock", "_held", "_heartbeat")  # what a process that unpickles a queue, or a forked child, starts anew
+_SHORT = 1.0  # a get that may wait less than this is one HTTP call; a longer one waits on the socket
+# What a process that unpickles a queue, or a forked child, starts anew (as multiprocessing's queues do after fork).
+_PER_PROCESS = ("_lock", "_held", "_heartbeat", "_socket", "_closed", "_putting", "_flushed", "_join_cancelled")
 _live: "weakref.WeakSet[Queue]" = weakref.WeakSet()
+_orphans: List[Any] = []  # a forked child's copies of its parent's sockets: kept, never closed, never used
 
 
 @dataclass
@@ -47,7 +51,11 @@ class Queue:
     ``Queue(name="jobs")`` opens (or creates) the queue that other processes share by that name.
 
     Pickled (as ``multiprocessing.Process(args=(q,))`` does under spawn and forkserver), a queue is a reference to
-    the same service queue, and connects on first use where it is unpickled; a forked child does the same."""
+    the same service queue, and connects on first use where it is unpickled; a forked child does the same.
+
+    With the ``websockets`` library installed, a get that waits does so on the queue's WebSocket, holding no HTTP
+    request open; ``prefetch`` items are then kept ready ahead of the gets (0: none, queue.Queue's exact view of
+    qsize). ``sockets=False`` stays on HTTP; ``sockets=True`` insists on the library."""
 
     _order = "fifo"
     __class_getitem__ = classmethod(types.GenericAlias)
@@ -62,7 +70,13 @@ class Queue:
         lease_seconds: Optional[int] = 30,
         max_deliveries: Optional[int] = 10,
         serializer: Optional[Tuple[Callable[[Any], Any], Callable[[Any], Any]]] = None,
+        prefetch: int = 0,
+        sockets: Optional[bool] = None,
     ) -> None:
+        if sockets and not _socket.AVAILABLE:
+            raise ImportError('sockets=True needs the websockets library: pip install "joinable-queues[sockets]"')
+        self._sockets = _socket.AVAILABLE if sockets is None else bool(sockets)
+        self._prefetch = prefetch
         self._http = Transport(url, token)
         self.name = name or f"py-{uuid.uuid4().hex[:16]}"
         self._path = f"/v1/queues/{quote(self.name, safe='')}"
@@ -100,12 +114,18 @@ class Queue:
         self._lock = threading.Lock()
         self._held: List[Job] = []  # items this process took and has not task_done'd, oldest first
         self._heartbeat: Optional[threading.Thread] = None
+        self._socket: Optional[_socket.SocketConsumer] = None  # opened by the first get that waits
+        self._closed = False  # multiprocessing's close(): no more put or get from this process
+        self._putting = 0  # puts under way in this process's threads, which join_thread() waits for
+        self._flushed = threading.Condition(self._lock)
+        self._join_cancelled = False
         _live.add(self)
 
     # ---- queue.Queue's interface
 
     def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
-        self._put([item], block, timeout)
+        with self._in_flight():
+            self._put([item], block, timeout)
 
     def put_nowait(self, item: Any) -> None:
         self.put(item, block=False)
@@ -169,23 +189,36 @@ class Queue:
         items = list(items)
         key = uuid.uuid4().hex
         deadline = None if timeout is None or not block else time.monotonic() + timeout
-        for start in range(0, len(items), _BATCH):
-            # The first batch takes the caller's timeout as it is, so a negative one is refused as put refuses it.
-            left = timeout if deadline is None or start == 0 else max(0.0, deadline - time.monotonic())
-            self._put(items[start : start + _BATCH], block, left, f"{key}:{start}")
+        with self._in_flight():
+            for start in range(0, len(items), _BATCH):
+                # The first batch takes the caller's timeout as it is, so a negative one is refused as put refuses it.
+                left = timeout if deadline is None or start == 0 else max(0.0, deadline - time.monotonic())
+                self._put(items[start : start + _BATCH], block, left, f"{key}:{start}")
 
     def get_job(self, block: bool = True, timeout: Optional[float] = None) -> Job:
+        """One delivery. A get that waits (without limit, or for a second or more) waits on the socket where there
+        is one, and holds no HTTP request open; one that does not block takes a prefetched item first."""
+        self._check_open()
+        if block and timeout is not None and timeout < 0:
+            raise ValueError("'timeout' must be a non-negative number")
+        consumer = self._consumer()
+        if consumer is not None and not block:
+            ready = consumer.take()
+            if ready is not None:
+                return self._hold([self._job(ready)])[0]
+        elif consumer is not None and (timeout is None or timeout >= _SHORT):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                return self._hold([self._job(consumer.get(timeout))])[0]
+            except _socket.Unavailable:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         return self.get_many(1, block, timeout)[0]
 
     def get_many(self, max: int, block: bool = True, timeout: Optional[float] = None) -> List[Job]:
         """Up to ``max`` items (at least one), each its own Job."""
+        self._check_open()
         answer = self._poll("get", {"max": max, "block": bool(block)}, timeout)
-        jobs = [self._job(d) for d in answer["items"]]
-        if jobs and jobs[0].receipt is not None:
-            with self._lock:
-                self._held.extend(jobs)
-            self._keep_alive()
-        return jobs
+        return self._hold([self._job(d) for d in answer["items"]])
 
     def task_done_many(self, jobs: List[Job]) -> List[str]:
         """Completes many jobs, 100 to a request (one step each on the server), and answers each job's outcome in
@@ -204,6 +237,31 @@ class Queue:
     def delete(self) -> None:
         """Deletes the queue and everything in it, for every process."""
         self._http.request("DELETE", self._path)
+
+    # ---- multiprocessing.Queue's process-side calls
+
+    def close(self) -> None:
+        """No more put or get from this process (they raise ValueError); task_done and join still work. Prefetched
+        items go back to the queue, and the socket closes once this process holds nothing."""
+        with self._lock:
+            self._closed = True
+            consumer = self._socket
+        if consumer is not None:
+            consumer.close()
+
+    def join_thread(self) -> None:
+        """After close(): waits until the puts other threads of this process have under way are acknowledged (here
+        they are the data a feeder thread would still be flushing), unless cancel_join_thread() was called."""
+        assert self._closed, f"Queue {self!r} not closed"
+        with self._flushed:
+            while self._putting and not self._join_cancelled:
+                self._flushed.wait()
+
+    def cancel_join_thread(self) -> None:
+        """join_thread() returns at once from now on, puts under way or not."""
+        with self._flushed:
+            self._join_cancelled = True
+            self._flushed.notify_all()
 
     # ---- the parts that differ between the three orders
 
@@ -238,6 +296,39 @@ class Queue:
                 if e.code != "poll_again":
                     raise
 
+    @contextlib.contextmanager
+    def _in_flight(self) -> Iterator[None]:
+        with self._flushed:
+            self._check_open()
+            self._putting += 1
+        try:
+            yield
+        finally:
+            with self._flushed:
+                self._putting -= 1
+                self._flushed.notify_all()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"Queue {self!r} is closed")
+
+    def _consumer(self) -> Optional[_socket.SocketConsumer]:
+        """This process's socket consumer, if sockets are on (a queue without leases stays on HTTP: its deliveries
+        carry no receipt to count credit by)."""
+        if not self._sockets or self._lease is None:
+            return None
+        with self._lock:
+            if self._socket is None:
+                self._socket = _socket.SocketConsumer(self._http.url, self._http.token, self._path, self._prefetch)
+            return self._socket
+
+    def _hold(self, jobs: List[Job]) -> List[Job]:
+        if jobs and jobs[0].receipt is not None:
+            with self._lock:
+                self._held.extend(jobs)
+            self._keep_alive()
+        return jobs
+
     def _job(self, d: Dict[str, Any]) -> Job:
         item = self._decode(d["item"])
         return Job(item, d["id"], d["receipt"], d["deliveries"], d["priority"], d["lease_expires_at"], self,
@@ -250,11 +341,23 @@ class Queue:
 
     def _complete(self, job: Job) -> None:
         self._forget(job)
-        self._http.request("POST", f"{self._path}/task_done", {"receipt": job.receipt} if job.receipt else {})
+        if self._over_socket("task_done", job.receipt) is None:
+            self._http.request("POST", f"{self._path}/task_done", {"receipt": job.receipt} if job.receipt else {})
 
     def _release(self, job: Job, delay: float) -> None:
         self._forget(job)
-        self._http.request("POST", f"{self._path}/release", {"receipt": job.receipt, "delay": delay})
+        if self._over_socket("release", job.receipt, delay=delay) is None:
+            self._http.request("POST", f"{self._path}/release", {"receipt": job.receipt, "delay": delay})
+
+    def _over_socket(self, op: str, receipt: Optional[str], **fields: Any) -> Optional[Dict[str, Any]]:
+        """A delivery the socket holds ends (or is extended) on the socket: the answer, or None to use HTTP."""
+        consumer = self._socket
+        if consumer is None or not consumer.holds(receipt):
+            return None
+        try:
+            return consumer.finish(op, receipt, **fields)  # type: ignore[arg-type]
+        except _socket.Unavailable:
+            return None
 
     def _forget(self, job: Job) -> None:
         with self._lock:
@@ -281,7 +384,8 @@ class Queue:
                 if job.lease_expires_at is not None and job.lease_expires_at - now_ms < self._lease * 500:
                     try:
                         extend = {"receipt": job.receipt, "lease_seconds": self._lease}
-                        answer = self._http.request("POST", f"{self._path}/extend", extend)
+                        answer = self._over_socket("extend", job.receipt, lease_seconds=self._lease) or \
+                            self._http.request("POST", f"{self._path}/extend", extend)
                         job.lease_expires_at = answer["lease_expires_at"]
                     except QueueError:
                         self._forget(job)  # already completed, or lost: nothing left to keep alive
@@ -316,8 +420,10 @@ class PriorityQueue(Queue):
 
 def _after_fork_in_child() -> None:
     """A forked child has copies of the parent's queues, whose kept-alive sockets would answer both processes and
-    whose held items are the parent's to complete: each copy starts anew, as if unpickled."""
+    whose held items are the parent's to complete: each copy starts anew, as if unpickled. The copy of a WebSocket
+    (whose loop thread did not survive the fork) is kept unused, so that nothing in the child ever closes it."""
     for q in list(_live):
+        _orphans.append(q.__dict__.get("_socket"))
         q.__setstate__(q.__getstate__())
 
 

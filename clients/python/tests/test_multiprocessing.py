@@ -6,6 +6,8 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
 from pathlib import Path
 from subprocess import PIPE
@@ -133,6 +135,66 @@ class PicklingTest(unittest.TestCase):
         q = jq.Queue(serializer=(pickle.dumps, pickle.loads))  # bytes are items, so pickle needs no base64
         pickle.loads(pickle.dumps(q)).put({1, 2})
         self.assertEqual(q.get(), {1, 2})
+
+
+class CloseTest(unittest.TestCase):
+    """multiprocessing.Queue's close(), join_thread() and cancel_join_thread(), where the feeder thread's unflushed
+    data are the puts this process's threads have under way."""
+
+    def _blocked_put(self, q, item):
+        """A put under way in another thread: the queue is full, so it waits for room."""
+        putter = threading.Thread(target=q.put, args=(item,))
+        putter.start()
+        deadline = time.monotonic() + 10
+        while q.stats()["waiting"]["putters"] != 1:
+            self.assertLess(time.monotonic(), deadline, "the put never began to wait")
+            time.sleep(0.02)
+        return putter
+
+    def test_close_ends_this_processs_puts_and_gets_not_its_work(self):
+        q = jq.JoinableQueue()
+        q.put_many(["a", "b"])
+        self.assertEqual(q.get(), "a")
+        q.close()
+        q.close()  # again: nothing more to do
+        for call in (lambda: q.put("c"), lambda: q.put_many(["c"]), q.get, q.get_nowait, lambda: q.get_many(1)):
+            with self.assertRaisesRegex(ValueError, "is closed"):
+                call()
+        q.task_done()  # what this process holds, it still finishes
+        self.assertEqual((q.qsize(), q.unfinished_tasks), (1, 1))
+        # Closed is this process's view: a copy passed to another process (or opened by name) is open.
+        for other in (pickle.loads(pickle.dumps(q)), jq.JoinableQueue(name=q.name)):
+            other.put("c")
+        self.assertFalse(q.join(timeout=0.1))
+
+    def test_join_thread_waits_for_the_puts_under_way(self):
+        q = jq.Queue(1)
+        q.put("first")
+        with self.assertRaisesRegex(AssertionError, "not closed"):
+            q.join_thread()  # as multiprocessing: only after close()
+        putter = self._blocked_put(q, "second")
+        q.close()  # a put already under way goes on
+        joined = threading.Event()
+        joiner = threading.Thread(target=lambda: (q.join_thread(), joined.set()))
+        joiner.start()
+        self.assertFalse(joined.wait(0.3))
+        self.assertEqual(jq.Queue(name=q.name).get(), "first")  # room: the put is acknowledged
+        joiner.join(10)
+        putter.join(10)
+        self.assertTrue(joined.is_set())
+        self.assertEqual(q.qsize(), 1)
+
+    def test_cancel_join_thread_lets_join_thread_return_at_once(self):
+        q = jq.Queue(1)
+        q.put("first")
+        putter = self._blocked_put(q, "second")
+        q.cancel_join_thread()
+        q.close()
+        q.join_thread()  # returns with the put still waiting
+        self.assertTrue(putter.is_alive())
+        jq.Queue(name=q.name).get()
+        putter.join(10)
+        self.assertFalse(putter.is_alive())
 
 
 if __name__ == "__main__":
