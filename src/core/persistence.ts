@@ -5,9 +5,11 @@
 // columns count its ready, leased and dead items and the deliveries and completions it saw (segment.ts). The meta
 // row keeps only the rest — settings, shutdown, and each counter's part that no live segment holds (an item taken
 // without a lease, an anonymous task_done, the events of segments since deleted) — so a job writes no meta row.
+
+import type { Limits } from "./limits.ts";
 import { randomHex } from "./receipt.ts";
 import type { Store, Totals } from "./store.ts";
-import type { QueueConfig } from "./types.ts";
+import type { QueueConfig, Stats } from "./types.ts";
 
 /** The queue's state besides its items and waiters. */
 export interface QueueState {
@@ -82,18 +84,19 @@ function stored(s: QueueState, t: Totals): StoredMeta {
 export class Persistence {
   private constructor(
     private readonly store: Store,
+    private readonly limits: Limits,
     readonly state: QueueState,
     /** The meta row as last written or read. */
     private saved: StoredMeta | undefined,
   ) {}
 
   /** The state stored in `store`, or undefined if no queue was created there. */
-  static open(store: Store): Persistence | undefined {
+  static open(store: Store, limits: Limits): Persistence | undefined {
     const meta = store.loadMeta<StoredMeta>();
-    return meta && new Persistence(store, derive(meta, store.totals), meta);
+    return meta && new Persistence(store, limits, derive(meta, store.totals), meta);
   }
 
-  static create(store: Store, config: QueueConfig): Persistence {
+  static create(store: Store, config: QueueConfig, limits: Limits): Persistence {
     const state: QueueState = {
       config,
       tag: randomHex(4),
@@ -107,13 +110,42 @@ export class Persistence {
       next_id: 1,
       forgot_at: 0,
     };
-    const persistence = new Persistence(store, state, undefined);
-    persistence.save();
+    const persistence = new Persistence(store, limits, state, undefined);
+    persistence.save(0); // (at time 0: nothing to forget yet)
     return persistence;
   }
 
-  /** Writes the segments a step changed, then the meta row unless waking would derive the same state without it. */
-  save(): void {
+  /** The counters as observers see them (`delayed` and `waiting` are not stored: the caller counts them). */
+  stats(delayed: number, waiting: Stats["waiting"]): Stats {
+    const { config, unfinished_tasks: unfinished } = this.state;
+    const { ready, leased, dead } = this.store.totals;
+    return {
+      ...config,
+      qsize: ready,
+      empty: ready === 0,
+      full: config.maxsize > 0 && ready >= config.maxsize,
+      unfinished_tasks: unfinished,
+      in_flight: Math.max(0, unfinished - ready),
+      leased,
+      delayed,
+      dead_lettered: dead,
+      ...{ deliveries: this.state.deliveries, redeliveries: this.state.redeliveries },
+      ...{ puts: this.state.puts, completed: this.state.completed },
+      ...{ shutdown: this.state.shutdown, immediate: this.state.immediate },
+      waiting,
+    };
+  }
+
+  /**
+   * Ends a step: forgets what is past its time (seldom: it walks every segment, and often enough that what is kept
+   * past its time stays small), writes the segments the step changed, then the meta row unless waking would derive
+   * the same state without it.
+   */
+  save(now: number): void {
+    if (now - this.state.forgot_at >= Math.min(this.limits.idempotencyMs, this.limits.ackKeepMs) / 2) {
+      this.store.forget(now - this.limits.ackKeepMs, now);
+      this.state.forgot_at = now;
+    }
     this.store.commit();
     const json = JSON.stringify(this.state);
     if (this.saved && JSON.stringify(derive(this.saved, this.store.totals)) === json) return;

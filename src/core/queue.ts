@@ -23,31 +23,19 @@ import {
   type QueueError,
   type Stats,
   type TaskDoneResult,
-  type WaitOptions,
 } from "./types.ts";
 import { invalidPut } from "./validate.ts";
+import { type GetWaiter, type JoinWaiter, type PutWaiter, Waiters } from "./waiters.ts";
 
 export type { Limits } from "./limits.ts";
-
-interface Waiter<R> {
-  id: string | undefined;
-  /** When the wait ends: the caller's timeout or the poll cap, whichever is first. */
-  deadline: number;
-  /** When the caller's own timeout ends (Infinity for none). */
-  timeoutAt: number;
-  reply: (outcome: R) => void;
-  timedOut: () => R;
-}
-type PutWaiter = Waiter<Outcome<PutResult>> & { request: PutRequest };
-type GetWaiter = Waiter<Outcome<{ deliveries: Delivery[] }>> & { request: GetRequest };
-type JoinWaiter = Waiter<Outcome<JoinResult>>;
 
 const SHUTDOWN = fail("shutdown", "the queue has been shut down");
 
 export class JoinableQueue {
-  private readonly putters: PutWaiter[] = [];
-  private readonly getters: GetWaiter[] = [];
-  private readonly joiners: JoinWaiter[] = [];
+  private readonly waiting: Waiters;
+  private readonly putters: PutWaiter[];
+  private readonly getters: GetWaiter[];
+  private readonly joiners: JoinWaiter[];
   private readonly meta: QueueState;
   private readonly leases: Leases;
 
@@ -57,17 +45,19 @@ export class JoinableQueue {
     private readonly limits: Limits,
   ) {
     this.meta = saved.state;
+    this.waiting = new Waiters(limits);
+    ({ putters: this.putters, getters: this.getters, joiners: this.joiners } = this.waiting);
     this.leases = new Leases(store, this.meta, limits);
   }
 
   /** The queue stored in `store`, or undefined if none was created there. */
   static open(store: Store, limits: Limits): JoinableQueue | undefined {
-    const saved = Persistence.open(store);
+    const saved = Persistence.open(store, limits);
     return saved && new JoinableQueue(store, saved, limits);
   }
 
   static create(store: Store, config: QueueConfig, limits: Limits): JoinableQueue {
-    return new JoinableQueue(store, Persistence.create(store, config), limits);
+    return new JoinableQueue(store, Persistence.create(store, config, limits), limits);
   }
 
   get config(): QueueConfig {
@@ -105,7 +95,7 @@ export class JoinableQueue {
     else if (this.meta.shutdown) reply(SHUTDOWN);
     else if (this.fits(request.items.length)) reply(this.insert(request, now));
     else
-      this.block(
+      this.waiting.block(
         this.putters,
         { id: waiterId, reply, request, timedOut: () => fail("full", "the queue is full") },
         request,
@@ -125,7 +115,7 @@ export class JoinableQueue {
     if (!taken) reply(SHUTDOWN);
     else if (taken.length > 0) reply({ ok: true, deliveries: taken });
     else
-      this.block(
+      this.waiting.block(
         this.getters,
         { id: waiterId, reply, request, timedOut: () => fail("empty", "the queue is empty") },
         request,
@@ -137,7 +127,7 @@ export class JoinableQueue {
   join(options: { timeout?: number }, now: number, reply: (o: Outcome<JoinResult>) => void, waiterId?: string): void {
     this.leases.expire(now);
     if (this.meta.unfinished_tasks === 0) reply(this.joined(true));
-    else this.block(this.joiners, { id: waiterId, reply, timedOut: () => this.joined(false) }, options, now);
+    else this.waiting.block(this.joiners, { id: waiterId, reply, timedOut: () => this.joined(false) }, options, now);
     this.settle(now);
   }
 
@@ -194,7 +184,7 @@ export class JoinableQueue {
   extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number }> {
     this.leases.expire(now);
     const extended = this.leases.extend(receipt, seconds, now);
-    this.saved.save(); // expiring other leases above changed the counts
+    this.saved.save(now); // expiring other leases above changed the counts
     return extended;
   }
 
@@ -225,68 +215,29 @@ export class JoinableQueue {
   }
 
   stats(now: number): Stats {
-    const { config, unfinished_tasks } = this.meta;
-    const { ready, leased, dead } = this.store.totals;
-    return {
-      ...config,
-      qsize: ready,
-      empty: ready === 0,
-      full: config.maxsize > 0 && ready >= config.maxsize,
-      unfinished_tasks,
-      in_flight: Math.max(0, unfinished_tasks - ready),
-      leased,
-      delayed: this.store.countDelayed(now),
-      dead_lettered: dead,
-      deliveries: this.meta.deliveries,
-      redeliveries: this.meta.redeliveries,
-      puts: this.meta.puts,
-      completed: this.meta.completed,
-      shutdown: this.meta.shutdown,
-      immediate: this.meta.immediate,
-      waiting: { getters: this.getters.length, putters: this.putters.length, joiners: this.joiners.length },
-    };
-  }
-
-  /** Takes back a waiting call whose client went away, before anything is handed to it. */
-  withdraw(waiterId: string): boolean {
-    for (const list of [this.putters, this.getters, this.joiners] as Waiter<unknown>[][]) {
-      const waiter = list.find((w) => w.id === waiterId);
-      if (waiter) {
-        this.answer(list, waiter, fail("poll_again", "the call was withdrawn"));
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Answers every waiter (used when the queue is deleted) and forgets them. */
-  abandon(outcome: QueueError): void {
-    for (const list of [this.putters, this.getters, this.joiners] as Waiter<unknown>[][]) {
-      for (const w of list.splice(0)) w.reply(outcome);
-    }
+    return this.saved.stats(this.store.countDelayed(now), this.waiting.counts);
   }
 
   /** Called when a deadline passes: expires leases, hands out what became visible, ends waits that ran out. */
   tick(now: number): void {
     this.leases.expire(now);
     this.settle(now);
-    for (const list of [this.putters, this.getters, this.joiners] as Waiter<unknown>[][]) {
-      for (const w of list.filter((w) => w.deadline <= now)) {
-        const cap = fail("poll_again", "the wait reached the server's cap; call again");
-        this.answer(list, w, w.timeoutAt <= now ? w.timedOut() : cap);
-      }
-    }
+    this.waiting.expire(now);
   }
 
-  /** Spends a single-use ticket (one WebSocket each); false when it was already spent. */
-  spendTicket(id: string, expiresAt: number, now: number): boolean {
-    return expiresAt > now && this.store.spendTicket(id, expiresAt);
+  /** Takes back a waiting call whose client went away, before anything is handed to it. */
+  withdraw(waiterId: string): boolean {
+    return this.waiting.withdraw(waiterId);
+  }
+
+  /** Answers every waiter (used when the queue is deleted) and forgets them. */
+  abandon(outcome: QueueError): void {
+    this.waiting.abandon(outcome);
   }
 
   /** When the earliest in-memory wait ends. */
   nextDeadline(): number | undefined {
-    const next = Math.min(...[...this.putters, ...this.getters, ...this.joiners].map((w) => w.deadline));
-    return next === Infinity ? undefined : next;
+    return this.waiting.nextDeadline();
   }
 
   /** When the earliest stored lease expires or delayed item becomes visible: must survive eviction. */
@@ -299,58 +250,26 @@ export class JoinableQueue {
     for (let progress = true; progress; ) {
       progress = false;
       for (const putter of [...this.putters]) {
-        if (this.meta.shutdown) this.answer(this.putters, putter, SHUTDOWN);
+        if (this.meta.shutdown) this.waiting.answer(this.putters, putter, SHUTDOWN);
         else if (this.fits(putter.request.items.length)) {
-          this.answer(this.putters, putter, this.insert(putter.request, now));
+          this.waiting.answer(this.putters, putter, this.insert(putter.request, now));
           progress = true;
         }
       }
       for (const getter of [...this.getters]) {
         if (this.shutDownAndEmpty) {
-          this.answer(this.getters, getter, SHUTDOWN);
+          this.waiting.answer(this.getters, getter, SHUTDOWN);
           continue;
         }
         const taken = this.take(getter.request, now);
         if (taken.length === 0) break; // nothing visible for anyone
-        this.answer(this.getters, getter, { ok: true, deliveries: taken });
+        this.waiting.answer(this.getters, getter, { ok: true, deliveries: taken });
         progress = true;
       }
     }
     // Invariant: no joiner waits while unfinished_tasks is 0.
     if (this.meta.unfinished_tasks === 0) for (const joiner of this.joiners.splice(0)) joiner.reply(this.joined(true));
-    // Forgetting walks every segment, so it runs seldom: often enough that what is kept past its time stays small.
-    if (now - this.meta.forgot_at >= Math.min(this.limits.idempotencyMs, this.limits.ackKeepMs) / 2) {
-      this.store.forget(now - this.limits.ackKeepMs, now);
-      this.meta.forgot_at = now;
-    }
-    this.saved.save();
-  }
-
-  /** Queues a call that must wait, or answers at once when it may not (CPython's block / timeout rules). */
-  private block<W extends PutWaiter | GetWaiter | JoinWaiter>(
-    list: W[],
-    waiter: NoInfer<Omit<W, "deadline" | "timeoutAt">>,
-    options: WaitOptions,
-    now: number,
-  ): void {
-    const { reply, timedOut } = waiter as unknown as Waiter<unknown>;
-    if (options.block === false) return reply(timedOut());
-    if (options.timeout !== undefined && !(options.timeout >= 0)) {
-      return reply(fail("invalid_request", "'timeout' must be a non-negative number"));
-    }
-    const timeoutAt = options.timeout === undefined ? Infinity : msAfter(now, options.timeout);
-    if (timeoutAt <= now) return reply(timedOut());
-    if (this.putters.length + this.getters.length + this.joiners.length >= this.limits.maxWaiters) {
-      const message = `this queue already has ${this.limits.maxWaiters} waiting calls (the cap); retry shortly`;
-      return reply(fail("limit_exceeded", message));
-    }
-    const deadline = options.standing ? Infinity : Math.min(timeoutAt, now + this.limits.maxWaitMs);
-    list.push({ ...waiter, timeoutAt, deadline } as W);
-  }
-
-  private answer<R>(list: Waiter<R>[], waiter: Waiter<R>, outcome: R): void {
-    list.splice(list.indexOf(waiter), 1);
-    waiter.reply(outcome);
+    this.saved.save(now);
   }
 
   private fits(n: number): boolean {

@@ -88,6 +88,30 @@ export function insertSegment(sql: Sql, segment: Segment): void {
   );
 }
 
+/** Rewrites a segment's row in place (one row written). */
+export function updateSegment(sql: Sql, segment: Segment): void {
+  const s = segment.summary;
+  sql.exec(
+    `UPDATE segments SET items = ?, keys = ?, last_id = ?, ready = ?, leased = ?, dead = ?, delayed = ?, visible_at = ?,
+       lease_expires = ?, completed_at = ?, keys_expire = ?, deliveries = ?, redeliveries = ?, completed = ? WHERE id = ?`,
+    encodeItems(segment.items),
+    Object.keys(segment.keys).length ? JSON.stringify(segment.keys) : null,
+    s.last_id,
+    s.ready,
+    s.leased,
+    s.dead,
+    s.delayed,
+    s.visible_at,
+    s.lease_expires,
+    s.completed_at,
+    s.keys_expire,
+    s.deliveries,
+    s.redeliveries,
+    s.completed,
+    s.id,
+  );
+}
+
 /** What a new store is created with: the schema every migration below leads to. */
 export const SCHEMA = [META, SEGMENTS, KEYED("tickets", "id")];
 

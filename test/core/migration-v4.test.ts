@@ -1,5 +1,6 @@
 // A store written by schema v4, one row per item (test/fixtures/store-v4.sqlite, made by the code of commit 33af4f8
-// with test/fixtures/make-store-v4.ts — see store-v4.json for what it holds), wakes in segments with nothing lost.
+// with the script test/fixtures/make-store-v4.ts of commit d2c562e — see store-v4.json for what it holds), wakes
+// in segments with nothing lost.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { afterEach, expect, it } from "vitest";
 import { coreLimits } from "../../src/contract/limits.ts";
 import { JoinableQueue } from "../../src/core/queue.ts";
 import { Store } from "../../src/core/store.ts";
+import { Tickets } from "../../src/core/tickets.ts";
 import type { Delivery, Outcome, PutResult } from "../../src/core/types.ts";
 import { call, sqliteSql } from "./harness.ts";
 
@@ -49,7 +51,7 @@ it("keeps every counter, item, lease, completion, key, ticket and dead letter", 
     expect(again.value).toEqual({ ok: true, ids: fixture.puts[put].ids, replayed: true });
   }
   // The spent ticket stays spent.
-  expect(q.spendTicket("t1", now + 60_000, now)).toBe(false);
+  expect(new Tickets(sql).spend("t1", now + 60_000, now)).toBe(false);
   // Items come back in order with their exact text; the dead letter is kept; delayed items show up on time.
   const got = call<Got>();
   q.get({ max: 10 }, now, got.reply);
