@@ -44,7 +44,7 @@ const KEYED = (name: string, key: string, ...columns: string[]) =>
 // segment's columns in memory, read once on waking.
 const SEGMENTS = `CREATE TABLE segments (
   id INTEGER PRIMARY KEY,
-  sort_key TEXT NOT NULL,
+  head_key TEXT NOT NULL,
   last_id INTEGER NOT NULL,
   items TEXT NOT NULL,
   keys TEXT,
@@ -62,7 +62,7 @@ const SEGMENTS = `CREATE TABLE segments (
 )`;
 
 export const SEGMENT_COLUMNS =
-  "id, sort_key, last_id, ready, leased, dead, delayed, visible_at, lease_expires, completed_at, keys_expire, deliveries, redeliveries, completed";
+  "id, head_key, last_id, ready, leased, dead, delayed, visible_at, lease_expires, completed_at, keys_expire, deliveries, redeliveries, completed";
 
 /** Writes a segment as a new row (one row written: the table has no other index). */
 export function insertSegment(sql: Sql, segment: Segment): void {
@@ -70,7 +70,7 @@ export function insertSegment(sql: Sql, segment: Segment): void {
   sql.exec(
     `INSERT INTO segments (${SEGMENT_COLUMNS}, items, keys) VALUES (${Array(16).fill("?").join(", ")})`,
     s.id,
-    s.sort_key,
+    s.head_key,
     s.last_id,
     s.ready,
     s.leased,
@@ -131,7 +131,7 @@ interface MetaV4 {
 // only what the segments do not say (persistence.ts).
 function toSegments(sql: Sql): void {
   const rows = sql.exec<Record<string, string | number | null>>(
-    "SELECT id, value, sort_key, state, visible_at, deliveries, token, lease_expires, put_at, leased_at FROM items ORDER BY sort_key, id",
+    "SELECT id, value, sort_key, state, visible_at, deliveries, token, lease_expires, put_at, leased_at FROM items ORDER BY id",
   );
   const segments = new Map<number, Segment>();
   const byId = new Map<number, Segment>();
@@ -141,6 +141,7 @@ function toSegments(sql: Sql): void {
     const item: Item = {
       id: r.id as number,
       value: r.value as string,
+      sort_key: r.sort_key as string,
       put_at: r.put_at as number,
       state: r.state as Item["state"],
       visible_at: r.state === "ready" ? (r.visible_at as number) : 0,
@@ -150,13 +151,8 @@ function toSegments(sql: Sql): void {
       leased_at: r.state === "leased" ? (r.leased_at as number | null) : null,
       completed_at: done ? (r.lease_expires as number) : null,
     };
-    if (
-      !open ||
-      open.summary.sort_key !== r.sort_key ||
-      open.items.length >= SEGMENT_ITEMS ||
-      open.bytes > SEGMENT_BYTES
-    ) {
-      open = { summary: emptySummary(item.id, r.sort_key as string), items: [], keys: {}, bytes: 0 };
+    if (!open || open.items.length >= SEGMENT_ITEMS || open.bytes > SEGMENT_BYTES) {
+      open = { summary: emptySummary(item.id), items: [], keys: {}, bytes: 0 };
       segments.set(item.id, open);
     }
     open.items.push(item);
@@ -168,7 +164,7 @@ function toSegments(sql: Sql): void {
     const first = (JSON.parse(k.result) as number[])[0]!;
     let home = byId.get(first) ?? segments.get(first);
     if (!home) {
-      home = { summary: emptySummary(first, encodeKey(0)), items: [], keys: {}, bytes: 0 };
+      home = { summary: emptySummary(first), items: [], keys: {}, bytes: 0 };
       segments.set(first, home);
     }
     (home.keys as Keys)[k.key] = [k.result, k.expires_at];

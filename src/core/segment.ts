@@ -4,6 +4,7 @@
 // so items share rows. A segment's items are one JSON array; beside it, columns sum them up (how many are ready,
 // leased, dead; the earliest lease to end; the earliest delayed item to show), which is all that waking reads.
 // The segments table has no index besides its primary key, so no write ever touches an index entry.
+import { encodeKey } from "./priority.ts";
 
 export type ItemState = "ready" | "leased" | "dead" | "done";
 
@@ -12,6 +13,8 @@ export interface Item {
   id: number;
   /** The item's JSON text exactly as put ("" once done: only its receipt is kept, to recognise a repeat). */
   value: string;
+  /** Its priority key, encoded so that text order is Python's order (see priority.ts). */
+  sort_key: string;
   put_at: number;
   state: ItemState;
   /** Ready: when it shows (0: at once). */
@@ -27,14 +30,15 @@ export interface Item {
   completed_at: number | null;
 }
 
-/** An item as the store hands it out: with its segment's priority key. */
-export type ItemRow = Item & { sort_key: string };
+/** An item as the store hands it out (a copy: changing it changes nothing stored). */
+export type ItemRow = Item;
 
 /** The columns beside the items: what waking reads, and what the store keeps in memory for every segment. */
 export interface Summary {
-  /** The first item's id (segments of one priority key never interleave, so it orders them). */
+  /** The first item's id: segments hold increasing, disjoint runs of ids (a put goes to the last one or a new one). */
   id: number;
-  sort_key: string;
+  /** The smallest priority key among its ready items ("" when none): segments are ordered by it, then by id. */
+  head_key: string;
   last_id: number;
   ready: number;
   leased: number;
@@ -80,7 +84,11 @@ type Packed = [
   number | null,
   number | null,
   number | null,
+  string | null,
 ];
+
+/** The key of every item of FIFO and LIFO queues (priority 0): not written out item by item. */
+const PLAIN = encodeKey(0);
 
 export function encodeItems(items: Item[]): string {
   return JSON.stringify(
@@ -96,24 +104,28 @@ export function encodeItems(items: Item[]): string {
         i.lease_expires,
         i.leased_at,
         i.completed_at,
+        i.sort_key === PLAIN ? null : i.sort_key,
       ],
     ),
   );
 }
 
 export function decodeItems(text: string): Item[] {
-  return (JSON.parse(text) as Packed[]).map(([id, value, put_at, s, visible_at, deliveries, token, le, la, ca]) => ({
-    id,
-    value,
-    put_at,
-    state: STATES[s]!,
-    visible_at,
-    deliveries,
-    token,
-    lease_expires: le,
-    leased_at: la,
-    completed_at: ca,
-  }));
+  return (JSON.parse(text) as Packed[]).map(
+    ([id, value, put_at, s, visible_at, deliveries, token, le, la, ca, key]) => ({
+      id,
+      value,
+      sort_key: key ?? PLAIN,
+      put_at,
+      state: STATES[s]!,
+      visible_at,
+      deliveries,
+      token,
+      lease_expires: le,
+      leased_at: la,
+      completed_at: ca,
+    }),
+  );
 }
 
 const min = (a: number | null, b: number): number => (a === null || b < a ? b : a);
@@ -122,13 +134,14 @@ const max = (a: number | null, b: number): number => (a === null || b > a ? b : 
 /** Recomputes a segment's columns from its items and keys (event counters are carried, not derived). */
 export function summarize(segment: Segment): void {
   const s = segment.summary;
-  Object.assign(s, { ready: 0, leased: 0, dead: 0, delayed: 0, visible_at: null, lease_expires: null });
+  Object.assign(s, { head_key: "", ready: 0, leased: 0, dead: 0, delayed: 0, visible_at: null, lease_expires: null });
   s.completed_at = null;
   s.keys_expire = null;
   segment.bytes = 0;
   for (const item of segment.items) {
     segment.bytes += item.value.length;
     if (item.state === "ready") {
+      if (s.ready === 0 || item.sort_key < s.head_key) s.head_key = item.sort_key;
       s.ready++;
       if (item.visible_at > 0) {
         s.delayed++;
@@ -161,9 +174,9 @@ export const spent = (s: Summary, completedBefore: number, now: number): boolean
 export const SEGMENT_ITEMS = 256;
 export const SEGMENT_BYTES = 256 * 1024;
 
-export const emptySummary = (id: number, sort_key: string): Summary => ({
+export const emptySummary = (id: number): Summary => ({
   id,
-  sort_key,
+  head_key: "",
   last_id: id,
   ready: 0,
   leased: 0,

@@ -22,8 +22,8 @@ export interface Totals {
 const SUMMED = ["ready", "leased", "dead", "deliveries", "redeliveries", "completed"] as const;
 const CACHED = 64;
 
-/** (sort_key, id): the order of segments in FIFO and priority queues; LIFO walks it backwards. */
-const before = (a: Summary, b: Summary) => (a.sort_key === b.sort_key ? a.id < b.id : a.sort_key < b.sort_key);
+/** (head_key, id): the order of segments in FIFO and priority queues; LIFO walks it backwards. */
+const before = (a: Summary, b: Summary) => (a.head_key === b.head_key ? a.id < b.id : a.head_key < b.head_key);
 
 function place<T>(list: T[], x: T, less: (a: T, b: T) => boolean): number {
   let [lo, hi] = [0, list.length];
@@ -38,12 +38,10 @@ function place<T>(list: T[], x: T, less: (a: T, b: T) => boolean): number {
 export class Segments {
   /** Every segment's columns, by id. */
   readonly all: Summary[] = [];
-  /** Segments with ready items, in (sort_key, id) order. */
+  /** Segments with ready items, in (head_key, id) order. */
   readonly withReady: Summary[] = [];
   /** Segments with an open lease or a delayed item: what deadlines come from. */
   readonly timed = new Set<Summary>();
-  /** Each priority key's last segment: where new items of that key are appended. */
-  readonly tails = new Map<string, Summary>();
   /** Parsed segments, least recently used first; and those changed since the last commit (new: not yet a row). */
   readonly cache = new Map<number, Segment>();
   private readonly dirty = new Map<number, "new" | "changed">();
@@ -53,16 +51,14 @@ export class Segments {
     for (const s of sql.exec<Summary & Record<string, number>>(`SELECT ${SEGMENT_COLUMNS} FROM segments ORDER BY id`)) {
       this.all.push(s);
       this.attach(s);
-      this.tails.set(s.sort_key, s);
     }
   }
 
   /** A new, empty segment: the tail of its key. */
-  open(id: number, sortKey: string): Segment {
-    const summary = emptySummary(id, sortKey);
+  open(id: number): Segment {
+    const summary = emptySummary(id);
     const segment: Segment = { summary, items: [], keys: {}, bytes: 0 };
     this.all.push(summary);
-    this.tails.set(sortKey, summary);
     this.cache.set(id, segment);
     this.dirty.set(id, "new");
     return segment;
@@ -103,20 +99,18 @@ export class Segments {
     return segment;
   }
 
-  /** The segment holding item `id`: segments of one key hold increasing, disjoint runs of ids. */
+  /** The segment holding item `id`: segments hold increasing, disjoint runs of ids. */
   find(id: number): { segment: Segment; item: Item } | undefined {
-    let k = place(this.all, { id } as Summary, (s, x) => s.id <= x.id) - 1;
-    const oneKey = this.tails.size <= 1;
-    for (; k >= 0; k--) {
-      const s = this.all[k]!;
-      if (s.last_id >= id) {
-        const segment = this.load(s);
-        const item = segment.items.find((i) => i.id === id);
-        if (item) return { segment, item };
-      }
-      if (oneKey) break;
-    }
-    return undefined;
+    const s = this.all[place(this.all, { id } as Summary, (s, x) => s.id <= x.id) - 1];
+    if (!s || s.last_id < id) return undefined;
+    const segment = this.load(s);
+    const item = segment.items.find((i) => i.id === id);
+    return item && { segment, item };
+  }
+
+  /** The segment new items are appended to: the last one. */
+  get tail(): Summary | undefined {
+    return this.all.at(-1);
   }
 
   update(id: number, step: (item: Item, segment: Segment) => unknown): void {
@@ -156,7 +150,6 @@ export class Segments {
       place(this.all, s, (a, b) => a.id < b.id),
       1,
     );
-    if (this.tails.get(s.sort_key) === s) this.tails.delete(s.sort_key);
     this.cache.delete(s.id);
     this.dirty.delete(s.id);
     if (!unwritten) this.sql.exec("DELETE FROM segments WHERE id = ?", s.id);

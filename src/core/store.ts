@@ -72,23 +72,35 @@ export class Store {
   /** The next `limit` visible items in the queue's order. */
   nextVisible(order: Order, now: number, limit: number): ItemRow[] {
     const found: ItemRow[] = [];
-    const lifo = order === "lifo";
-    const n = this.segments.withReady.length;
-    for (let k = 0; k < n && found.length < limit; k++) {
-      const s = this.segments.withReady[lifo ? n - 1 - k : k]!;
-      if (!mayHaveVisible(s, now)) continue;
-      const items = this.segments.load(s).items;
-      for (let j = 0; j < items.length && found.length < limit; j++) {
-        const item = items[lifo ? items.length - 1 - j : j]!;
-        if (visible(item, now)) found.push({ ...item, sort_key: s.sort_key });
+    const list = this.segments.withReady;
+    if (order === "lifo") {
+      // One key: the segments by id, backwards, each one's items backwards.
+      for (let k = list.length - 1; k >= 0 && found.length < limit; k--) {
+        const s = list[k]!;
+        if (!mayHaveVisible(s, now)) continue;
+        const items = this.segments.load(s).items;
+        for (let j = items.length - 1; j >= 0 && found.length < limit; j--) {
+          if (visible(items[j]!, now)) found.push({ ...items[j]! });
+        }
       }
+      return found;
+    }
+    // By (key, id): segments in (head_key, id) order, until the next one cannot hold an item before the last found
+    // (its items' keys are at least its head key, and its ids higher than those of every segment before it).
+    for (const s of list) {
+      const last = found.length >= limit ? found[limit - 1]! : undefined;
+      if (last && (last.sort_key < s.head_key || (last.sort_key === s.head_key && last.id < s.id))) break;
+      if (!mayHaveVisible(s, now)) continue;
+      for (const item of this.segments.load(s).items) if (visible(item, now)) found.push({ ...item });
+      found.sort((a, b) => (a.sort_key === b.sort_key ? a.id - b.id : a.sort_key < b.sort_key ? -1 : 1));
+      found.length = Math.min(found.length, limit);
     }
     return found;
   }
 
   item(id: number): ItemRow | undefined {
     const found = this.segments.find(id);
-    return found && { ...found.item, sort_key: found.segment.summary.sort_key };
+    return found && { ...found.item };
   }
 
   /** Items in one state across segments, in id order (each segment's own order), up to `limit`. */
@@ -98,7 +110,7 @@ export class Store {
       if (found.length >= limit) break;
       if (s[state] === 0) continue;
       for (const item of this.segments.load(s).items) {
-        if (item.state === state && filter(item) && found.length < limit) found.push({ ...item, sort_key: s.sort_key });
+        if (item.state === state && filter(item) && found.length < limit) found.push({ ...item });
       }
     }
     return found.sort((a, b) => a.id - b.id);
@@ -116,7 +128,7 @@ export class Store {
         this.segments
           .load(s)
           .items.filter((i) => i.state === "leased" && i.lease_expires! <= now)
-          .map((i) => ({ ...i, sort_key: s.sort_key })),
+          .map((i) => ({ ...i })),
       )
       .sort((a, b) => a.id - b.id);
   }
@@ -129,7 +141,7 @@ export class Store {
         this.segments
           .load(s)
           .items.filter((i) => i.state === "ready" && i.visible_at > now)
-          .map((i) => ({ ...i, sort_key: s.sort_key })),
+          .map((i) => ({ ...i })),
       )
       .sort((a, b) => a.visible_at - b.visible_at || a.id - b.id);
   }
@@ -171,36 +183,40 @@ export class Store {
   // ---- changing items (written by `commit`)
 
   /**
-   * Stores items under ids from `firstId` on, put at `now`, visible at `visibleAt` (0: at once). The items of each
-   * priority key go to that key's tail segment when they all fit there, else to new segments: a batch is not split
-   * across a segment it only partly fits, so getting and completing it writes as few rows as putting it did.
+   * Stores items under ids from `firstId` on, put at `now`, visible at `visibleAt` (0: at once). They go to the last
+   * segment when they all fit there, else to new segments: a batch is not split across a segment it only partly
+   * fits, so getting and completing it writes as few rows as putting it did.
    */
   insert(firstId: number, items: { value: string; sortKey: string }[], visibleAt: number, now: number): void {
-    const byKey = new Map<string, Item[]>();
-    items.forEach(({ value, sortKey }, i) => {
-      const item: Item = {
-        ...{ id: firstId + i, value, put_at: now, state: "ready", visible_at: visibleAt, deliveries: 0 },
-        ...{ token: null, lease_expires: null, leased_at: null, completed_at: null },
-      };
-      byKey.set(sortKey, [...(byKey.get(sortKey) ?? []), item]);
-    });
-    for (const [sortKey, run] of byKey) {
-      const tail = this.segments.tails.get(sortKey);
-      let segment = tail && this.segments.load(tail);
-      const bytes = run.reduce((n, i) => n + i.value.length, 0);
-      if (segment && (segment.items.length + run.length > SEGMENT_ITEMS || segment.bytes + bytes > SEGMENT_BYTES)) {
-        segment = undefined;
+    const run = items.map(
+      ({ value, sortKey }, i): Item => ({
+        ...{ id: firstId + i, value, sort_key: sortKey, put_at: now, state: "ready", visible_at: visibleAt },
+        ...{ deliveries: 0, token: null, lease_expires: null, leased_at: null, completed_at: null },
+      }),
+    );
+    const tail = this.segments.tail;
+    const open = tail && this.segments.load(tail);
+    const bytes = run.reduce((n, i) => n + i.value.length, 0);
+    const fits = open && open.items.length + run.length <= SEGMENT_ITEMS && open.bytes + bytes <= SEGMENT_BYTES;
+    let segment = fits ? open : undefined;
+    while (run.length > 0) {
+      if (!segment || segment.items.length >= SEGMENT_ITEMS || segment.bytes >= SEGMENT_BYTES) {
+        segment = this.segments.open(run[0]!.id);
       }
-      for (const item of run) {
-        if (!segment || segment.items.length >= SEGMENT_ITEMS || segment.bytes >= SEGMENT_BYTES) {
-          segment = this.segments.open(item.id, sortKey);
-        }
-        const target = segment;
-        this.segments.change(target, () => {
-          target.items.push(item);
-          target.summary.last_id = item.id;
-        });
+      const target = segment;
+      let room = SEGMENT_ITEMS - target.items.length;
+      let size = target.bytes;
+      let n = 0;
+      while (n < run.length && room > 0 && size < SEGMENT_BYTES) {
+        size += run[n]!.value.length;
+        room--;
+        n++;
       }
+      const chunk = run.splice(0, n);
+      this.segments.change(target, () => {
+        target.items.push(...chunk);
+        target.summary.last_id = chunk.at(-1)!.id;
+      });
     }
   }
 

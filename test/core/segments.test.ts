@@ -1,0 +1,83 @@
+// Items spread over many segments (a segment holds up to 256) come out in exactly the queue's order — FIFO, LIFO,
+// or priority with keys mixed within each batch — through delays, releases and restarts, as a naive model says.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Delivery, Outcome } from "../../src/core/types.ts";
+import { call, newQueue } from "./harness.ts";
+
+type Op =
+  | { op: "put"; n: number; priorities: number[]; delay: number }
+  | { op: "get"; max: number }
+  | { op: "release"; pick: number; delay: number }
+  | { op: "done"; pick: number }
+  | { op: "wait"; ms: number }
+  | { op: "reopen" };
+
+const ops = fc.array(
+  fc.oneof(
+    fc.record({
+      op: fc.constant("put" as const),
+      n: fc.integer({ min: 1, max: 100 }),
+      priorities: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 5 }),
+      delay: fc.constantFrom(0, 0, 0, 1, 3),
+    }),
+    fc.record({ op: fc.constant("get" as const), max: fc.integer({ min: 1, max: 120 }) }),
+    fc.record({ op: fc.constant("release" as const), pick: fc.nat(), delay: fc.constantFrom(0, 0, 2) }),
+    fc.record({ op: fc.constant("done" as const), pick: fc.nat() }),
+    fc.record({ op: fc.constant("wait" as const), ms: fc.constantFrom(500, 1000, 2500) }),
+    fc.constant({ op: "reopen" as const }),
+  ),
+  { maxLength: 60 },
+);
+
+describe.each(["fifo", "lifo", "priority"] as const)("%s over many segments", (order) => {
+  it("hands out items in the model's order", () => {
+    fc.assert(
+      fc.property(ops, (script: Op[]) => {
+        const made = newQueue({ order, lease_seconds: 1_000_000 });
+        let q = made.q;
+        let now = 1_000;
+        let nextId = 1;
+        // The model: every item in the queue (ready, with when it shows) or held (by its receipt).
+        const ready = new Map<number, { key: number; at: number }>();
+        const held: { id: number; key: number; receipt: string }[] = [];
+        const before = (a: [number, { key: number }], b: [number, { key: number }]) =>
+          order === "fifo" ? a[0] - b[0] : order === "lifo" ? b[0] - a[0] : a[1].key - b[1].key || a[0] - b[0];
+        for (const step of script) {
+          if (step.op === "put") {
+            const items = Array.from({ length: step.n }, (_, i) => {
+              const key = order === "priority" ? step.priorities[i % step.priorities.length]! : 0;
+              return { json: `${nextId + i}`, ...(order === "priority" ? { priority: key } : {}) };
+            });
+            q.put({ items, delay: step.delay || undefined }, now, call<unknown>().reply);
+            for (const item of items) ready.set(nextId++, { key: item.priority ?? 0, at: now + step.delay * 1000 });
+          } else if (step.op === "get") {
+            const got = call<Outcome<{ deliveries: Delivery[] }>>();
+            q.get({ max: step.max, block: false }, now, got.reply);
+            const expected = [...ready]
+              .filter(([, r]) => r.at <= now)
+              .sort(before)
+              .slice(0, step.max);
+            const deliveries = got.value?.ok ? got.value.deliveries : [];
+            expect(deliveries.map((d) => d.id)).toEqual(expected.map(([id]) => id));
+            for (const d of deliveries) {
+              held.push({ id: d.id, key: ready.get(d.id)!.key, receipt: d.receipt! });
+              ready.delete(d.id);
+            }
+          } else if (step.op === "release" && held.length > 0) {
+            const [h] = held.splice(step.pick % held.length, 1);
+            expect(q.release(h!.receipt, step.delay, now)).toMatchObject({ ok: true });
+            ready.set(h!.id, { key: h!.key, at: now + step.delay * 1000 });
+          } else if (step.op === "done" && held.length > 0) {
+            const [h] = held.splice(step.pick % held.length, 1);
+            expect(q.taskDone(h!.receipt, now)).toMatchObject({ ok: true, replayed: false });
+          } else if (step.op === "wait") now += step.ms;
+          else if (step.op === "reopen") q = made.reopen();
+          expect(q.stats(now)).toMatchObject({ qsize: ready.size, leased: held.length });
+          expect(q.unfinishedTasks).toBe(ready.size + held.length);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
