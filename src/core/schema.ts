@@ -41,13 +41,12 @@ const KEYED = (name: string, key: string, ...columns: string[]) =>
 
 // Cloudflare bills an insert or update as one row plus one for every index entry it adds or changes: so segments
 // have no index but their primary key. Their columns sum the items up (segment.ts); the store keeps every
-// segment's columns in memory, read once on waking.
+// segment's columns in memory, read once on waking. The items come last: SQLite reads a column that follows a large
+// one by walking the large one's overflow pages, so waking (and reading the keys) would otherwise read every item.
 const SEGMENTS = `CREATE TABLE segments (
   id INTEGER PRIMARY KEY,
   head_key TEXT NOT NULL,
   last_id INTEGER NOT NULL,
-  items TEXT NOT NULL,
-  keys TEXT,
   ready INTEGER NOT NULL,
   leased INTEGER NOT NULL,
   dead INTEGER NOT NULL,
@@ -58,7 +57,9 @@ const SEGMENTS = `CREATE TABLE segments (
   keys_expire INTEGER,
   deliveries INTEGER NOT NULL,
   redeliveries INTEGER NOT NULL,
-  completed INTEGER NOT NULL
+  completed INTEGER NOT NULL,
+  keys TEXT,
+  items TEXT NOT NULL
 )`;
 
 export const SEGMENT_COLUMNS =
