@@ -25,17 +25,18 @@ import {
   type TaskDoneResult,
 } from "./types.ts";
 import { invalidPut } from "./validate.ts";
-import { type GetWaiter, type JoinWaiter, type PutWaiter, Waiters } from "./waiters.ts";
+import { Waiters } from "./waiters.ts";
 
 export type { Limits } from "./limits.ts";
 
+type Got = Outcome<{ deliveries: Delivery[] }>;
+
 const SHUTDOWN = fail("shutdown", "the queue has been shut down");
+const FULL = fail("full", "the queue is full");
+const EMPTY = fail("empty", "the queue is empty");
 
 export class JoinableQueue {
   private readonly waiting: Waiters;
-  private readonly putters: PutWaiter[];
-  private readonly getters: GetWaiter[];
-  private readonly joiners: JoinWaiter[];
   private readonly meta: QueueState;
   private readonly leases: Leases;
 
@@ -46,7 +47,6 @@ export class JoinableQueue {
   ) {
     this.meta = saved.state;
     this.waiting = new Waiters(limits);
-    ({ putters: this.putters, getters: this.getters, joiners: this.joiners } = this.waiting);
     this.leases = new Leases(store, this.meta, limits);
   }
 
@@ -94,40 +94,30 @@ export class JoinableQueue {
     else if (invalid) reply(invalid);
     else if (this.meta.shutdown) reply(SHUTDOWN);
     else if (this.fits(request.items.length)) reply(this.insert(request, now));
-    else
-      this.waiting.block(
-        this.putters,
-        { id: waiterId, reply, request, timedOut: () => fail("full", "the queue is full") },
-        request,
-        now,
-      );
+    else this.waiting.block(this.waiting.putters, { id: waiterId, reply, request, timedOut: () => FULL }, request, now);
     this.settle(now);
   }
 
-  get(
-    request: GetRequest,
-    now: number,
-    reply: (o: Outcome<{ deliveries: Delivery[] }>) => void,
-    waiterId?: string,
-  ): void {
+  get(request: GetRequest, now: number, reply: (o: Got) => void, waiterId?: string): void {
     this.leases.expire(now);
     const taken = this.shutDownAndEmpty ? undefined : this.take(request, now);
     if (!taken) reply(SHUTDOWN);
     else if (taken.length > 0) reply({ ok: true, deliveries: taken });
     else
-      this.waiting.block(
-        this.getters,
-        { id: waiterId, reply, request, timedOut: () => fail("empty", "the queue is empty") },
-        request,
-        now,
-      );
+      this.waiting.block(this.waiting.getters, { id: waiterId, reply, request, timedOut: () => EMPTY }, request, now);
     this.settle(now);
   }
 
   join(options: { timeout?: number }, now: number, reply: (o: Outcome<JoinResult>) => void, waiterId?: string): void {
     this.leases.expire(now);
     if (this.meta.unfinished_tasks === 0) reply(this.joined(true));
-    else this.waiting.block(this.joiners, { id: waiterId, reply, timedOut: () => this.joined(false) }, options, now);
+    else
+      this.waiting.block(
+        this.waiting.joiners,
+        { id: waiterId, reply, timedOut: () => this.joined(false) },
+        options,
+        now,
+      );
     this.settle(now);
   }
 
@@ -249,26 +239,27 @@ export class JoinableQueue {
   private settle(now: number): void {
     for (let progress = true; progress; ) {
       progress = false;
-      for (const putter of [...this.putters]) {
-        if (this.meta.shutdown) this.waiting.answer(this.putters, putter, SHUTDOWN);
+      for (const putter of [...this.waiting.putters]) {
+        if (this.meta.shutdown) this.waiting.answer(this.waiting.putters, putter, SHUTDOWN);
         else if (this.fits(putter.request.items.length)) {
-          this.waiting.answer(this.putters, putter, this.insert(putter.request, now));
+          this.waiting.answer(this.waiting.putters, putter, this.insert(putter.request, now));
           progress = true;
         }
       }
-      for (const getter of [...this.getters]) {
+      for (const getter of [...this.waiting.getters]) {
         if (this.shutDownAndEmpty) {
-          this.waiting.answer(this.getters, getter, SHUTDOWN);
+          this.waiting.answer(this.waiting.getters, getter, SHUTDOWN);
           continue;
         }
         const taken = this.take(getter.request, now);
         if (taken.length === 0) break; // nothing visible for anyone
-        this.waiting.answer(this.getters, getter, { ok: true, deliveries: taken });
+        this.waiting.answer(this.waiting.getters, getter, { ok: true, deliveries: taken });
         progress = true;
       }
     }
     // Invariant: no joiner waits while unfinished_tasks is 0.
-    if (this.meta.unfinished_tasks === 0) for (const joiner of this.joiners.splice(0)) joiner.reply(this.joined(true));
+    if (this.meta.unfinished_tasks === 0)
+      for (const joiner of this.waiting.joiners.splice(0)) joiner.reply(this.joined(true));
     this.saved.save(now);
   }
 

@@ -1,16 +1,8 @@
 // The queue's items as the core asks for them — in order, by id, by state — kept in segments (segment.ts,
 // segments.ts) behind the SQL port. Waking reads every segment's columns; no query counts or sorts items.
+import { IdempotencyKeys } from "./keys.ts";
 import { MIGRATIONS, SCHEMA } from "./schema.ts";
-import {
-  type Item,
-  type ItemRow,
-  type Keys,
-  mayHaveVisible,
-  SEGMENT_BYTES,
-  SEGMENT_ITEMS,
-  spent,
-  visible,
-} from "./segment.ts";
+import { type Item, type ItemRow, mayHaveVisible, SEGMENT_BYTES, SEGMENT_ITEMS, spent, visible } from "./segment.ts";
 import { Segments, type Totals } from "./segments.ts";
 import type { Sql } from "./sql.ts";
 import type { Order } from "./types.ts";
@@ -20,8 +12,7 @@ export type { Totals } from "./segments.ts";
 export type { Sql, SqlValue } from "./sql.ts";
 
 export class Store {
-  /** Idempotency keys → [ids as JSON, expiry]; read from the segments on first use, not on waking. */
-  private keys: Map<string, [string, number]> | undefined;
+  private readonly keys: IdempotencyKeys;
   private readonly segments: Segments;
 
   /** What the live segments sum to. */
@@ -36,6 +27,7 @@ export class Store {
       this.sql.exec("INSERT INTO migrations (version) VALUES (?)", done + i + 1);
     });
     this.segments = new Segments(sql);
+    this.keys = new IdempotencyKeys(sql, this.segments);
   }
 
   /**
@@ -103,14 +95,14 @@ export class Store {
     return found && { ...found.item };
   }
 
-  /** Items in one state across segments, in id order (each segment's own order), up to `limit`. */
-  private select(state: "leased" | "dead", limit = Infinity, filter = (_: Item) => true): ItemRow[] {
+  /** Items in one state, in id order (segments hold increasing runs of ids), up to `limit`. */
+  private select(state: "leased" | "dead", limit = Infinity): ItemRow[] {
     const found: ItemRow[] = [];
     for (const s of this.segments.all) {
       if (found.length >= limit) break;
       if (s[state] === 0) continue;
       for (const item of this.segments.load(s).items) {
-        if (item.state === state && filter(item) && found.length < limit) found.push({ ...item });
+        if (item.state === state && found.length < limit) found.push({ ...item });
       }
     }
     return found.sort((a, b) => a.id - b.id);
@@ -118,7 +110,7 @@ export class Store {
 
   /** The oldest open lease: what an anonymous task_done completes. */
   oldestLeased(): ItemRow | undefined {
-    return this.totals.leased ? this.select("leased")[0] : undefined;
+    return this.totals.leased ? this.select("leased", 1)[0] : undefined;
   }
 
   expiredLeases(now: number): ItemRow[] {
@@ -147,7 +139,14 @@ export class Store {
   }
 
   countDelayed(now: number): number {
-    return this.delayed(now).length;
+    let n = 0;
+    for (const s of this.segments.timed) {
+      // While its earliest delayed item is still to show, all are: the columns say how many, no items are read.
+      if (s.visible_at !== null && s.visible_at > now) n += s.delayed;
+      else if (s.delayed > 0)
+        n += this.segments.load(s).items.filter((i) => i.state === "ready" && i.visible_at > now).length;
+    }
+    return n;
   }
 
   /** The earliest moment something stored changes by itself: a lease expiring or a delayed item showing up. */
@@ -290,35 +289,12 @@ export class Store {
     return ids;
   }
 
-  // ---- idempotency keys: kept in the segment of their put's first item, so a keyed put writes no other row
-
   idempotent(key: string, now: number): string | undefined {
-    const found = this.keyMap().get(key);
-    return found && found[1] > now ? found[0] : undefined;
+    return this.keys.idempotent(key, now);
   }
 
   remember(key: string, firstId: number, result: string, expiresAt: number, now: number): void {
-    const found = this.segments.find(firstId)!;
-    this.segments.change(found.segment, () => {
-      const keys: Keys = {};
-      for (const [k, v] of Object.entries(found.segment.keys)) if (v[1] > now) keys[k] = v;
-      keys[key] = [result, expiresAt];
-      found.segment.keys = keys;
-    });
-    this.keyMap().set(key, [result, expiresAt]);
-  }
-
-  private keyMap(): Map<string, [string, number]> {
-    if (!this.keys) {
-      this.keys = new Map();
-      for (const row of this.sql.exec<{ id: number; keys: string }>(
-        "SELECT id, keys FROM segments WHERE keys IS NOT NULL",
-      )) {
-        const keys = this.segments.cache.get(row.id)?.keys ?? (JSON.parse(row.keys) as Keys);
-        for (const [k, v] of Object.entries(keys)) if ((this.keys.get(k)?.[1] ?? -1) < v[1]) this.keys.set(k, v);
-      }
-    }
-    return this.keys;
+    this.keys.remember(key, firstId, result, expiresAt, now);
   }
 
   /**
@@ -327,7 +303,7 @@ export class Store {
    */
   forget(completedBefore: number, now: number): void {
     for (const s of this.segments.all.filter((s) => spent(s, completedBefore, now))) this.segments.remove(s);
-    for (const [k, v] of this.keys ?? []) if (v[1] <= now) this.keys!.delete(k);
+    this.keys.forget(now);
   }
 
   /** Writes every segment the step changed: one row each. */
