@@ -498,8 +498,24 @@ async function main() {
       const samples = [];
       for (let i = 0; i < 5; i++) samples.push((await call("/wake", { target: "queue", queue: name })).wake);
       const wake = median(samples);
-      growth[size] = { put: put.rate, get: get.rate, stats_p50: stats.p50, wake_ms: wake };
-      const figures = `put ${Math.round(put.rate)}/s, get ${Math.round(get.rate)}/s, stats p50 ${stats.p50.toFixed(1)} ms, wake ${wake} ms`;
+      // The rows one put, one leased get and its task_done write here, by the queue's meter (the same at any size).
+      const rows = async (step) => {
+        const before = await call("/meter", { queue: name });
+        await step();
+        const after = await call("/meter", { queue: name });
+        return after.rows_written + after.alarms_set - before.rows_written - before.alarms_set;
+      };
+      let receipt;
+      const job = {
+        put: await rows(() => call(`${q(name)}/put`, { item })),
+        get: await rows(async () => {
+          receipt = (await call(`${q(name)}/get`, { block: false })).receipt;
+        }),
+        task_done: await rows(() => call(`${q(name)}/task_done`, { receipt })),
+      };
+      growth[size] = { put: put.rate, get: get.rate, stats_p50: stats.p50, wake_ms: wake, rows: job };
+      const written = `rows ${job.put}/${job.get}/${job.task_done}`;
+      const figures = `put ${Math.round(put.rate)}/s, get ${Math.round(get.rate)}/s, stats p50 ${stats.p50.toFixed(1)} ms, wake ${wake} ms, ${written}`;
       row(`${size.toLocaleString("en")} items queued`, figures);
     }
     const bareWake = [];
