@@ -81,3 +81,35 @@ describe.each(["fifo", "lifo", "priority"] as const)("%s over many segments", (o
     );
   });
 });
+
+describe("segments past their time", () => {
+  it("are deleted with every counter kept, through a restart; their receipts and keys are forgotten", () => {
+    const { q, sql, reopen } = newQueue({ lease_seconds: 30 });
+    const T = 1_000_000;
+    const receipts: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const items = Array.from({ length: 100 }, (_, i) => ({ json: `${n * 100 + i}` }));
+      q.put({ items, idempotency_key: `k${n}` }, T, call<unknown>().reply);
+      const got = call<Outcome<{ deliveries: Delivery[] }>>();
+      q.get({ max: 100 }, T, got.reply);
+      for (const d of got.value?.ok ? got.value.deliveries : []) receipts.push(d.receipt!);
+    }
+    q.taskDoneMany(receipts.slice(0, 250), T + 1);
+    const segments = () => sql.exec<{ n: number }>("SELECT count(*) AS n FROM segments")[0]!.n;
+    expect(segments()).toBe(2); // 200 items, then 100 (a batch goes whole to a segment it fits)
+    const stats = q.stats(T + 1);
+    expect(stats).toMatchObject({ puts: 300, completed: 250, deliveries: 300, leased: 50, unfinished_tasks: 50 });
+    const later = T + 61 * 60_000;
+    q.tick(later); // the 50 open leases expire, back into the second segment; the first is all done and old
+    expect(segments()).toBe(1);
+    const after = { ...stats, leased: 0, qsize: 50, empty: false, in_flight: 0 };
+    expect(q.stats(later)).toEqual(after);
+    expect(reopen().stats(later)).toEqual(after);
+    // A repeated task_done of a forgotten completion is stale; a forgotten key puts anew.
+    expect(reopen().taskDone(receipts[0]!, later)).toMatchObject({ ok: false, code: "stale_receipt" });
+    const again = call<Outcome<{ ids: number[]; replayed: boolean }>>();
+    const woken = reopen();
+    woken.put({ items: [{ json: "1" }], idempotency_key: "k0" }, later, again.reply);
+    expect(again.value).toMatchObject({ ok: true, ids: [301], replayed: false });
+  });
+});
