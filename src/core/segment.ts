@@ -90,10 +90,17 @@ type Packed = [
 /** The key of every item of FIFO and LIFO queues (priority 0): not written out item by item. */
 const PLAIN = encodeKey(0);
 
+/** Each item's text as last written: a step changes one item or a few, so a row is mostly re-joined, not re-encoded. */
+const encoded = new WeakMap<Item, string>();
+
+/** Marks an item about to change in place (every change goes through `Segments.update`). */
+export const changing = (item: Item): boolean => encoded.delete(item);
+
 export function encodeItems(items: Item[]): string {
-  return JSON.stringify(
-    items.map(
-      (i): Packed => [
+  const texts = items.map((i) => {
+    let text = encoded.get(i);
+    if (text === undefined) {
+      const packed: Packed = [
         i.id,
         i.value,
         i.put_at,
@@ -105,9 +112,13 @@ export function encodeItems(items: Item[]): string {
         i.leased_at,
         i.completed_at,
         i.sort_key === PLAIN ? null : i.sort_key,
-      ],
-    ),
-  );
+      ];
+      text = JSON.stringify(packed);
+      encoded.set(i, text);
+    }
+    return text;
+  });
+  return `[${texts.join(",")}]`;
 }
 
 export function decodeItems(text: string): Item[] {

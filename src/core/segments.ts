@@ -4,7 +4,7 @@
 // the totals, the order of segments with ready items and the set with deadlines follow), and `commit` writes every
 // segment a step changed once: a get of 100 items, or a task_done of 100 receipts, writes the one row that holds them.
 import { insertSegment, SEGMENT_COLUMNS, updateSegment } from "./schema.ts";
-import { decodeItems, emptySummary, type Item, type Segment, type Summary, summarize } from "./segment.ts";
+import { changing, decodeItems, emptySummary, type Item, type Segment, type Summary, summarize } from "./segment.ts";
 import type { Sql } from "./sql.ts";
 
 /** What the live segments sum to: counts by state, and the events counted where they happened. */
@@ -115,6 +115,7 @@ export class Segments {
 
   update(id: number, step: (item: Item, segment: Segment) => unknown): void {
     const { segment, item } = this.find(id)!;
+    changing(item);
     this.change(segment, () => {
       if (step(item, segment) === "remove") segment.items.splice(segment.items.indexOf(item), 1);
     });
