@@ -11,6 +11,8 @@ export type { ItemRow, ItemState } from "./segment.ts";
 export type { Totals } from "./segments.ts";
 export type { Sql, SqlValue } from "./sql.ts";
 
+const byKeyAndId = (a: Item, b: Item) => (a.sort_key === b.sort_key ? a.id - b.id : a.sort_key < b.sort_key ? -1 : 1);
+
 export class Store {
   private readonly keys: IdempotencyKeys;
   private readonly segments: Segments;
@@ -63,9 +65,9 @@ export class Store {
 
   /** The next `limit` visible items in the queue's order. */
   nextVisible(order: Order, now: number, limit: number): ItemRow[] {
-    const found: ItemRow[] = [];
     const list = this.segments.withReady;
     if (order === "lifo") {
+      const found: ItemRow[] = [];
       // One key: the segments by id, backwards, each one's items backwards.
       for (let k = list.length - 1; k >= 0 && found.length < limit; k--) {
         const s = list[k]!;
@@ -79,15 +81,22 @@ export class Store {
     }
     // By (key, id): segments in (head_key, id) order, until the next one cannot hold an item before the last found
     // (its items' keys are at least its head key, and its ids higher than those of every segment before it).
+    let found: Item[] = [];
     for (const s of list) {
       const last = found.length >= limit ? found[limit - 1]! : undefined;
       if (last && (last.sort_key < s.head_key || (last.sort_key === s.head_key && last.id < s.id))) break;
       if (!mayHaveVisible(s, now)) continue;
-      for (const item of this.segments.load(s).items) if (visible(item, now)) found.push({ ...item });
-      found.sort((a, b) => (a.sort_key === b.sort_key ? a.id - b.id : a.sort_key < b.sort_key ? -1 : 1));
-      found.length = Math.min(found.length, limit);
+      const mixed = found.length > 0;
+      let atHead = 0; // visible items found here with the head key: once `limit`, no later item here comes before
+      for (const item of this.segments.load(s).items) {
+        if (!visible(item, now)) continue;
+        found.push(item);
+        if (item.sort_key === s.head_key && ++atHead >= limit) break;
+      }
+      if (mixed || found.some((i) => i.sort_key !== s.head_key)) found.sort(byKeyAndId);
+      found = found.slice(0, limit);
     }
-    return found;
+    return found.map((i) => ({ ...i }));
   }
 
   item(id: number): ItemRow | undefined {
