@@ -8,6 +8,7 @@ import {
   SEGMENT_BYTES,
   SEGMENT_ITEMS,
   type Segment,
+  type Summary,
   summarize,
 } from "./segment.ts";
 import type { Sql } from "./sql.ts";
@@ -62,55 +63,45 @@ const SEGMENTS = `CREATE TABLE segments (
   items TEXT NOT NULL
 )`;
 
-export const SEGMENT_COLUMNS =
-  "id, head_key, last_id, ready, leased, dead, delayed, visible_at, lease_expires, completed_at, keys_expire, deliveries, redeliveries, completed";
+/** The columns that sum a segment up (segment.ts's Summary), read on waking: every one is written with the items. */
+const SUMMARY = [
+  "id",
+  "head_key",
+  "last_id",
+  "ready",
+  "leased",
+  "dead",
+  "delayed",
+  "visible_at",
+  "lease_expires",
+  "completed_at",
+  "keys_expire",
+  "deliveries",
+  "redeliveries",
+  "completed",
+] as const satisfies readonly (keyof Summary)[];
+
+export const SEGMENT_COLUMNS = SUMMARY.join(", ");
+
+const rowOf = (segment: Segment) => [
+  ...SUMMARY.map((c) => segment.summary[c]),
+  Object.keys(segment.keys).length ? JSON.stringify(segment.keys) : null,
+  encodeItems(segment.items),
+];
 
 /** Writes a segment as a new row (one row written: the table has no other index). */
 export function insertSegment(sql: Sql, segment: Segment): void {
-  const s = segment.summary;
-  sql.exec(
-    `INSERT INTO segments (${SEGMENT_COLUMNS}, items, keys) VALUES (${Array(16).fill("?").join(", ")})`,
-    s.id,
-    s.head_key,
-    s.last_id,
-    s.ready,
-    s.leased,
-    s.dead,
-    s.delayed,
-    s.visible_at,
-    s.lease_expires,
-    s.completed_at,
-    s.keys_expire,
-    s.deliveries,
-    s.redeliveries,
-    s.completed,
-    encodeItems(segment.items),
-    Object.keys(segment.keys).length ? JSON.stringify(segment.keys) : null,
-  );
+  const marks = Array(SUMMARY.length + 2)
+    .fill("?")
+    .join(", ");
+  sql.exec(`INSERT INTO segments (${SEGMENT_COLUMNS}, keys, items) VALUES (${marks})`, ...rowOf(segment));
 }
 
 /** Rewrites a segment's row in place (one row written). */
 export function updateSegment(sql: Sql, segment: Segment): void {
-  const s = segment.summary;
-  sql.exec(
-    `UPDATE segments SET items = ?, keys = ?, last_id = ?, ready = ?, leased = ?, dead = ?, delayed = ?, visible_at = ?,
-       lease_expires = ?, completed_at = ?, keys_expire = ?, deliveries = ?, redeliveries = ?, completed = ? WHERE id = ?`,
-    encodeItems(segment.items),
-    Object.keys(segment.keys).length ? JSON.stringify(segment.keys) : null,
-    s.last_id,
-    s.ready,
-    s.leased,
-    s.dead,
-    s.delayed,
-    s.visible_at,
-    s.lease_expires,
-    s.completed_at,
-    s.keys_expire,
-    s.deliveries,
-    s.redeliveries,
-    s.completed,
-    s.id,
-  );
+  const set = [...SUMMARY.slice(1), "keys", "items"].map((c) => `${c} = ?`).join(", ");
+  const [id, ...values] = rowOf(segment);
+  sql.exec(`UPDATE segments SET ${set} WHERE id = ?`, ...values, id!);
 }
 
 /** What a new store is created with: the schema every migration below leads to. */

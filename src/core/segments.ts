@@ -54,7 +54,7 @@ export class Segments {
     }
   }
 
-  /** A new, empty segment: the tail of its key. */
+  /** A new, empty segment: the new tail. */
   open(id: number): Segment {
     const summary = emptySummary(id);
     const segment: Segment = { summary, items: [], keys: {}, bytes: 0 };

@@ -77,9 +77,18 @@ describe.each(["fifo", "lifo", "priority"] as const)("%s over many segments", (o
           expect(q.unfinishedTasks).toBe(ready.size + held.length);
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 300 },
     );
   });
+});
+
+it("a segment's head key is written with every change, so a restart keeps the priority order", () => {
+  const { q, reopen } = newQueue({ order: "priority" });
+  q.put({ items: [{ json: "1", priority: 1 }] }, 0, call<unknown>().reply);
+  q.put({ items: [{ json: "2", priority: 0 }] }, 0, call<unknown>().reply); // appended: the head key changes
+  const got = call<Outcome<{ deliveries: Delivery[] }>>();
+  reopen().get({}, 0, got.reply);
+  expect(got.value?.ok && got.value.deliveries.map((d) => d.id)).toEqual([2]);
 });
 
 describe("segments past their time", () => {
