@@ -111,4 +111,22 @@ describe("rows written per operation", () => {
       dead: { rows: 1, alarms: 0 },
     });
   });
+
+  it("without leases (pure CPython): put, get, anonymous task_done", async () => {
+    const name = uniqueName("cost");
+    expect((await call("PUT", `/v1/queues/${name}`, { lease_seconds: null })).status).toBe(201);
+    await call("POST", q(name, "put"), { item: "warm-up" });
+    await call("POST", q(name, "get"), {});
+    await call("POST", q(name, "task_done"), {});
+    const put = await cost(name, () => call("POST", q(name, "put"), { item: 1 }));
+    const get = await cost(name, () => call("POST", q(name, "get"), {}));
+    const done = await cost(name, () => call("POST", q(name, "task_done"), {}));
+    // An item taken without a lease leaves its segment (the segment's row) but stays unfinished, which no segment
+    // says: the meta row records it, and the anonymous task_done that ends it.
+    expect({ put, get, done }).toEqual({
+      put: { rows: 1, alarms: 0 },
+      get: { rows: 2, alarms: 0 },
+      done: { rows: 1, alarms: 0 },
+    });
+  });
 });
