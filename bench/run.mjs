@@ -500,8 +500,24 @@ async function main() {
       const samples = [];
       for (let i = 0; i < 5; i++) samples.push((await call("/wake", { target: "queue", queue: name })).wake);
       const wake = median(samples);
-      growth[size] = { put: put.rate, get: get.rate, stats_p50: stats.p50, wake_ms: wake };
-      const figures = `put ${Math.round(put.rate)}/s, get ${Math.round(get.rate)}/s, stats p50 ${stats.p50.toFixed(1)} ms, wake ${wake} ms`;
+      // The rows one put, one leased get and its task_done write here, by the queue's meter (the same at any size).
+      const rows = async (step) => {
+        const before = await call("/meter", { queue: name });
+        await step();
+        const after = await call("/meter", { queue: name });
+        return after.rows_written + after.alarms_set - before.rows_written - before.alarms_set;
+      };
+      let receipt;
+      const job = {
+        put: await rows(() => call(`${q(name)}/put`, { item })),
+        get: await rows(async () => {
+          receipt = (await call(`${q(name)}/get`, { block: false })).receipt;
+        }),
+        task_done: await rows(() => call(`${q(name)}/task_done`, { receipt })),
+      };
+      growth[size] = { put: put.rate, get: get.rate, stats_p50: stats.p50, wake_ms: wake, rows: job };
+      const written = `rows ${job.put}/${job.get}/${job.task_done}`;
+      const figures = `put ${Math.round(put.rate)}/s, get ${Math.round(get.rate)}/s, stats p50 ${stats.p50.toFixed(1)} ms, wake ${wake} ms, ${written}`;
       row(`${size.toLocaleString("en")} items queued`, figures);
     }
     const bareWake = [];
@@ -596,13 +612,16 @@ try {
  */
 async function cost() {
   const RATES = { as_of: "2026-12-01", worker_request: 0.3, do_request: 0.15, row_written: 1, row_read: 0.001 };
-  const run = async (label, size, jobs) => {
-    const name = `cost-${size}`;
-    await call(q(name), { lease_seconds: 300 }, {}, "PUT");
+  // `priority.of(n, i)`: the priority of item i of the put at job n (priority queues only).
+  const run = async (label, size, jobs, { order = "fifo", keyed = true, priority } = {}) => {
+    const name = `cost-${order}-${size}-${keyed ? "keyed" : "plain"}-${priority ? priority.name : "0"}`;
+    await call(q(name), { lease_seconds: 300, order }, {}, "PUT");
     const before = await call("/meter", { queue: name });
     for (let n = 0; n < jobs; n += size) {
-      const key = { "idempotency-key": `${name}-${n}` };
-      const body = size === 1 ? { item } : { items: batch.slice(0, size) };
+      const key = keyed ? { "idempotency-key": `${name}-${n}` } : {};
+      const one = (i) => (priority ? { item, priority: priority.of(n, i) } : { item });
+      const body =
+        size === 1 ? one(0) : { items: batch.slice(0, size).map((b, i) => ({ ...b, ...one(i), item: b.item })) };
       await call(`${q(name)}/put`, body, key);
       const got = await call(`${q(name)}/get`, size === 1 ? {} : { max: size });
       const receipts = (got.items ?? [got]).map((d) => d.receipt);
@@ -621,12 +640,24 @@ async function cost() {
       requests * (RATES.worker_request + RATES.do_request) +
       steady.rows_written * RATES.row_written +
       steady.rows_read * RATES.row_read;
-    results.figures[`cost_${label}`] = { jobs, as_calls_run: per(ran), steady, requests, dollars_per_million: dollars };
-    const rows = `${per(ran).rows_written.toFixed(2)} rows as calls run, ${steady.rows_written.toFixed(2)} steady`;
+    const figures = { order, keyed, jobs, as_calls_run: per(ran), steady, requests, dollars_per_million: dollars };
+    results.figures[`cost_${label}`] = figures;
+    const rows = `${per(ran).rows_written.toFixed(3)} rows as calls run, ${steady.rows_written.toFixed(3)} steady`;
     row(`cost: ${label} job`, `$${dollars.toFixed(2)}/M jobs, ${rows}`);
   };
+  // Priority queues: ten priorities in turn, one per job (single items and whole batches), or mixed in a batch.
+  const byJob = { name: "by-job", of: (n) => Math.floor(n / 100) % 10 };
+  const single = { name: "single", of: (n) => n % 10 };
+  const mixed = { name: "mixed", of: (_, i) => i % 10 };
   await run("single-item", 1, 200);
   await run("batched (100)", 100, 2000);
+  await run("single-item unkeyed", 1, 200, { keyed: false });
+  await run("batched (100) unkeyed", 100, 2000, { keyed: false });
+  await run("lifo single-item", 1, 200, { order: "lifo" });
+  await run("lifo batched (100)", 100, 2000, { order: "lifo" });
+  await run("priority single-item (10 priorities)", 1, 200, { order: "priority", priority: single });
+  await run("priority batched (100; 10 priorities, one a batch)", 100, 2000, { order: "priority", priority: byJob });
+  await run("priority batched (100; 10 priorities in each)", 100, 2000, { order: "priority", priority: mixed });
   results.figures.cost_rates = RATES;
   results.figures.cost_reference = { cloudflare_queues: 1.2, sqs: 1.2, sqs_batches_of_10: 0.12 };
   row("cost: Cloudflare Queues (write + read + delete)", "$1.20/M jobs");

@@ -1,5 +1,5 @@
 // Every documented limit of the service, in one place (docs/limits.md lists the same numbers).
-import type { Limits } from "../core/queue.ts";
+import type { Limits } from "../core/limits.ts";
 
 export const LIMITS = {
   /** Longest single wait before the answer is `poll_again` (Workers may end incoming requests near 30 s). */

@@ -1,5 +1,5 @@
-// Waking a queue (a restarted Durable Object rebuilding it from SQLite) costs no count over its items: the row
-// counts are saved with the meta row, and stay exact through every change, including leases expired by extend.
+// Waking a queue (a restarted Durable Object rebuilding it from SQLite) costs no count over its items: each segment's
+// columns count its items, and the counts stay exact through every change, including leases expired by extend.
 import { expect, it } from "vitest";
 import { coreLimits } from "../../src/contract/limits.ts";
 import { JoinableQueue } from "../../src/core/queue.ts";
@@ -31,15 +31,4 @@ it("reopens without counting items, with exact counts", () => {
   expect(woken.stats(1000)).toMatchObject({ qsize: 1, leased: 1, dead_lettered: 2, unfinished_tasks: 2 }); // b expired into the dead letters
   expect(woken.stats(1000)).toEqual(q.stats(1000));
   expect(woken.stats(1000)).toMatchObject({ puts: 4, completed: 0, deliveries: 3 });
-});
-
-it("a store from before the saved counts is counted once on waking, and carries its counts from then on", () => {
-  const { q, sql, reopen } = newQueue({ lease_seconds: 30 });
-  q.put({ items: [{ json: "1" }, { json: "2" }, { json: "3" }] }, 0, call<unknown>().reply);
-  q.get({}, 0, call<unknown>().reply);
-  const meta = () => JSON.parse(sql.exec<{ state: string }>("SELECT state FROM meta WHERE id = 1")[0]!.state);
-  const { counts: _, puts: __, completed: ___, ...old } = meta();
-  sql.exec("UPDATE meta SET state = ? WHERE id = 1", JSON.stringify(old));
-  expect(reopen().stats(0)).toMatchObject({ qsize: 2, leased: 1, unfinished_tasks: 3, puts: 0, completed: 0 });
-  expect(meta().counts).toEqual({ ready: 2, leased: 1, dead: 0 });
 });

@@ -47,50 +47,86 @@ describe("rows written per operation", () => {
     });
     const done = await cost(name, () => call("POST", q(name, "task_done"), { receipt }));
     const again = await cost(name, () => call("POST", q(name, "task_done"), { receipt }));
-    // An hour on, the completion and the key are forgotten: their deletes are the rest of the job's cost.
+    // An hour on, the completions and the key are forgotten: the meta row records when (the segment still holds
+    // the second item, and the key leaves its row with the next write of it, for free).
     const forget = await cost(name, later(name, 61 * 60_000));
-    // put: the item and its items_ready entry, the key; get: the row, its items_lease entry, the meta row;
-    // task_done: the row, the meta row (leaving an index is free). A put writes no meta row: waking derives it.
+    // Every step rewrites the one segment row its item is in (the open tail, which the put appended to): no index,
+    // no meta row (waking derives the counters from the segments' columns), the key kept in the same row.
     expect({ put, plain, get, done, again, forget }).toEqual({
-      put: { rows: 3, alarms: 0 },
-      plain: { rows: 2, alarms: 0 },
-      get: { rows: 3, alarms: 0 },
-      done: { rows: 2, alarms: 0 },
+      put: { rows: 1, alarms: 0 },
+      plain: { rows: 1, alarms: 0 },
+      get: { rows: 1, alarms: 0 },
+      done: { rows: 1, alarms: 0 },
       again: { rows: 0, alarms: 0 },
-      forget: { rows: 4, alarms: 0 }, // two done rows, the key, and the meta row's new forgot_at
+      forget: { rows: 1, alarms: 0 },
     });
   });
 
-  it("batches of 100: put, get, task_done", async () => {
+  it("batches of 100: put with and without a key, get, task_done, and the later delete", async () => {
     const name = await queue();
     const items = Array.from({ length: 100 }, (_, i) => ({ item: i }));
     const put = await cost(name, () => call("POST", q(name, "put"), { items }, { "idempotency-key": "b" }));
-    let receipts: string[] = [];
+    const plain = await cost(name, () => call("POST", q(name, "put"), { items }));
+    const rest = await cost(name, () => call("POST", q(name, "put"), { items })); // past 256 items: a new segment
+    const receipts: string[][] = [];
     const get = await cost(name, async () => {
-      receipts = (await call("POST", q(name, "get"), { max: 100 })).body!.items.map(
-        (d: { receipt: string }) => d.receipt,
-      );
+      const got = (await call("POST", q(name, "get"), { max: 100 })).body!.items;
+      receipts.push(got.map((d: { receipt: string }) => d.receipt));
     });
-    const done = await cost(name, () => call("POST", q(name, "task_done"), { receipts }));
-    expect({ put, get, done }).toEqual({
-      put: { rows: 201, alarms: 0 },
-      get: { rows: 201, alarms: 0 },
-      done: { rows: 101, alarms: 0 },
+    const done = await cost(name, () => call("POST", q(name, "task_done"), { receipts: receipts[0] }));
+    for (let i = 0; i < 2; i++) {
+      const got = (await call("POST", q(name, "get"), { max: 100 })).body!.items;
+      await call("POST", q(name, "task_done"), { receipts: got.map((d: { receipt: string }) => d.receipt) });
+    }
+    // An hour on, both segments hold only completions past their time: each is one row deleted, plus the meta row,
+    // which takes over the deleted segments' counters.
+    const forget = await cost(name, later(name, 61 * 60_000));
+    expect({ put, plain, rest, get, done, forget }).toEqual({
+      put: { rows: 1, alarms: 0 },
+      plain: { rows: 1, alarms: 0 },
+      rest: { rows: 1, alarms: 0 },
+      get: { rows: 1, alarms: 0 },
+      done: { rows: 1, alarms: 0 },
+      forget: { rows: 3, alarms: 0 },
     });
   });
 
-  it("a release, a lease that expires, a delayed put", async () => {
-    const name = await queue({ lease_seconds: 1 });
+  it("a release, an extend, a lease that expires, a delayed put, a dead letter", async () => {
+    const name = await queue({ lease_seconds: 1, max_deliveries: 2 });
     await call("POST", q(name, "put"), { items: [{ item: "a" }, { item: "b" }] });
     const { receipt } = (await call("POST", q(name, "get"), {})).body!;
+    const extend = await cost(name, () => call("POST", q(name, "extend"), { receipt, lease_seconds: 1 }));
     const release = await cost(name, () => call("POST", q(name, "release"), { receipt }));
     const delayed = await cost(name, () => call("POST", q(name, "put"), { item: "later", delay: 60 }));
     await call("POST", q(name, "get"), { max: 2 });
+    // Both leases end in one segment: one row; "a" has had its two deliveries, so it is a dead letter now.
     const expiry = await cost(name, later(name, 2_000));
-    expect({ release, delayed, expiry }).toEqual({
-      release: { rows: 3, alarms: 0 }, // the row, its items_ready entry, the meta row
-      delayed: { rows: 3, alarms: 0 }, // the row, its items_ready and items_delayed entries; the alarm stays earlier
-      expiry: { rows: 5, alarms: 0 }, // two rows back in items_ready, the meta row
+    const { receipt: second } = (await call("POST", q(name, "get"), {})).body!;
+    const dead = await cost(name, () => call("POST", q(name, "release"), { receipt: second }));
+    expect({ extend, release, delayed, expiry, dead }).toEqual({
+      extend: { rows: 1, alarms: 0 },
+      release: { rows: 1, alarms: 0 },
+      delayed: { rows: 1, alarms: 0 }, // appended to the tail; the alarm stays earlier
+      expiry: { rows: 1, alarms: 0 },
+      dead: { rows: 1, alarms: 0 },
+    });
+  });
+
+  it("without leases (pure CPython): put, get, anonymous task_done", async () => {
+    const name = uniqueName("cost");
+    expect((await call("PUT", `/v1/queues/${name}`, { lease_seconds: null })).status).toBe(201);
+    await call("POST", q(name, "put"), { item: "warm-up" });
+    await call("POST", q(name, "get"), {});
+    await call("POST", q(name, "task_done"), {});
+    const put = await cost(name, () => call("POST", q(name, "put"), { item: 1 }));
+    const get = await cost(name, () => call("POST", q(name, "get"), {}));
+    const done = await cost(name, () => call("POST", q(name, "task_done"), {}));
+    // An item taken without a lease leaves its segment (the segment's row) but stays unfinished, which no segment
+    // says: the meta row records it, and the anonymous task_done that ends it.
+    expect({ put, get, done }).toEqual({
+      put: { rows: 1, alarms: 0 },
+      get: { rows: 2, alarms: 0 },
+      done: { rows: 1, alarms: 0 },
     });
   });
 });

@@ -88,7 +88,7 @@ describe("asking about a queue writes nothing", () => {
           .filter((n) => !n.startsWith("_")),
       );
     expect(await tables(name)).toEqual([]);
-    expect(await tables(await createQueue())).toContain("items");
+    expect(await tables(await createQueue())).toContain("segments");
   });
 });
 

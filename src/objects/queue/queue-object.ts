@@ -12,6 +12,7 @@ import type { QueueCalls, Waiting } from "../../contract/requests.ts";
 import { isRight, NEEDS, RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import { JoinableQueue, type Limits } from "../../core/queue.ts";
 import { type Sql, Store } from "../../core/store.ts";
+import { Tickets } from "../../core/tickets.ts";
 import {
   type Delivery,
   fail,
@@ -229,7 +230,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     const path = new URL(request.url).pathname;
     if (!this.queue) return problem("not_found", NOT_FOUND.message, path);
     const ticket = request.headers.get(TICKET_HEADER)?.split(" ");
-    if (ticket && !this.queue.spendTicket(ticket[0]!, Number(ticket[1]), Date.now())) {
+    if (ticket && !new Tickets(this.sql).spend(ticket[0]!, Number(ticket[1]), Date.now())) {
       return problem("unauthorized", "this ticket was already used: get a new one for each socket", path);
     }
     const rights = (request.headers.get(RIGHTS_HEADER) ?? "").split(",").filter((r): r is Right => isRight(r));

@@ -1,0 +1,134 @@
+// Deliveries and their leases: taking items with a receipt each, completing, extending, releasing and expiring
+// them, and the dead letters an item reaches when it has used up its deliveries. Python's queue has none of this:
+// its get hands an item over for good.
+import { msAfter } from "./clock.ts";
+import type { Limits } from "./limits.ts";
+import type { QueueState } from "./persistence.ts";
+import { decodeKey } from "./priority.ts";
+import { formatReceipt, parseReceipt, randomHex } from "./receipt.ts";
+import type { ItemRow, Store } from "./store.ts";
+import { type Delivery, fail, type Outcome, type QueueError } from "./types.ts";
+
+/** An open lease (`row`), a delivery already completed (`acked`), or, for an anonymous task_done, possibly neither. */
+type Lease = { row?: ItemRow; acked?: true };
+
+const TOO_MANY = fail("task_done_too_many", "task_done() called too many times");
+
+export class Leases {
+  constructor(
+    private readonly store: Store,
+    private readonly state: QueueState,
+    private readonly limits: Limits,
+  ) {}
+
+  /** Takes up to `max` visible items, recording each delivery (and its lease) in the same step. */
+  take(max: number, leaseSeconds: number | null, now: number): Delivery[] {
+    return this.store.nextVisible(this.state.config.order, now, max).map((row) => {
+      const deliveries = row.deliveries + 1;
+      this.state.deliveries++;
+      if (deliveries > 1) this.state.redeliveries++;
+      if (leaseSeconds === null) {
+        this.store.take(row.id, deliveries, null, now);
+        return delivery({ ...row, deliveries }, null, null);
+      }
+      const token = randomHex(8);
+      const expires = msAfter(now, leaseSeconds);
+      this.store.take(row.id, deliveries, { token, expires }, now);
+      const receipt = formatReceipt({ tag: this.state.tag, id: row.id, delivery: deliveries, token });
+      return delivery({ ...row, deliveries }, receipt, expires);
+    });
+  }
+
+  /** One task_done: by its receipt, or (none) the oldest open lease or, with none open, an anonymous count. */
+  complete(receipt: string | undefined, now: number): Outcome<{ replayed: boolean }> {
+    const lease = receipt === undefined ? { row: this.store.oldestLeased() } : this.find(receipt, now);
+    if ("code" in lease) return lease;
+    if (lease.acked) return { ok: true, replayed: true };
+    if (this.state.unfinished_tasks <= 0) return TOO_MANY;
+    if (lease.row) this.store.complete(lease.row.id, now);
+    this.state.unfinished_tasks--;
+    this.state.completed++;
+    return { ok: true, replayed: false };
+  }
+
+  /** Pushes a lease's expiry to `seconds` from now (a heartbeat for long jobs). */
+  extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number }> {
+    const lease = this.open(receipt, now);
+    if ("ok" in lease) return lease;
+    const expires = msAfter(now, seconds);
+    this.store.extend(lease.row.id, expires);
+    return { ok: true, lease_expires_at: expires };
+  }
+
+  /** Gives a leased item back (a nack), visible again after `delay` seconds; it counts as a failed delivery. */
+  release(receipt: string, delay: number, now: number): Outcome<{ dead_lettered: boolean }> {
+    const lease = this.open(receipt, now);
+    if ("ok" in lease) return lease;
+    return { ok: true, dead_lettered: this.requeue(lease.row, delay > 0 ? msAfter(now, delay) : 0) };
+  }
+
+  /** Returns expired leases to the queue (or the dead letters). Idempotent: a late or repeated call finds nothing. */
+  expire(now: number): void {
+    if (this.store.totals.leased === 0) return; // the common case costs no work
+    for (const row of this.store.expiredLeases(now)) {
+      if (this.state.immediate) {
+        // An immediate shutdown discards what is not being worked on; an abandoned item counts as drained.
+        this.store.delete(row.id);
+        this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
+      } else {
+        this.requeue(row, 0);
+      }
+    }
+  }
+
+  deadLetters(limit: number): Delivery[] {
+    return this.store.deadLetters(limit).map((row) => delivery(row, null, null));
+  }
+
+  /** Back to the queue, or to the dead letters once it used up its deliveries (then it counts as done for join). */
+  private requeue(row: ItemRow, visibleAt: number): boolean {
+    const { max_deliveries } = this.state.config;
+    const dead = max_deliveries !== null && row.deliveries >= max_deliveries;
+    this.store.unlease(row.id, dead ? "dead" : "ready", visibleAt);
+    if (dead) this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
+    return dead;
+  }
+
+  /** The open lease a receipt names, or that delivery's completion (for idempotent repeats), or why neither. */
+  private find(receipt: string, now: number): Lease | QueueError {
+    const r = parseReceipt(receipt);
+    if (!r || r.tag !== this.state.tag) return fail("invalid_receipt", "this receipt was not issued by this queue");
+    const found = this.store.item(r.id);
+    // A completion older than the time it is kept counts as forgotten, whenever its row is actually deleted.
+    const forgotten = found?.state === "done" && found.completed_at! < now - this.limits.ackKeepMs;
+    const row = forgotten ? undefined : found;
+    if ((row?.state === "leased" || row?.state === "done") && row.deliveries === r.delivery) {
+      if (row.token !== r.token) return fail("invalid_receipt", "this receipt does not match its delivery");
+      return row.state === "leased" ? { row } : { acked: true };
+    }
+    if (!row || r.delivery <= row.deliveries) {
+      return fail(
+        "stale_receipt",
+        "this delivery is no longer open: its lease expired or the item was taken, completed or removed",
+      );
+    }
+    return fail("invalid_receipt", "this receipt does not match any delivery");
+  }
+
+  private open(receipt: string, now: number): { row: ItemRow } | QueueError {
+    const lease = this.find(receipt, now);
+    if ("code" in lease) return lease;
+    return lease.row ? { row: lease.row } : fail("stale_receipt", "this delivery was already completed");
+  }
+}
+
+export function delivery(row: ItemRow, receipt: string | null, leaseExpires: number | null): Delivery {
+  return {
+    id: row.id,
+    json: row.value,
+    priority: decodeKey(row.sort_key),
+    deliveries: row.deliveries,
+    receipt,
+    lease_expires_at: leaseExpires,
+  };
+}
