@@ -225,8 +225,25 @@ export class Subscriptions {
     return this.cache;
   }
 
+  /**
+   * Keeps a session, and writes its attachment once when this turn's work is done: one turn may change a socket's
+   * session several times (a delivery, a completion, its credit), and the runtime needs the attachment only once
+   * the object may hibernate, which it cannot do within the turn.
+   */
   save(ws: WebSocket, session: Session): void {
     this.all().set(ws, session);
-    ws.serializeAttachment(session);
+    if (this.unsaved.size === 0) queueMicrotask(() => this.flush());
+    this.unsaved.add(ws);
+  }
+
+  private readonly unsaved = new Set<WebSocket>();
+
+  private flush(): void {
+    const all = this.all();
+    for (const ws of this.unsaved) {
+      const session = all.get(ws);
+      if (session) ws.serializeAttachment(session);
+    }
+    this.unsaved.clear();
   }
 }

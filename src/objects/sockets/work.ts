@@ -67,11 +67,17 @@ export class SocketWork {
 
   /** Deliveries ended by any door (completed, released, or their receipts found stale): their credit comes back. */
   ended(receipts: string[]): void {
-    if (receipts.length > 0) this.drop(([receipt]) => receipts.includes(receipt));
+    const { holders } = this.held();
+    const sockets = new Set(receipts.flatMap((r) => holders.get(r) ?? []));
+    if (sockets.size === 0) return; // the common case: no socket consumer held them
+    const ended = new Set(receipts);
+    this.drop(([receipt]) => ended.has(receipt), sockets);
   }
 
   /** Deliveries whose lease has run out (redelivered, or dead-lettered): called after every step. */
   expired(now: number): void {
+    if (now < this.held().soonest) return; // called after every step: most find no lease ended
+    this.index = undefined; // rebuilt below, with the soonest lease end exact again
     this.drop(([, until]) => until !== null && until <= now);
   }
 
@@ -81,8 +87,30 @@ export class SocketWork {
       const holder = session.consumers.find((c) => c.held.some(([r]) => r === receipt));
       if (!holder) continue;
       holder.held = holder.held.map((h) => (h[0] === receipt ? [receipt, until] : h));
+      this.index = undefined;
       return this.sockets.save(ws, session);
     }
+  }
+
+  /**
+   * Which socket holds each delivery, and the soonest lease end among them (a bound: it may be earlier than the
+   * true one), kept in memory so that a step that ends no held delivery costs no look through every socket.
+   * Rebuilt from the sockets' attachments after waking, or when it may be stale.
+   */
+  private index: { holders: Map<string, WebSocket>; soonest: number } | undefined;
+
+  private held() {
+    if (this.index) return this.index;
+    const holders = new Map<string, WebSocket>();
+    let soonest = Infinity;
+    for (const [ws, session] of this.sockets.sessions()) {
+      for (const [receipt, until] of session.consumers.flatMap((c) => c.held)) {
+        holders.set(receipt, ws);
+        if (until !== null) soonest = Math.min(soonest, until);
+      }
+    }
+    this.index = { holders, soonest };
+    return this.index;
   }
 
   /** A socket that closes gives back what its consumers hold at once, each counted as a delivery. */
@@ -127,9 +155,13 @@ export class SocketWork {
   }
 
   /** Forgets the held deliveries that have `ended`, and lets their consumers take more, once this step is over. */
-  private drop(ended: (held: Held) => boolean): void {
-    for (const [ws, session] of this.sockets.sessions()) {
-      if (!session.consumers.some((c) => c.held.some(ended))) continue;
+  private drop(ended: (held: Held) => boolean, only?: Set<WebSocket>): void {
+    const sessions = this.sockets.sessions();
+    for (const ws of only ?? sessions.keys()) {
+      const session = sessions.get(ws);
+      if (!session?.consumers.some((c) => c.held.some(ended))) continue;
+      for (const [receipt] of session.consumers.flatMap((c) => c.held.filter(ended)))
+        this.index?.holders.delete(receipt);
       const consumers = session.consumers
         .map((c) => ({ ...c, held: c.held.filter((h) => !ended(h)) }))
         .filter((c) => c.prefetch > 0 || c.held.length > 0);
@@ -181,7 +213,12 @@ export class SocketWork {
       return;
     }
     for (const d of got.deliveries) {
-      if (d.receipt) consumer.held.push([d.receipt, d.lease_expires_at]);
+      if (d.receipt) {
+        consumer.held.push([d.receipt, d.lease_expires_at]);
+        const index = this.held();
+        index.holders.set(d.receipt, ws);
+        if (d.lease_expires_at !== null) index.soonest = Math.min(index.soonest, d.lease_expires_at);
+      }
       const { json, ...rest } = d;
       // The item's stored text is spliced in as it is, never parsed and encoded again.
       sendText(
