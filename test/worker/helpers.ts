@@ -84,3 +84,21 @@ export async function subscribe(name: string, headers: Record<string, string> = 
 /** Waits (with a timeout) until `n` messages have arrived. */
 export const waitForMessages = (s: { messages: Msg[] }, n: number, ms = 5000) =>
   until(async () => s.messages.length >= n, ms);
+
+let barriers = 0;
+/**
+ * Waits until the object has handled every frame this socket sent before, and every call made before: frames on one
+ * socket are answered in order, and a put hands its item to a waiting consumer (a subscriber is told of a change) in
+ * the same turn, so once a later frame's answer is here, anything those caused to be sent on this socket is here
+ * too. The later frame cancels a consumer the socket does not have (a no-op answered by an error frame with its
+ * id), taken out of the messages again.
+ */
+export async function inOrder(s: { messages: Msg[]; send: (m: unknown) => void }): Promise<void> {
+  const id = `barrier-${++barriers}`;
+  s.send({ op: "cancel", id });
+  await until(async () => s.messages.some((m) => m.id === id));
+  s.messages.splice(
+    s.messages.findIndex((m) => m.id === id),
+    1,
+  );
+}

@@ -7,6 +7,7 @@ import type { QueueObject } from "../../src/objects/queue/queue-object.ts";
 import {
   call,
   createQueue,
+  inOrder,
   type Msg,
   op,
   stats,
@@ -17,23 +18,6 @@ import {
 } from "./helpers.ts";
 
 type Socket = Awaited<ReturnType<typeof subscribe>>;
-let barriers = 0;
-
-/**
- * Waits until the object has handled every frame this socket sent before, and every call made before: frames on one
- * socket are answered in order, and a put hands its item to a waiting consumer in the same turn, so once a later
- * frame's answer is here, anything those caused to be sent on this socket is here too. The later frame cancels a
- * consumer the socket does not have (a no-op answered by an error frame with its id), taken out of the messages again.
- */
-async function inOrder(s: Socket): Promise<void> {
-  const id = `barrier-${++barriers}`;
-  s.send({ op: "cancel", id });
-  await until(async () => s.messages.some((m) => m.id === id));
-  s.messages.splice(
-    s.messages.findIndex((m) => m.id === id),
-    1,
-  );
-}
 const of = (s: Socket, type: string) => s.messages.filter((m) => m.type === type);
 const deliveries = (s: Socket) => of(s, "delivery");
 const stub = (name: string) => env.QUEUES.get(env.QUEUES.idFromName(name));

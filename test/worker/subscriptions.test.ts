@@ -2,26 +2,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createQueue, op, subscribe, until, waitForMessages } from "./helpers.ts";
-
-type Socket = Awaited<ReturnType<typeof subscribe>>;
-let barriers = 0;
-
-/**
- * Waits until the object has handled every frame this socket sent before, and every call made before: frames on one
- * socket are answered in order, and a subscriber is told in the same turn as the call that changed the queue, so
- * once a later frame's answer is here, anything those caused to be sent on this socket is here too. The later frame
- * cancels a consumer the socket does not have (a no-op answered by an error frame with its id), taken out again.
- */
-async function inOrder(s: Socket): Promise<void> {
-  const id = `barrier-${++barriers}`;
-  s.send({ op: "cancel", id });
-  await until(async () => s.messages.some((m) => m.id === id));
-  s.messages.splice(
-    s.messages.findIndex((m) => m.id === id),
-    1,
-  );
-}
+import { call, createQueue, inOrder, op, subscribe, until, waitForMessages } from "./helpers.ts";
 
 describe("join subscriptions", () => {
   it("is told exactly once when the last task_done lands", async () => {
