@@ -68,7 +68,11 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.limits = coreLimits(cap(env.MAX_WAIT_SECONDS, LIMITS.maxWaitSeconds), cap(env.MAX_WAITERS, LIMITS.maxWaiters));
+    this.limits = coreLimits(
+      cap(env.MAX_WAIT_SECONDS, LIMITS.maxWaitSeconds),
+      cap(env.MAX_WAITERS, LIMITS.maxWaiters),
+      cap(env.MAX_GROUPS, LIMITS.maxGroups),
+    );
     this.sql = {
       exec: (query, ...params) => {
         const cursor = ctx.storage.sql.exec(query, ...params);
