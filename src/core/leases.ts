@@ -50,7 +50,11 @@ export class Leases {
     const lease = receipt === undefined ? { row: this.store.oldestLeased() } : this.find(receipt, now);
     if ("code" in lease) return lease;
     if (lease.acked) return { ok: true, replayed: true };
+    // An anonymous task_done may not end a grouped delivery, nor stand for a grouped task (only receipts lower a
+    // group's count): it needs an open ungrouped lease, or an unfinished task that no group counts.
     if (receipt === undefined && lease.row?.group != null) return GROUPED;
+    const { grouped } = this.store.totals;
+    if (receipt === undefined && !lease.row && grouped > 0 && this.state.unfinished_tasks <= grouped) return GROUPED;
     if (this.state.unfinished_tasks <= 0) return TOO_MANY;
     if (lease.row) this.store.complete(lease.row.id, now);
     this.state.unfinished_tasks--;

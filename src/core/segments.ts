@@ -15,7 +15,9 @@ import {
   summarize,
   T_COMPLETED,
   T_LAST,
+  T_LEASED,
   T_PUTS,
+  T_READY,
 } from "./segment.ts";
 import type { Sql, SqlValue } from "./sql.ts";
 
@@ -29,6 +31,8 @@ export interface Totals {
   completed: number;
   /** The highest id any segment holds (0: none). */
   maxId: number;
+  /** Items with a group, ready or leased: the part of unfinished_tasks that only a receipt may complete. */
+  grouped: number;
 }
 
 const SUMMED = ["ready", "leased", "dead", "deliveries", "redeliveries", "completed"] as const;
@@ -57,7 +61,16 @@ export class Segments {
   /** Parsed segments, least recently used first; and those changed since the last commit (new: not yet a row). */
   readonly cache = new Map<number, Segment>();
   private readonly dirty = new Map<number, "new" | "changed">();
-  readonly totals: Totals = { ready: 0, leased: 0, dead: 0, deliveries: 0, redeliveries: 0, completed: 0, maxId: 0 };
+  readonly totals: Totals = {
+    ready: 0,
+    leased: 0,
+    dead: 0,
+    deliveries: 0,
+    redeliveries: 0,
+    completed: 0,
+    maxId: 0,
+    grouped: 0,
+  };
   /** Each group's puts and completions [puts, completed, latest] counted in segments deleted since last asked. */
   readonly folded = new Map<string, [number, number, number]>();
   /** Each group's tallies summed over the live segments (a group with none here is absent). */
@@ -156,6 +169,7 @@ export class Segments {
         const sum = this.groups.get(g) ?? Object.assign([0, 0, 0, 0, 0, 0, 0] as GroupTally, { segments: 0 });
         this.groups.set(g, sum);
         for (let k = 0; k < T_LAST; k++) sum[k]! += t[k]!;
+        this.totals.grouped += t[T_READY] + t[T_LEASED];
         sum[T_LAST] = Math.max(sum[T_LAST], t[T_LAST]);
         sum.segments!++;
       }
@@ -169,6 +183,7 @@ export class Segments {
       for (const [g, t] of Object.entries(s.groups)) {
         const sum = this.groups.get(g)!;
         for (let k = 0; k < T_LAST; k++) sum[k]! -= t[k]!;
+        this.totals.grouped -= t[T_READY] + t[T_LEASED];
         // (the latest moment stays as it was: it only grows while any segment holds the group)
         if (--sum.segments! === 0) this.groups.delete(g);
       }

@@ -117,6 +117,8 @@ class Model {
     } else {
       lease = [...this.leased].sort((a, b) => a.id - b.id).find((l) => l.group === undefined || l.expires < Infinity);
       if (lease?.group !== undefined) return "conflict";
+      const grouped = [...this.ready, ...this.leased].filter((i) => i.group !== undefined).length;
+      if (!lease && grouped > 0 && this.unfinished <= grouped) return "conflict";
     }
     if (this.unfinished <= 0) return "task_done_too_many";
     if (lease) {

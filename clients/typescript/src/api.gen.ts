@@ -176,6 +176,8 @@ export type PutRequest = {
     item: unknown;
     /** Priority queues only: lower comes first, ordered as Python orders it. A number, a string, or an array of them (Python's tuple, compared element by element; numbers sort before strings, both before arrays). */
     priority?: number | string | (number | string | (number | string)[])[];
+    /** This item's group (instead of the call's). */
+    group?: string;
   }[];
   block?: boolean;
   /** Seconds to wait; null or absent waits without limit (each call still ends within 20 s with poll_again). */
@@ -183,6 +185,8 @@ export type PutRequest = {
   /** Seconds before the item becomes visible to get. */
   delay?: number;
   idempotency_key?: string;
+  /** The group of every item of the call (an entry of `items` may name its own): join can wait for it. */
+  group?: string;
 };
 
 export type Delivery = {
@@ -192,6 +196,8 @@ export type Delivery = {
   /** As it was put (0 when none was given). */
   priority: number | string | unknown[];
   deliveries: number;
+  /** The item's group; null when it has none. */
+  group: string | null;
   receipt: string | null;
   /** Unix ms; null without a lease. */
   lease_expires_at: number | null;
@@ -230,6 +236,8 @@ export type ReleaseRequest = {
 
 export type JoinResult = {
   drained: boolean;
+  /** Present when the join was for one group. */
+  group?: string;
   unfinished_tasks: number;
   dead_lettered: number;
 };
@@ -237,6 +245,24 @@ export type JoinResult = {
 export type JoinRequest = {
   /** Seconds to wait; null or absent waits without limit (each call still ends within 20 s with poll_again). */
   timeout?: number | null;
+  /** Wait for this group's items only. */
+  group?: string;
+};
+
+export type GroupStats = {
+  group: string;
+  /** Its items not yet done: what join waits for. */
+  unfinished_tasks: number;
+  /** Its items taken and not yet done. */
+  in_flight: number;
+  puts: number;
+  completed: number;
+  dead_lettered: number;
+};
+
+export type GroupList = {
+  groups: GroupStats[];
+  next: string | null;
 };
 
 export type WebSocketProtocol = {
@@ -419,6 +445,14 @@ export interface Operations {
     answer: {
       ids: number[];
     };
+  };
+  /** GET /v1/queues/{name}/groups/{group} */
+  getGroup: {
+    answer: GroupStats;
+  };
+  /** GET /v1/queues/{name}/groups */
+  listGroups: {
+    answer: GroupList;
   };
   /** GET /v1/queues/{name}/ws */
   subscribe: {
