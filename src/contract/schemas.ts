@@ -363,6 +363,7 @@ export const JoinCallback = z
     url: z.string(),
     repeat: z.boolean(),
     min_backoff_seconds: z.number(),
+    group: GroupName.optional().openapi({ description: "Present when it fires for one group." }),
     state: z.enum(["waiting", "sending", "delivered", "failed"]),
     attempts: z.number().int().openapi({ description: "Failed attempts at the current drain's message." }),
     delivered: z.number().int(),
@@ -520,6 +521,9 @@ export const JoinCallbackBody = z
     url: PushUrl,
     repeat: z.boolean().default(false).openapi({ description: "false: once, at the next drain; true: every drain." }),
     min_backoff_seconds: z.number().min(0.01).max(3600).default(1),
+    group: GroupName.optional().openapi({
+      description: "Fire when this group drains (its message is type group.drained, with data.group).",
+    }),
   })
   .strict()
   .openapi("JoinCallbackRequest");

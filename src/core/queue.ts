@@ -150,8 +150,13 @@ export class JoinableQueue {
     return found;
   }
 
+  /** A group's dead letters (none: the queue's). */
+  deadLetteredOf(group: string | undefined): number {
+    return group === undefined ? this.store.totals.dead : (this.store.groups.get(group)?.[T_DEAD] ?? 0);
+  }
+
   /** A group's unfinished tasks (none: the queue's): its items ready or leased, counted in their segments. */
-  private unfinishedOf(group: string | undefined): number {
+  unfinishedOf(group: string | undefined): number {
     if (group === undefined) return this.meta.unfinished_tasks;
     const t = this.store.groups.get(group);
     return t ? t[T_READY] + t[T_LEASED] : 0;

@@ -78,6 +78,8 @@ export type JoinCallback = {
   url: string;
   repeat: boolean;
   min_backoff_seconds: number;
+  /** Present when it fires for one group. */
+  group?: string;
   state: "waiting" | "sending" | "delivered" | "failed";
   /** Failed attempts at the current drain's message. */
   attempts: number;
@@ -138,6 +140,8 @@ export type JoinCallbackCreated = {
   url: string;
   repeat: boolean;
   min_backoff_seconds: number;
+  /** Present when it fires for one group. */
+  group?: string;
   state: "waiting" | "sending" | "delivered" | "failed";
   /** Failed attempts at the current drain's message. */
   attempts: number;
@@ -156,6 +160,8 @@ export type JoinCallbackRequest = {
   /** false: once, at the next drain; true: every drain. */
   repeat?: boolean;
   min_backoff_seconds?: number;
+  /** Fire when this group drains (its message is type group.drained, with data.group). */
+  group?: string;
 };
 
 export type WebhookSecret = {
