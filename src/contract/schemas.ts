@@ -434,7 +434,14 @@ const SubscriptionId = z.string().max(LIMITS.maxSubscriptionIdLength);
 
 /** One WebSocket frame from a subscriber (see docs/sockets.md). */
 export const SubscriberMessage = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("join"), id: SubscriptionId.optional(), repeat: z.boolean().optional() }).strict(),
+  z
+    .object({
+      op: z.literal("join"),
+      id: SubscriptionId.optional(),
+      repeat: z.boolean().optional(),
+      group: GroupName.optional(),
+    })
+    .strict(),
   z.object({ op: z.literal("unjoin"), id: SubscriptionId.optional() }).strict(),
   z.object({ op: z.literal("watch") }).strict(),
   z.object({ op: z.literal("unwatch") }).strict(),

@@ -96,12 +96,9 @@ async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promis
   };
   // Over one WebSocket where the runtime has one and the put may wait as long as it must (a socket put has no
   // timeout): a message per 100 items instead of a request. Otherwise HTTP, as before.
-  const socket =
-    globalThis.WebSocket && options.block && options.timeout === undefined && options.group === undefined
-      ? q.socket()
-      : undefined;
+  const socket = globalThis.WebSocket && options.block && options.timeout === undefined ? q.socket() : undefined;
   const flush = async () => {
-    await (socket ? socket.putMany(batch, { delay: options.delay }) : q.putMany(batch, options));
+    await (socket ? socket.putMany(batch, { delay: options.delay, group: options.group }) : q.putMany(batch, options));
     count += batch.length;
     batch = [];
     progress.show(line());

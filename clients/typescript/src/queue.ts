@@ -252,8 +252,11 @@ export class Queue<T = unknown> {
     return (await this.transport.request<Answer<"purgeDeadLetters">>("DELETE", `${this.path}/dead_letters`)).purged;
   }
 
-  /** Each time unfinished_tasks reaches 0 (once, unless `repeat`), over a WebSocket that reconnects if dropped. */
-  subscribeJoin(options: SubscribeOptions & { repeat?: boolean } = {}): AsyncGenerator<JoinResult> {
+  /**
+   * Each time unfinished_tasks (of `group`, when given) reaches 0 (once, unless `repeat`), over a WebSocket that
+   * reconnects if dropped.
+   */
+  subscribeJoin(options: SubscribeOptions & { repeat?: boolean; group?: string } = {}): AsyncGenerator<JoinResult> {
     return subscribeJoin(this, options);
   }
 
