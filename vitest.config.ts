@@ -37,7 +37,7 @@ export default defineConfig({
     projects: [
       { test: { name: "core", include: ["test/core/**/*.test.ts", "test/unit/**/*.test.ts"], environment: "node" } },
       {
-        plugins: [withoutBrokenMaps, worker({ AUTH: "none" })],
+        plugins: [withoutBrokenMaps, worker({ AUTH: "none", MAX_GROUPS: "20" })],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
       },
       {

@@ -12,6 +12,7 @@ interface __BaseEnv_Env {
   MAX_WAIT_SECONDS?: string;
   /** Override the caps of docs/limits.md: waiting calls per queue, subscribers per queue, queues per deployment. */
   MAX_WAITERS?: string;
+  MAX_GROUPS?: string;
   MAX_SUBSCRIBERS?: string;
   MAX_QUEUES?: string;
 }

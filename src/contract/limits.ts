@@ -33,6 +33,10 @@ export const LIMITS = {
   maxPriorityKeyLength: 256,
   /** How deeply an item may nest arrays and objects (CPython's json module recurses about 1,000 levels). */
   maxItemDepth: 64,
+  /** Groups one queue holds at once (live, or drained within the replay window); var MAX_GROUPS. */
+  maxGroups: 10_000,
+  /** Group names: the queue-name alphabet, 1–64 characters. */
+  groupPattern: /^[A-Za-z0-9._-]{1,64}$/,
   /** Calls waiting at once in one queue (get + put + join); var MAX_WAITERS. */
   maxWaiters: 10_000,
   /** WebSocket subscribers of one queue; var MAX_SUBSCRIBERS. */
@@ -83,11 +87,13 @@ export const LIMITS = {
 export const coreLimits = (
   maxWaitSeconds: number = LIMITS.maxWaitSeconds,
   maxWaiters: number = LIMITS.maxWaiters,
+  maxGroups: number = LIMITS.maxGroups,
 ): Limits => ({
   maxWaitMs: maxWaitSeconds * 1000,
   idempotencyMs: LIMITS.idempotencyMinutes * 60_000,
   ackKeepMs: LIMITS.ackKeepMinutes * 60_000,
   maxWaiters,
+  maxGroups,
 });
 
 /** A cap the operator may override with a var (tests set small ones); anything but a positive integer is ignored. */

@@ -25,7 +25,7 @@ export type Waiting<T> = T & { waiter?: string };
 export interface QueueCalls {
   put(request: Waiting<PutRequest>): Promise<Outcome<PutResult>>;
   get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>>;
-  join(request: Waiting<{ timeout?: number }>): Promise<Outcome<JoinResult>>;
+  join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>>;
   taskDone(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>>;
   taskDoneMany(receipts: string[]): Sync<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>>;
   extend(receipt: string, seconds: number): Sync<Outcome<{ lease_expires_at: number }>>;
@@ -57,6 +57,11 @@ export function putRequest(
   }
   const prepared = putItems(text, body.items?.map((e) => e.priority) ?? [body.priority]);
   if (!prepared.ok) return prepared;
+  // The call's group applies to every item; an entry of `items` may name its own.
+  prepared.items.forEach((item, i) => {
+    const group = body.items?.[i]?.group ?? body.group;
+    if (group !== undefined) item.group = group;
+  });
   const { block, delay } = body;
   const idempotency_key = headerKey ?? body.idempotency_key;
   return {
@@ -72,7 +77,10 @@ export const getRequest = (body: Body<typeof S.GetBody>): GetRequest => ({
   lease_seconds: body.lease_seconds,
 });
 
-export const joinRequest = (body: Body<typeof S.JoinBody>) => ({ timeout: timeout(body.timeout) });
+export const joinRequest = (body: Body<typeof S.JoinBody>) => ({
+  timeout: timeout(body.timeout),
+  ...(body.group === undefined ? {} : { group: body.group }),
+});
 
 /** task_done by one receipt, by many (each outcome answered), or by none: Python's anonymous task_done. */
 export function taskDone(queue: QueueCalls, body: Body<typeof S.TaskDoneBody>): Sync<Outcome<TaskDone>> {

@@ -10,6 +10,20 @@ export const QueueName = z
 
 export const NameParams = z.object({ name: QueueName });
 
+/** A group: a name a producer gives items, so that join can wait for those items only (docs/http-api.md#groups). */
+export const GroupName = z
+  .string()
+  .regex(LIMITS.groupPattern, "a group name is 1-64 letters, digits, '-', '_' or '.'")
+  .openapi({ example: "request-7f3a" });
+export const GroupParams = z.object({
+  name: QueueName,
+  group: GroupName.openapi({ param: { name: "group", in: "path" } }),
+});
+export const GroupListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: GroupName.optional().openapi({ param: { name: "after", in: "query" } }),
+});
+
 const seconds = (max: number) => z.number().min(0).max(max);
 
 /**
@@ -110,7 +124,11 @@ export const PutBody = z
     items: z
       .array(
         z
-          .object({ item: Item.refine((v) => v !== undefined, "each entry needs an 'item'"), priority: Priority })
+          .object({
+            item: Item.refine((v) => v !== undefined, "each entry needs an 'item'"),
+            priority: Priority,
+            group: GroupName.optional().openapi({ description: "This item's group (instead of the call's)." }),
+          })
           .strict(),
       )
       .min(1)
@@ -125,6 +143,9 @@ export const PutBody = z
       .optional()
       .openapi({ description: "Seconds before the item becomes visible to get." }),
     idempotency_key: z.string().min(1).max(LIMITS.maxIdempotencyKeyLength).optional(),
+    group: GroupName.optional().openapi({
+      description: "The group of every item of the call (an entry of `items` may name its own): join can wait for it.",
+    }),
   })
   .strict()
   .refine((b) => (b.item === undefined) !== (b.items === undefined), "give exactly one of 'item' or 'items'")
@@ -178,7 +199,10 @@ export const TaskDoneResults = z
   })
   .openapi("TaskDoneResults");
 export const JoinBody = z
-  .object({ timeout: Timeout })
+  .object({
+    timeout: Timeout,
+    group: GroupName.optional().openapi({ description: "Wait for this group's items only." }),
+  })
   .strict()
   .refine((b) => timeoutInRange(b.timeout), { message: timeoutProblem, path: ["timeout"] })
   .openapi("JoinRequest");
@@ -311,6 +335,7 @@ export const Delivery = z
       .union([z.number(), z.string(), z.array(z.unknown())])
       .openapi({ description: "As it was put (0 when none was given)." }),
     deliveries: z.number().int(),
+    group: GroupName.nullable().openapi({ description: "The item's group; null when it has none." }),
     receipt: z.string().nullable(),
     lease_expires_at: z.number().nullable().openapi({ description: "Unix ms; null without a lease." }),
   })
@@ -338,6 +363,7 @@ export const JoinCallback = z
     url: z.string(),
     repeat: z.boolean(),
     min_backoff_seconds: z.number(),
+    group: GroupName.optional().openapi({ description: "Present when it fires for one group." }),
     state: z.enum(["waiting", "sending", "delivered", "failed"]),
     attempts: z.number().int().openapi({ description: "Failed attempts at the current drain's message." }),
     delivered: z.number().int(),
@@ -384,14 +410,38 @@ export const Stats = z
   .openapi("QueueStats");
 
 export const JoinResult = z
-  .object({ drained: z.boolean(), unfinished_tasks: z.number().int(), dead_lettered: z.number().int() })
+  .object({
+    drained: z.boolean(),
+    group: GroupName.optional().openapi({ description: "Present when the join was for one group." }),
+    unfinished_tasks: z.number().int(),
+    dead_lettered: z.number().int(),
+  })
   .openapi("JoinResult");
+
+export const GroupStats = z
+  .object({
+    group: GroupName,
+    unfinished_tasks: z.number().int().openapi({ description: "Its items not yet done: what join waits for." }),
+    in_flight: z.number().int().openapi({ description: "Its items taken and not yet done." }),
+    puts: z.number().int(),
+    completed: z.number().int(),
+    dead_lettered: z.number().int(),
+  })
+  .openapi("GroupStats");
+export const GroupList = z.object({ groups: z.array(GroupStats), next: GroupName.nullable() }).openapi("GroupList");
 
 const SubscriptionId = z.string().max(LIMITS.maxSubscriptionIdLength);
 
 /** One WebSocket frame from a subscriber (see docs/sockets.md). */
 export const SubscriberMessage = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("join"), id: SubscriptionId.optional(), repeat: z.boolean().optional() }).strict(),
+  z
+    .object({
+      op: z.literal("join"),
+      id: SubscriptionId.optional(),
+      repeat: z.boolean().optional(),
+      group: GroupName.optional(),
+    })
+    .strict(),
   z.object({ op: z.literal("unjoin"), id: SubscriptionId.optional() }).strict(),
   z.object({ op: z.literal("watch") }).strict(),
   z.object({ op: z.literal("unwatch") }).strict(),
@@ -478,6 +528,9 @@ export const JoinCallbackBody = z
     url: PushUrl,
     repeat: z.boolean().default(false).openapi({ description: "false: once, at the next drain; true: every drain." }),
     min_backoff_seconds: z.number().min(0.01).max(3600).default(1),
+    group: GroupName.optional().openapi({
+      description: "Fire when this group drains (its message is type group.drained, with data.group).",
+    }),
   })
   .strict()
   .openapi("JoinCallbackRequest");

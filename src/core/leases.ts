@@ -12,6 +12,10 @@ import { type Delivery, fail, type Outcome, type QueueError } from "./types.ts";
 /** An open lease (`row`), a delivery already completed (`acked`), or, for an anonymous task_done, possibly neither. */
 type Lease = { row?: ItemRow; acked?: true };
 
+const GROUPED = fail(
+  "conflict",
+  "task_done without a receipt would complete a delivery that has a group: pass that delivery's receipt",
+);
 const TOO_MANY = fail("task_done_too_many", "task_done() called too many times");
 
 export class Leases {
@@ -27,12 +31,14 @@ export class Leases {
       const deliveries = row.deliveries + 1;
       this.state.deliveries++;
       if (deliveries > 1) this.state.redeliveries++;
-      if (leaseSeconds === null) {
+      if (leaseSeconds === null && row.group === null) {
         this.store.take(row.id, deliveries, null, now);
         return delivery({ ...row, deliveries }, null, null);
       }
+      // A grouped item taken without a lease is still held with a receipt (a lease that never ends): an anonymous
+      // task_done cannot say which group it completes, so its receipt is the only way to complete it.
       const token = randomHex(8);
-      const expires = msAfter(now, leaseSeconds);
+      const expires = leaseSeconds === null ? null : msAfter(now, leaseSeconds);
       this.store.take(row.id, deliveries, { token, expires }, now);
       const receipt = formatReceipt({ tag: this.state.tag, id: row.id, delivery: deliveries, token });
       return delivery({ ...row, deliveries }, receipt, expires);
@@ -44,6 +50,11 @@ export class Leases {
     const lease = receipt === undefined ? { row: this.store.oldestLeased() } : this.find(receipt, now);
     if ("code" in lease) return lease;
     if (lease.acked) return { ok: true, replayed: true };
+    // An anonymous task_done may not end a grouped delivery, nor stand for a grouped task (only receipts lower a
+    // group's count): it needs an open ungrouped lease, or an unfinished task that no group counts.
+    if (receipt === undefined && lease.row?.group != null) return GROUPED;
+    const { grouped } = this.store.totals;
+    if (receipt === undefined && !lease.row && grouped > 0 && this.state.unfinished_tasks <= grouped) return GROUPED;
     if (this.state.unfinished_tasks <= 0) return TOO_MANY;
     if (lease.row) this.store.complete(lease.row.id, now);
     this.state.unfinished_tasks--;
@@ -128,6 +139,7 @@ export function delivery(row: ItemRow, receipt: string | null, leaseExpires: num
     json: row.value,
     priority: decodeKey(row.sort_key),
     deliveries: row.deliveries,
+    group: row.group,
     receipt,
     lease_expires_at: leaseExpires,
   };

@@ -9,4 +9,6 @@ export interface Limits {
   ackKeepMs: number;
   /** Calls that may wait at once (get + put + join): each holds a connection and memory. */
   maxWaiters: number;
+  /** Groups a queue holds at once (live, or drained within ackKeepMs); 10,000 when not given. */
+  maxGroups?: number;
 }

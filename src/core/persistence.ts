@@ -8,8 +8,12 @@
 
 import type { Limits } from "./limits.ts";
 import { randomHex } from "./receipt.ts";
+import { T_COMPLETED, T_DEAD, T_LAST, T_LEASED, T_PUTS, T_READY } from "./segment.ts";
 import type { Store, Totals } from "./store.ts";
-import type { QueueConfig, Stats } from "./types.ts";
+import type { GroupStats, QueueConfig, Stats } from "./types.ts";
+
+/** A group's puts, completions and latest event that no live segment holds any more: [puts, completed, latest]. */
+export type Folded = Record<string, [number, number, number]>;
 
 /** The queue's state besides its items and waiters. */
 export interface QueueState {
@@ -28,6 +32,8 @@ export interface QueueState {
   next_id: number;
   /** When completions, keys and tickets past their time were last deleted. */
   forgot_at: number;
+  /** Groups' counts from deleted segments: written only when a segment holding a group is deleted. */
+  groups: Folded;
 }
 
 /** The meta row: each counter less what the live segments count of it. */
@@ -45,6 +51,7 @@ interface StoredMeta {
   next_id: number;
   puts: number;
   forgot_at: number;
+  groups?: Folded;
 }
 
 /** The state that waking derives from a meta row and the segments as they stand. */
@@ -62,6 +69,7 @@ function derive(m: StoredMeta, t: Totals): QueueState {
     completed: m.completed + t.completed,
     next_id,
     forgot_at: m.forgot_at,
+    groups: structuredClone(m.groups ?? {}), // a copy: the state changes, the row as written does not
   };
 }
 
@@ -78,10 +86,25 @@ function stored(s: QueueState, t: Totals): StoredMeta {
     next_id: s.next_id,
     puts: s.puts,
     forgot_at: s.forgot_at,
+    ...(Object.keys(s.groups).length ? { groups: structuredClone(s.groups) } : {}),
   };
 }
 
 export class Persistence {
+  /** Keeps what deleted segments counted of each group, and drops groups drained past the replay window. */
+  private fold(now: number): void {
+    const folded = this.store.takeFolded();
+    const groups = this.state.groups;
+    for (const [g, [puts, completed, last]] of folded) {
+      const f: [number, number, number] = Object.hasOwn(groups, g) ? groups[g]! : [0, 0, 0];
+      groups[g] = [f[0] + puts, f[1] + completed, Math.max(f[2], last)];
+    }
+    if (folded.size === 0 && this.state.forgot_at !== now) return;
+    for (const [g, f] of Object.entries(groups)) {
+      if (!this.store.groups.has(g) && f[2] < now - this.limits.ackKeepMs) delete groups[g];
+    }
+  }
+
   private constructor(
     private readonly store: Store,
     private readonly limits: Limits,
@@ -109,6 +132,7 @@ export class Persistence {
       completed: 0,
       next_id: 1,
       forgot_at: 0,
+      groups: {},
     };
     const persistence = new Persistence(store, limits, state, undefined);
     persistence.save(0); // (at time 0: nothing to forget yet)
@@ -137,6 +161,45 @@ export class Persistence {
   }
 
   /**
+   * One group's counters, or undefined for a group the queue does not know or has forgotten: one drained (nothing
+   * unfinished, no dead letters) whose latest put or completion is older than the replay window.
+   */
+  group(name: string, now: number): GroupStats | undefined {
+    const t = this.store.groups.get(name);
+    const f = Object.hasOwn(this.state.groups, name) ? this.state.groups[name] : undefined;
+    if (!t && !f) return undefined;
+    const [ready, leased, dead] = t ? [t[T_READY], t[T_LEASED], t[T_DEAD]] : [0, 0, 0];
+    const last = Math.max(t?.[T_LAST] ?? 0, f?.[2] ?? 0);
+    if (ready + leased + dead === 0 && last < now - this.limits.ackKeepMs) return undefined;
+    return {
+      group: name,
+      unfinished_tasks: ready + leased,
+      in_flight: leased,
+      puts: (t?.[T_PUTS] ?? 0) + (f?.[0] ?? 0),
+      completed: (t?.[T_COMPLETED] ?? 0) + (f?.[1] ?? 0),
+      dead_lettered: dead,
+    };
+  }
+
+  /** The names of every group the queue holds (live or drained within the replay window, or not yet swept). */
+  groupNames(): string[] {
+    const names = new Set(this.store.groups.keys());
+    for (const g of Object.keys(this.state.groups)) names.add(g);
+    return [...names];
+  }
+
+  holds(group: string): boolean {
+    return this.store.groups.has(group) || Object.hasOwn(this.state.groups, group);
+  }
+
+  /** How many groups the queue holds: what the cap counts. */
+  get groupCount(): number {
+    let n = this.store.groups.size;
+    for (const g of Object.keys(this.state.groups)) if (!this.store.groups.has(g)) n++;
+    return n;
+  }
+
+  /**
    * Ends a step: forgets what is past its time (seldom: it walks every segment, and often enough that what is kept
    * past its time stays small), writes the segments the step changed, then the meta row unless waking would derive
    * the same state without it.
@@ -147,6 +210,7 @@ export class Persistence {
       this.state.forgot_at = now;
     }
     this.store.commit();
+    this.fold(now);
     const json = JSON.stringify(this.state);
     if (this.saved && JSON.stringify(derive(this.saved, this.store.totals)) === json) return;
     this.saved = stored(this.state, this.store.totals);

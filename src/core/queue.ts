@@ -10,11 +10,13 @@ import { Leases } from "./leases.ts";
 import type { Limits } from "./limits.ts";
 import { Persistence, type QueueState } from "./persistence.ts";
 import { encodeKey } from "./priority.ts";
+import { T_DEAD, T_LEASED, T_READY } from "./segment.ts";
 import type { Store } from "./store.ts";
 import {
   type Delivery,
   fail,
   type GetRequest,
+  type GroupStats,
   type JoinResult,
   type Outcome,
   type PutRequest,
@@ -88,7 +90,7 @@ export class JoinableQueue {
 
   put(request: PutRequest, now: number, reply: (o: Outcome<PutResult>) => void, waiterId?: string): void {
     this.leases.expire(now);
-    const invalid = invalidPut(request, this.meta.config);
+    const invalid = invalidPut(request, this.meta.config) ?? this.tooManyGroups(request);
     const replayed = this.replay(request.idempotency_key, now);
     if (replayed) reply(replayed);
     else if (invalid) reply(invalid);
@@ -108,17 +110,56 @@ export class JoinableQueue {
     this.settle(now);
   }
 
-  join(options: { timeout?: number }, now: number, reply: (o: Outcome<JoinResult>) => void, waiterId?: string): void {
+  /** Waits until every task is done: of the whole queue, or (`group`) of that group only. */
+  join(
+    options: { timeout?: number; group?: string },
+    now: number,
+    reply: (o: Outcome<JoinResult>) => void,
+    waiterId?: string,
+  ): void {
     this.leases.expire(now);
-    if (this.meta.unfinished_tasks === 0) reply(this.joined(true));
+    const { group } = options;
+    if (this.unfinishedOf(group) === 0) reply(this.joined(true, group));
     else
       this.waiting.block(
         this.waiting.joiners,
-        { id: waiterId, reply, timedOut: () => this.joined(false) },
+        { id: waiterId, reply, group, timedOut: () => this.joined(false, group) },
         options,
         now,
       );
     this.settle(now);
+  }
+
+  /** One group's counters; undefined for a group the queue does not know or has forgotten. */
+  group(name: string, now: number): GroupStats | undefined {
+    return this.saved.group(name, now);
+  }
+
+  /** The groups the queue holds, in name order, after `after`, up to `limit`. */
+  groups(limit: number, after: string | undefined, now: number): GroupStats[] {
+    const names = this.saved
+      .groupNames()
+      .filter((g) => after === undefined || g > after)
+      .sort();
+    const found: GroupStats[] = [];
+    for (const g of names) {
+      if (found.length >= limit) break;
+      const stats = this.saved.group(g, now);
+      if (stats) found.push(stats);
+    }
+    return found;
+  }
+
+  /** A group's dead letters (none: the queue's). */
+  deadLetteredOf(group: string | undefined): number {
+    return group === undefined ? this.store.totals.dead : (this.store.groups.get(group)?.[T_DEAD] ?? 0);
+  }
+
+  /** A group's unfinished tasks (none: the queue's): its items ready or leased, counted in their segments. */
+  unfinishedOf(group: string | undefined): number {
+    if (group === undefined) return this.meta.unfinished_tasks;
+    const t = this.store.groups.get(group);
+    return t ? t[T_READY] + t[T_LEASED] : 0;
   }
 
   /**
@@ -257,9 +298,10 @@ export class JoinableQueue {
         progress = true;
       }
     }
-    // Invariant: no joiner waits while unfinished_tasks is 0.
-    if (this.meta.unfinished_tasks === 0)
-      for (const joiner of this.waiting.joiners.splice(0)) joiner.reply(this.joined(true));
+    // Invariant: no joiner waits while its count (the queue's, or its group's) is 0.
+    for (const joiner of [...this.waiting.joiners])
+      if (this.unfinishedOf(joiner.group) === 0)
+        this.waiting.answer(this.waiting.joiners, joiner, this.joined(true, joiner.group));
     this.saved.save(now);
   }
 
@@ -279,7 +321,11 @@ export class JoinableQueue {
     const visibleAt = request.delay ? msAfter(now, request.delay) : 0;
     const first = this.meta.next_id;
     const ids = request.items.map((_, i) => first + i);
-    const items = request.items.map((item) => ({ value: item.json, sortKey: encodeKey(item.priority ?? 0) }));
+    const items = request.items.map((item) => ({
+      value: item.json,
+      sortKey: encodeKey(item.priority ?? 0),
+      group: item.group ?? null,
+    }));
     this.store.insert(first, items, visibleAt, now);
     this.meta.next_id += ids.length;
     this.meta.unfinished_tasks += ids.length;
@@ -293,7 +339,20 @@ export class JoinableQueue {
     return this.leases.take(request.max ?? 1, request.lease_seconds ?? this.meta.config.lease_seconds, now);
   }
 
-  private joined(drained: boolean): Outcome<JoinResult> {
-    return { ok: true, drained, unfinished_tasks: this.meta.unfinished_tasks, dead_lettered: this.store.totals.dead };
+  private joined(drained: boolean, group?: string): Outcome<JoinResult> {
+    if (group === undefined)
+      return { ok: true, drained, unfinished_tasks: this.meta.unfinished_tasks, dead_lettered: this.store.totals.dead };
+    const t = this.store.groups.get(group);
+    return { ok: true, drained, group, unfinished_tasks: this.unfinishedOf(group), dead_lettered: t ? t[T_DEAD] : 0 };
+  }
+
+  /** A put that would make the queue hold more groups than its cap is refused whole. */
+  private tooManyGroups(request: PutRequest): QueueError | undefined {
+    const cap = this.limits.maxGroups ?? 10_000;
+    const added = new Set(
+      request.items.flatMap((i) => (i.group === undefined || this.saved.holds(i.group) ? [] : [i.group])),
+    );
+    if (added.size === 0 || this.saved.groupCount + added.size <= cap) return undefined;
+    return fail("limit_exceeded", `this queue already holds ${this.saved.groupCount} groups (the cap is ${cap})`);
   }
 }

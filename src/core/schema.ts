@@ -44,7 +44,7 @@ const KEYED = (name: string, key: string, ...columns: string[]) =>
 // have no index but their primary key. Their columns sum the items up (segment.ts); the store keeps every
 // segment's columns in memory, read once on waking. The items come last: SQLite reads a column that follows a large
 // one by walking the large one's overflow pages, so waking (and reading the keys) would otherwise read every item.
-const SEGMENTS = `CREATE TABLE segments (
+const SEGMENTS = (name = "segments") => `CREATE TABLE ${name} (
   id INTEGER PRIMARY KEY,
   head_key TEXT NOT NULL,
   last_id INTEGER NOT NULL,
@@ -59,6 +59,7 @@ const SEGMENTS = `CREATE TABLE segments (
   deliveries INTEGER NOT NULL,
   redeliveries INTEGER NOT NULL,
   completed INTEGER NOT NULL,
+  groups TEXT,
   keys TEXT,
   items TEXT NOT NULL
 )`;
@@ -79,12 +80,19 @@ const SUMMARY = [
   "deliveries",
   "redeliveries",
   "completed",
+  "groups",
 ] as const satisfies readonly (keyof Summary)[];
 
 export const SEGMENT_COLUMNS = SUMMARY.join(", ");
 
+const groupsColumn = (s: Summary) => (s.groups ? JSON.stringify(s.groups) : null);
+
+/** A summary as read from its row (the groups column is JSON). */
+export const readSummary = (row: Record<string, unknown>): Summary =>
+  ({ ...row, groups: row.groups ? JSON.parse(row.groups as string) : null }) as Summary;
+
 const rowOf = (segment: Segment) => [
-  ...SUMMARY.map((c) => segment.summary[c]),
+  ...SUMMARY.map((c) => (c === "groups" ? groupsColumn(segment.summary) : segment.summary[c])),
   Object.keys(segment.keys).length ? JSON.stringify(segment.keys) : null,
   encodeItems(segment.items),
 ];
@@ -105,7 +113,7 @@ export function updateSegment(sql: Sql, segment: Segment): void {
 }
 
 /** What a new store is created with: the schema every migration below leads to. */
-export const SCHEMA = [META, SEGMENTS, KEYED("tickets", "id")];
+export const SCHEMA = [META, SEGMENTS(), KEYED("tickets", "id")];
 
 /** The meta row of schema v4, as stored (fields added over time may be missing). */
 interface MetaV4 {
@@ -142,6 +150,7 @@ function toSegments(sql: Sql): void {
       lease_expires: r.state === "leased" ? (r.lease_expires as number) : null,
       leased_at: r.state === "leased" ? (r.leased_at as number | null) : null,
       completed_at: done ? (r.lease_expires as number) : null,
+      group: null,
     };
     if (!open || open.items.length >= SEGMENT_ITEMS || open.bytes > SEGMENT_BYTES) {
       open = { summary: emptySummary(item.id), items: [], keys: {}, bytes: 0 };
@@ -245,5 +254,13 @@ export const MIGRATIONS: (string | ((sql: Sql) => void))[][] = [
     "DROP TABLE tickets",
     "ALTER TABLE tickets_v4 RENAME TO tickets",
   ],
-  [SEGMENTS, toSegments, "DROP TABLE items", "DROP TABLE idempotency"],
+  [SEGMENTS(), toSegments, "DROP TABLE items", "DROP TABLE idempotency"],
+  // Groups: each segment's per-group tally, a column before the items (so waking never reads past them).
+  [
+    SEGMENTS("segments_v6"),
+    `INSERT INTO segments_v6 (${SEGMENT_COLUMNS}, keys, items)
+       SELECT ${SEGMENT_COLUMNS.replace("groups", "NULL")}, keys, items FROM segments`,
+    "DROP TABLE segments",
+    "ALTER TABLE segments_v6 RENAME TO segments",
+  ],
 ];

@@ -28,7 +28,24 @@ export interface Item {
   leased_at: number | null;
   /** Done: when task_done ended it. */
   completed_at: number | null;
+  /** The group a producer put it in (null: none): the queue keeps an unfinished count per group. */
+  group: string | null;
 }
+
+/**
+ * One group's items in a segment, by state, and the events it saw there: [ready, leased, dead, done, puts,
+ * completed, latest put or completion]. Stored as a column, so a group adds no row: its counts are written with the
+ * segment that holds its items.
+ */
+export type GroupTally = [number, number, number, number, number, number, number];
+export const EMPTY_TALLY: GroupTally = [0, 0, 0, 0, 0, 0, 0];
+export const T_READY = 0;
+export const T_LEASED = 1;
+export const T_DEAD = 2;
+export const T_DONE = 3;
+export const T_PUTS = 4;
+export const T_COMPLETED = 5;
+export const T_LAST = 6;
 
 /** An item as the store hands it out (a copy: changing it changes nothing stored). */
 export type ItemRow = Item;
@@ -57,6 +74,8 @@ export interface Summary {
   deliveries: number;
   redeliveries: number;
   completed: number;
+  /** Each group's tally here (JSON in the row; null: no item here has a group). Puts and completions are carried. */
+  groups: Record<string, GroupTally> | null;
 }
 
 /** Idempotency keys of puts whose first item is in this segment: key → [the put's ids as JSON, expiry]. */
@@ -85,6 +104,7 @@ type Packed = [
   number | null,
   number | null,
   string | null,
+  string?,
 ];
 
 /** The key of every item of FIFO and LIFO queues (priority 0): not written out item by item. */
@@ -113,6 +133,7 @@ export function encodeItems(items: Item[]): string {
         i.completed_at,
         i.sort_key === PLAIN ? null : i.sort_key,
       ];
+      if (i.group !== null) packed.push(i.group);
       text = JSON.stringify(packed);
       encoded.set(i, text);
     }
@@ -123,7 +144,7 @@ export function encodeItems(items: Item[]): string {
 
 export function decodeItems(text: string): Item[] {
   return (JSON.parse(text) as Packed[]).map(
-    ([id, value, put_at, s, visible_at, deliveries, token, le, la, ca, key]) => ({
+    ([id, value, put_at, s, visible_at, deliveries, token, le, la, ca, key, group]) => ({
       id,
       value,
       sort_key: key ?? PLAIN,
@@ -135,9 +156,12 @@ export function decodeItems(text: string): Item[] {
       lease_expires: le,
       leased_at: la,
       completed_at: ca,
+      group: group ?? null,
     }),
   );
 }
+
+const STATE_SLOT: Record<ItemState, number> = { ready: T_READY, leased: T_LEASED, dead: T_DEAD, done: T_DONE };
 
 const min = (a: number | null, b: number): number => (a === null || b < a ? b : a);
 const max = (a: number | null, b: number): number => (a === null || b > a ? b : a);
@@ -149,8 +173,20 @@ export function summarize(segment: Segment): void {
   s.completed_at = null;
   s.keys_expire = null;
   segment.bytes = 0;
+  // A group's puts and completions are events, carried; its counts by state are derived from the items.
+  const carried = s.groups;
+  const groups: Record<string, GroupTally> = {};
+  if (carried)
+    for (const [g, t] of Object.entries(carried)) groups[g] = [0, 0, 0, 0, t[T_PUTS], t[T_COMPLETED], t[T_LAST]];
   for (const item of segment.items) {
     segment.bytes += item.value.length;
+    if (item.group !== null) {
+      const t = groups[item.group] ?? [...EMPTY_TALLY];
+      groups[item.group] = t;
+      const slot = STATE_SLOT[item.state];
+      t[slot] = t[slot]! + 1;
+      t[T_LAST] = Math.max(t[T_LAST], item.completed_at ?? item.put_at);
+    }
     if (item.state === "ready") {
       if (s.ready === 0 || item.sort_key < s.head_key) s.head_key = item.sort_key;
       s.ready++;
@@ -160,10 +196,12 @@ export function summarize(segment: Segment): void {
       }
     } else if (item.state === "leased") {
       s.leased++;
-      s.lease_expires = min(s.lease_expires, item.lease_expires!);
+      // A grouped item taken without a lease stays leased with no end (leases.ts): it has no deadline.
+      if (item.lease_expires !== null) s.lease_expires = min(s.lease_expires, item.lease_expires);
     } else if (item.state === "dead") s.dead++;
     else s.completed_at = max(s.completed_at, item.completed_at!);
   }
+  s.groups = Object.keys(groups).length ? groups : null;
   for (const [, expires] of Object.values(segment.keys)) s.keys_expire = max(s.keys_expire, expires);
 }
 
@@ -200,4 +238,5 @@ export const emptySummary = (id: number): Summary => ({
   deliveries: 0,
   redeliveries: 0,
   completed: 0,
+  groups: null,
 });

@@ -3,9 +3,23 @@
 // A step of the queue changes items one by one; each change is applied to the segment in memory (its columns,
 // the totals, the order of segments with ready items and the set with deadlines follow), and `commit` writes every
 // segment a step changed once: a get of 100 items, or a task_done of 100 receipts, writes the one row that holds them.
-import { insertSegment, SEGMENT_COLUMNS, updateSegment } from "./schema.ts";
-import { changing, decodeItems, emptySummary, type Item, type Segment, type Summary, summarize } from "./segment.ts";
-import type { Sql } from "./sql.ts";
+import { insertSegment, readSummary, SEGMENT_COLUMNS, updateSegment } from "./schema.ts";
+import {
+  changing,
+  decodeItems,
+  emptySummary,
+  type GroupTally,
+  type Item,
+  type Segment,
+  type Summary,
+  summarize,
+  T_COMPLETED,
+  T_LAST,
+  T_LEASED,
+  T_PUTS,
+  T_READY,
+} from "./segment.ts";
+import type { Sql, SqlValue } from "./sql.ts";
 
 /** What the live segments sum to: counts by state, and the events counted where they happened. */
 export interface Totals {
@@ -17,6 +31,8 @@ export interface Totals {
   completed: number;
   /** The highest id any segment holds (0: none). */
   maxId: number;
+  /** Items with a group, ready or leased: the part of unfinished_tasks that only a receipt may complete. */
+  grouped: number;
 }
 
 const SUMMED = ["ready", "leased", "dead", "deliveries", "redeliveries", "completed"] as const;
@@ -45,10 +61,24 @@ export class Segments {
   /** Parsed segments, least recently used first; and those changed since the last commit (new: not yet a row). */
   readonly cache = new Map<number, Segment>();
   private readonly dirty = new Map<number, "new" | "changed">();
-  readonly totals: Totals = { ready: 0, leased: 0, dead: 0, deliveries: 0, redeliveries: 0, completed: 0, maxId: 0 };
+  readonly totals: Totals = {
+    ready: 0,
+    leased: 0,
+    dead: 0,
+    deliveries: 0,
+    redeliveries: 0,
+    completed: 0,
+    maxId: 0,
+    grouped: 0,
+  };
+  /** Each group's puts and completions [puts, completed, latest] counted in segments deleted since last asked. */
+  readonly folded = new Map<string, [number, number, number]>();
+  /** Each group's tallies summed over the live segments (a group with none here is absent). */
+  readonly groups = new Map<string, GroupTally & { segments?: number }>();
 
   constructor(private readonly sql: Sql) {
-    for (const s of sql.exec<Summary & Record<string, number>>(`SELECT ${SEGMENT_COLUMNS} FROM segments ORDER BY id`)) {
+    for (const row of sql.exec<Record<string, SqlValue>>(`SELECT ${SEGMENT_COLUMNS} FROM segments ORDER BY id`)) {
+      const s = readSummary(row);
       this.all.push(s);
       this.attach(s);
     }
@@ -134,12 +164,29 @@ export class Segments {
   private attach(s: Summary): void {
     for (const f of SUMMED) this.totals[f] += s[f];
     this.totals.maxId = Math.max(this.totals.maxId, s.last_id);
+    if (s.groups)
+      for (const [g, t] of Object.entries(s.groups)) {
+        const sum = this.groups.get(g) ?? Object.assign([0, 0, 0, 0, 0, 0, 0] as GroupTally, { segments: 0 });
+        this.groups.set(g, sum);
+        for (let k = 0; k < T_LAST; k++) sum[k]! += t[k]!;
+        this.totals.grouped += t[T_READY] + t[T_LEASED];
+        sum[T_LAST] = Math.max(sum[T_LAST], t[T_LAST]);
+        sum.segments!++;
+      }
     if (s.ready > 0) this.withReady.splice(place(this.withReady, s, before), 0, s);
     if (s.leased > 0 || s.delayed > 0) this.timed.add(s);
   }
 
   private detach(s: Summary): void {
     for (const f of SUMMED) this.totals[f] -= s[f];
+    if (s.groups)
+      for (const [g, t] of Object.entries(s.groups)) {
+        const sum = this.groups.get(g)!;
+        for (let k = 0; k < T_LAST; k++) sum[k]! -= t[k]!;
+        this.totals.grouped -= t[T_READY] + t[T_LEASED];
+        // (the latest moment stays as it was: it only grows while any segment holds the group)
+        if (--sum.segments! === 0) this.groups.delete(g);
+      }
     if (s.ready > 0) this.withReady.splice(place(this.withReady, s, before), 1);
     this.timed.delete(s);
   }
@@ -147,6 +194,10 @@ export class Segments {
   /** Deletes a segment's row (one row written), unless it never was one. */
   remove(s: Summary, unwritten = false): void {
     this.detach(s);
+    for (const [g, t] of Object.entries(s.groups ?? {})) {
+      const f = this.folded.get(g) ?? [0, 0, 0];
+      this.folded.set(g, [f[0] + t[T_PUTS], f[1] + t[T_COMPLETED], Math.max(f[2], t[T_LAST])]);
+    }
     this.all.splice(
       place(this.all, s, (a, b) => a.id < b.id),
       1,

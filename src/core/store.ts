@@ -2,7 +2,20 @@
 // segments.ts) behind the SQL port. Waking reads every segment's columns; no query counts or sorts items.
 import { IdempotencyKeys } from "./keys.ts";
 import { MIGRATIONS, SCHEMA } from "./schema.ts";
-import { type Item, type ItemRow, mayHaveVisible, SEGMENT_BYTES, SEGMENT_ITEMS, spent, visible } from "./segment.ts";
+import {
+  EMPTY_TALLY,
+  type GroupTally,
+  type Item,
+  type ItemRow,
+  mayHaveVisible,
+  SEGMENT_BYTES,
+  SEGMENT_ITEMS,
+  spent,
+  T_COMPLETED,
+  T_LAST,
+  T_PUTS,
+  visible,
+} from "./segment.ts";
 import { Segments, type Totals } from "./segments.ts";
 import type { Sql } from "./sql.ts";
 import type { Order } from "./types.ts";
@@ -10,6 +23,15 @@ import type { Order } from "./types.ts";
 export type { ItemRow, ItemState } from "./segment.ts";
 export type { Totals } from "./segments.ts";
 export type { Sql, SqlValue } from "./sql.ts";
+
+/** Counts a put of a grouped item in its segment's tally (summarize derives the rest, and carries this). */
+function countPut(s: { groups: Record<string, GroupTally> | null }, group: string, now: number): void {
+  s.groups ??= {};
+  const t = s.groups[group] ?? [...EMPTY_TALLY];
+  s.groups[group] = t;
+  t[T_PUTS]++;
+  t[T_LAST] = Math.max(t[T_LAST], now);
+}
 
 const byKeyAndId = (a: Item, b: Item) => (a.sort_key === b.sort_key ? a.id - b.id : a.sort_key < b.sort_key ? -1 : 1);
 
@@ -20,6 +42,18 @@ export class Store {
   /** What the live segments sum to. */
   get totals(): Totals {
     return this.segments.totals;
+  }
+
+  /** Each group's tallies over the live segments (segment.ts's GroupTally), by name. */
+  get groups(): ReadonlyMap<string, GroupTally> {
+    return this.segments.groups;
+  }
+
+  /** Takes what deleted segments counted of each group's puts and completions (they live on in the meta row). */
+  takeFolded(): Map<string, [number, number, number]> {
+    const folded = new Map(this.segments.folded);
+    this.segments.folded.clear();
+    return folded;
   }
 
   private constructor(private readonly sql: Sql) {
@@ -117,9 +151,13 @@ export class Store {
     return found.sort((a, b) => a.id - b.id);
   }
 
-  /** The oldest open lease: what an anonymous task_done completes. */
+  /**
+   * The oldest open lease: what an anonymous task_done completes. A grouped item taken without a lease (leased with
+   * no end) is left out: only its receipt completes it.
+   */
   oldestLeased(): ItemRow | undefined {
-    return this.totals.leased ? this.select("leased", 1)[0] : undefined;
+    if (!this.totals.leased) return undefined;
+    return this.select("leased").find((i) => i.group === null || i.lease_expires !== null);
   }
 
   expiredLeases(now: number): ItemRow[] {
@@ -128,7 +166,7 @@ export class Store {
       .flatMap((s) =>
         this.segments
           .load(s)
-          .items.filter((i) => i.state === "leased" && i.lease_expires! <= now)
+          .items.filter((i) => i.state === "leased" && i.lease_expires !== null && i.lease_expires <= now)
           .map((i) => ({ ...i })),
       )
       .sort((a, b) => a.id - b.id);
@@ -195,11 +233,16 @@ export class Store {
    * segment when they all fit there, else to new segments: a batch is not split across a segment it only partly
    * fits, so getting and completing it writes as few rows as putting it did.
    */
-  insert(firstId: number, items: { value: string; sortKey: string }[], visibleAt: number, now: number): void {
+  insert(
+    firstId: number,
+    items: { value: string; sortKey: string; group: string | null }[],
+    visibleAt: number,
+    now: number,
+  ): void {
     const run = items.map(
-      ({ value, sortKey }, i): Item => ({
+      ({ value, sortKey, group }, i): Item => ({
         ...{ id: firstId + i, value, sort_key: sortKey, put_at: now, state: "ready", visible_at: visibleAt },
-        ...{ deliveries: 0, token: null, lease_expires: null, leased_at: null, completed_at: null },
+        ...{ deliveries: 0, token: null, lease_expires: null, leased_at: null, completed_at: null, group },
       }),
     );
     const tail = this.segments.tail;
@@ -222,14 +265,18 @@ export class Store {
       }
       const chunk = run.splice(0, n);
       this.segments.change(target, () => {
+        for (const item of chunk) if (item.group !== null) countPut(target.summary, item.group, now);
         target.items.push(...chunk);
         target.summary.last_id = chunk.at(-1)!.id;
       });
     }
   }
 
-  /** Records a delivery of a ready item: leased until `expires`, or (no lease) out of the queue for good. */
-  take(id: number, deliveries: number, lease: { token: string; expires: number } | null, now: number): void {
+  /**
+   * Records a delivery of a ready item: leased until `expires` (null: never, a grouped item taken without a lease),
+   * or (no lease) out of the queue for good.
+   */
+  take(id: number, deliveries: number, lease: { token: string; expires: number | null } | null, now: number): void {
     this.segments.update(id, (item, segment) => {
       segment.summary.deliveries++;
       if (deliveries > 1) segment.summary.redeliveries++;
@@ -269,6 +316,13 @@ export class Store {
   complete(id: number, now: number): void {
     this.segments.update(id, (item, segment) => {
       segment.summary.completed++;
+      if (item.group !== null) {
+        const t = segment.summary.groups?.[item.group];
+        if (t) {
+          t[T_COMPLETED]++;
+          t[T_LAST] = Math.max(t[T_LAST], now);
+        }
+      }
       Object.assign(item, { state: "done", value: "", lease_expires: null, leased_at: null, completed_at: now });
     });
   }

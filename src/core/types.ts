@@ -57,6 +57,8 @@ export interface NewItem {
   json: string;
   /** Priority queues only: a number, a string, or an array of them, ordered as Python orders tuples. */
   priority?: PriorityKey;
+  /** The group it belongs to (absent: none): join can wait for one group. */
+  group?: string;
 }
 
 export interface PutRequest extends WaitOptions {
@@ -86,6 +88,8 @@ export interface Delivery {
   priority: PriorityKey;
   /** 1 on the first delivery, 2 on the first redelivery, and so on. */
   deliveries: number;
+  /** The item's group, or null. */
+  group: string | null;
   /** Null when the queue has no leases: then task_done takes no receipt. */
   receipt: string | null;
   lease_expires_at: number | null;
@@ -97,7 +101,20 @@ export type TaskDoneResult = "done" | "replayed" | "stale" | "invalid";
 export interface JoinResult {
   /** False when the caller's timeout ended the wait first. */
   drained: boolean;
+  /** The group joined (absent: the whole queue). */
+  group?: string;
   unfinished_tasks: number;
+  dead_lettered: number;
+}
+
+/** One group's counters (a group is what a producer names when it puts items; join can wait for it). */
+export interface GroupStats {
+  group: string;
+  unfinished_tasks: number;
+  /** Its items taken and not yet done (leased). */
+  in_flight: number;
+  puts: number;
+  completed: number;
   dead_lettered: number;
 }
 

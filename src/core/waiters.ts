@@ -25,7 +25,7 @@ export interface Waiter<R> {
 }
 export type PutWaiter = Waiter<Outcome<PutResult>> & { request: PutRequest };
 export type GetWaiter = Waiter<Outcome<{ deliveries: Delivery[] }>> & { request: GetRequest };
-export type JoinWaiter = Waiter<Outcome<JoinResult>>;
+export type JoinWaiter = Waiter<Outcome<JoinResult>> & { group?: string };
 
 export class Waiters {
   readonly putters: PutWaiter[] = [];

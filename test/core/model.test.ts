@@ -1,6 +1,6 @@
 // Model-based test: random command sequences against the core and a deliberately naive model of CPython's
 // queue.Queue (plus leases, expiry, release, dead letters, delayed and idempotent puts, and restarts), compared
-// after every step.
+// after every step. Items may carry a group: each group's counters are checked against the model's too.
 import fc from "fast-check";
 import { describe, it } from "vitest";
 import type { JoinableQueue } from "../../src/core/queue.ts";
@@ -15,6 +15,7 @@ interface Item {
   v: number;
   deliveries: number;
   visibleAt: number;
+  group?: string;
 }
 interface Lease extends Item {
   expires: number;
@@ -23,9 +24,11 @@ interface PutArgs {
   v: number;
   key?: string;
   delay: number;
+  group?: string;
 }
 interface Pending {
   kind: "get" | "put" | "join";
+  group?: string;
   put?: PutArgs;
   timeoutAt: number;
   deadline: number;
@@ -46,6 +49,8 @@ class Model {
   immediate = false;
   nextId = 1;
   keys = new Map<string, number>(); // idempotency key -> when it is forgotten
+  groupPuts = new Map<string, number>();
+  groupCompleted = new Map<string, number>();
   pending: Pending[] = [];
   constructor(
     readonly maxsize: number,
@@ -57,11 +62,15 @@ class Model {
   visible = () => this.ready.filter((i) => i.visibleAt <= this.now);
   replayed = (key?: string) => key !== undefined && (this.keys.get(key) ?? 0) > this.now;
   /** The answer a put gets at once, or undefined when it would have to wait. */
-  put({ v, key, delay }: PutArgs): string | undefined {
+  /** A group's unfinished items: ready or leased (a group's count is exact, so no anonymous count touches it). */
+  unfinishedOf = (group?: string) =>
+    group === undefined ? this.unfinished : [...this.ready, ...this.leased].filter((i) => i.group === group).length;
+  put({ v, key, delay, group }: PutArgs): string | undefined {
     if (this.replayed(key)) return "replayed";
     if (this.shutdown) return "shutdown";
     if (this.full()) return undefined;
-    this.ready.push({ id: this.nextId++, v, deliveries: 0, visibleAt: this.now + delay * 1000 });
+    this.ready.push({ id: this.nextId++, v, deliveries: 0, visibleAt: this.now + delay * 1000, group });
+    if (group !== undefined) this.groupPuts.set(group, (this.groupPuts.get(group) ?? 0) + 1);
     this.unfinished++;
     if (key !== undefined) this.keys.set(key, this.now + LIMITS.idempotencyMs);
     return "ok";
@@ -72,7 +81,9 @@ class Model {
     if (!item) return "empty";
     this.ready = this.ready.filter((i) => i !== item);
     item.deliveries++;
+    // A grouped item taken without a lease is held until its receipt completes it (a lease that never ends).
     if (this.leaseMs !== null) this.leased.push({ ...item, expires: this.now + this.leaseMs });
+    else if (item.group !== undefined) this.leased.push({ ...item, expires: Infinity });
     return item;
   }
   /** The open lease a receipt names, or why there is none. */
@@ -93,7 +104,7 @@ class Model {
       this.unfinished = Math.max(0, this.unfinished - 1);
       return true;
     }
-    this.ready.push({ id: l.id, v: l.v, deliveries: l.deliveries, visibleAt });
+    this.ready.push({ id: l.id, v: l.v, deliveries: l.deliveries, visibleAt, group: l.group });
     this.ready.sort((a, b) => a.id - b.id);
     return false;
   }
@@ -104,13 +115,18 @@ class Model {
       if (typeof found === "string") return found;
       lease = found;
     } else {
-      lease = [...this.leased].sort((a, b) => a.id - b.id)[0];
+      lease = [...this.leased].sort((a, b) => a.id - b.id).find((l) => l.group === undefined || l.expires < Infinity);
+      if (lease?.group !== undefined) return "conflict";
+      const grouped = [...this.ready, ...this.leased].filter((i) => i.group !== undefined).length;
+      if (!lease && grouped > 0 && this.unfinished <= grouped) return "conflict";
     }
     if (this.unfinished <= 0) return "task_done_too_many";
     if (lease) {
       this.leased = this.leased.filter((l) => l !== lease);
       for (const [text, r] of this.receipts)
         if (r.id === lease.id && r.delivery === lease.deliveries) this.acked.add(text);
+      if (lease.group !== undefined)
+        this.groupCompleted.set(lease.group, (this.groupCompleted.get(lease.group) ?? 0) + 1);
     }
     this.unfinished--;
     return "ok";
@@ -148,7 +164,8 @@ class Model {
         }
       }
     }
-    if (this.unfinished === 0) for (const p of this.pending.filter((p) => p.kind === "join")) this.resolve(p, true);
+    for (const p of this.pending.filter((p) => p.kind === "join"))
+      if (this.unfinishedOf(p.group) === 0) this.resolve(p, true);
   }
   resolve(p: Pending, expected: unknown): void {
     p.expected = expected;
@@ -211,6 +228,22 @@ function check(m: Model, r: Real): void {
   };
   if (JSON.stringify(want) !== JSON.stringify(have))
     throw new Error(`stats: expected ${JSON.stringify(want)}, got ${JSON.stringify(have)}`);
+  for (const g of GROUPS) {
+    const items = [...m.ready, ...m.leased].filter((i) => i.group === g);
+    const wantGroup = m.groupPuts.has(g)
+      ? {
+          group: g,
+          unfinished_tasks: items.length,
+          in_flight: m.leased.filter((i) => i.group === g).length,
+          puts: m.groupPuts.get(g),
+          completed: m.groupCompleted.get(g) ?? 0,
+          dead_lettered: m.dead.filter((i) => i.group === g).length,
+        }
+      : undefined;
+    const haveGroup = r.q.group(g, m.now);
+    if (JSON.stringify(wantGroup) !== JSON.stringify(haveGroup))
+      throw new Error(`group ${g}: expected ${JSON.stringify(wantGroup)}, got ${JSON.stringify(haveGroup)}`);
+  }
 }
 
 function recordReceipts(m: Model, value: unknown): void {
@@ -238,12 +271,14 @@ function blocking(
   start: (reply: (o: unknown) => void) => void,
   immediate: () => unknown,
   put?: PutArgs,
+  group?: string,
 ) {
   m.expire();
   const got = call<unknown>();
   const pending: Pending = {
     kind,
     put,
+    group,
     timeoutAt: timeout === undefined ? Infinity : m.now + timeout * 1000,
     deadline: 0,
     answer: got,
@@ -258,6 +293,8 @@ function blocking(
 }
 
 const timeouts = fc.constantFrom(undefined, 0, 1, 3, 15);
+const GROUPS = ["a", "b"] as const;
+const groups = fc.constantFrom(undefined, undefined, ...GROUPS);
 const commands = [
   fc
     .tuple(
@@ -266,10 +303,11 @@ const commands = [
       timeouts,
       fc.constantFrom(undefined, undefined, "k1", "k2"),
       fc.constantFrom(0, 0, 0, 2),
+      groups,
     )
-    .map(([v, block, timeout, key, delay]) =>
-      cmd(`put(${v}, block=${block}, timeout=${timeout}, key=${key}, delay=${delay})`, (m, r) => {
-        const request = { items: [{ json: String(v) }], block, timeout, idempotency_key: key, delay };
+    .map(([v, block, timeout, key, delay, group]) =>
+      cmd(`put(${v}, block=${block}, timeout=${timeout}, key=${key}, delay=${delay}, group=${group})`, (m, r) => {
+        const request = { items: [{ json: String(v), group }], block, timeout, idempotency_key: key, delay };
         blocking(
           "put",
           m,
@@ -277,10 +315,10 @@ const commands = [
           timeout,
           (reply) => r.q.put(request, m.now, reply),
           () => {
-            const now = m.put({ v, key, delay });
+            const now = m.put({ v, key, delay, group });
             return now ?? (!block || timeout === 0 ? "full" : undefined);
           },
-          { v, key, delay },
+          { v, key, delay, group },
         );
       }),
     ),
@@ -300,15 +338,17 @@ const commands = [
       ),
     ),
   ),
-  fc.constantFrom(0, undefined, 2).map((timeout) =>
-    cmd(`join(timeout=${timeout})`, (m, r) =>
+  fc.tuple(fc.constantFrom(0, undefined, 2), groups).map(([timeout, group]) =>
+    cmd(`join(timeout=${timeout}, group=${group})`, (m, r) =>
       blocking(
         "join",
         m,
         r,
         timeout,
-        (reply) => r.q.join({ timeout }, m.now, reply),
-        () => (m.unfinished === 0 ? true : timeout === 0 ? false : undefined),
+        (reply) => r.q.join({ timeout, group }, m.now, reply),
+        () => (m.unfinishedOf(group) === 0 ? true : timeout === 0 ? false : undefined),
+        undefined,
+        group,
       ),
     ),
   ),

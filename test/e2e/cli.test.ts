@@ -75,6 +75,34 @@ it("join: exit 3 when its timeout passes, with a progress line; then drained", a
   expect(await json(["join", "cli-join"])).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
 });
 
+it("groups: put --group, stats --group, join --group with its progress line", async () => {
+  await json(["create", "cli-groups"]);
+  expect(await json(["put", "cli-groups", '"a1"', "--group", "a"])).toEqual({ id: 1 });
+  await cli(["put", "cli-groups", "--group", "b"], '"b1"\n"b2"\n');
+  expect(await json(["stats", "cli-groups", "--group", "b"])).toEqual({
+    group: "b",
+    unfinished_tasks: 2,
+    in_flight: 0,
+    puts: 2,
+    completed: 0,
+    dead_lettered: 0,
+  });
+  const job = await json(["get", "cli-groups"]);
+  expect(job).toMatchObject({ item: "a1", group: "a" });
+  const joined = await cli(["join", "cli-groups", "--group", "b", "--timeout", "0.5"]);
+  expect(joined.code).toBe(3);
+  expect(joined.stderr).toMatch(
+    /^join cli-groups group b: 0\/2 done · .* · unfinished 2 · in flight 0 · dead-lettered 0$/m,
+  );
+  await json(["task-done", "cli-groups", job.receipt]);
+  expect(await json(["join", "cli-groups", "--group", "a"])).toEqual({
+    drained: true,
+    group: "a",
+    unfinished_tasks: 0,
+    dead_lettered: 0,
+  });
+});
+
 it("dead-letters, redrive, watch, shutdown, delete", async () => {
   await json(["create", "cli-dlq", "--max-deliveries", "1", "--lease-seconds", "1"]);
   await json(["put", "cli-dlq", '"poison"']);

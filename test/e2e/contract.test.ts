@@ -108,6 +108,16 @@ it("every operation's real answers validate against the served document", async 
   await call("POST", `${q}/get`, {}).then((d) => call("POST", `${q}/task_done`, { receipt: d.body.receipt }));
   await call("DELETE", `${q}/dead_letters`);
   expect((await call("POST", `${q}/join`, { timeout: 0 })).body.drained).toBe(true);
+  // Groups: a grouped put and its delivery, one group's join and counters, the list, and an unknown group's 404.
+  await call("POST", `${q}/put`, { items: [{ item: 5 }, { item: 6, group: "other" }], group: "g" });
+  const grouped = (await call("POST", `${q}/get`, {})).body;
+  expect(grouped.group).toBe("g");
+  expect((await call("POST", `${q}/join`, { group: "g", timeout: 0 })).body).toMatchObject({ drained: false });
+  expect((await call("GET", `${q}/groups/g`)).body.unfinished_tasks).toBe(1);
+  expect((await call("GET", `${q}/groups?limit=1`)).body.next).toBe("g");
+  expect((await call("GET", `${q}/groups/unknown`)).status).toBe(404);
+  await call("POST", `${q}/task_done`, { receipt: grouped.receipt });
+  await call("POST", `${q}/get`, {}).then((d) => call("POST", `${q}/task_done`, { receipt: d.body.receipt }));
   await call("GET", `${q}/ws`);
   const ticket = (await call("POST", `${q}/ws-ticket`)).body;
   const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}${ticket.url}`);

@@ -140,6 +140,34 @@ describe("the HTTP API's limits and error codes", () => {
   });
 });
 
+it("puts into a group, joins it, and reads its counters", async () => {
+  const name = unique("svc-groups");
+  await rpc("createQueue", name, {});
+  await rpc("putMany", name, [1, 2], { group: "g" });
+  await rpc("put", name, 3);
+  const { jobs } = await rpc("getMany", name, 3);
+  expect(jobs.map((j: { group: string | null }) => j.group)).toEqual(["g", "g", null]);
+  expect(await rpc("join", name, { group: "g", timeout: 0 })).toEqual({
+    drained: false,
+    group: "g",
+    unfinished_tasks: 2,
+    dead_lettered: 0,
+  });
+  await rpc("taskDone", name, jobs[0].receipt);
+  expect((await rpc("groupStats", name, "g")).stats).toEqual({
+    group: "g",
+    unfinished_tasks: 1,
+    in_flight: 1,
+    puts: 2,
+    completed: 1,
+    dead_lettered: 0,
+  });
+  await rpc("taskDone", name, jobs[1].receipt);
+  expect(await rpc("join", name, { group: "g" })).toMatchObject({ drained: true, group: "g" });
+  expect(await refusal(rpc("groupStats", name, "nope"))).toMatchObject({ code: "not_found", status: 404 });
+  expect(await refusal(rpc("put", name, 4, { group: "bad/name" }))).toMatchObject({ code: "invalid_request" });
+});
+
 it("completes many deliveries in one call, answering each one's outcome", async () => {
   const name = unique("svc-many");
   await rpc("createQueue", name, { lease_seconds: 30 });

@@ -59,6 +59,43 @@ it("runs CPython's producer / consumers / join example: three consumers, five it
   expect(await q.stats()).toMatchObject({ unfinished_tasks: 0, qsize: 0, shutdown: true });
 });
 
+it("groups: q.put(item, { group }), q.group(name) puts, joins and reads its counters; the pool serves both", async () => {
+  const q = await client.createQueue<string>(uniqueName("groups"));
+  const a = q.group("request-a");
+  await a.putMany(["a1", "a2"]);
+  await q.put("b1", { group: "request-b" });
+  const jobs = await q.getMany(3);
+  expect(jobs.map((j) => [j.item, j.group])).toEqual([
+    ["a1", "request-a"],
+    ["a2", "request-a"],
+    ["b1", "request-b"],
+  ]);
+  await q.taskDone(jobs[2]!);
+  expect(await q.join({ group: "request-b" })).toEqual({
+    drained: true,
+    group: "request-b",
+    unfinished_tasks: 0,
+    dead_lettered: 0,
+  });
+  expect(await a.join({ timeout: 0 })).toMatchObject({ drained: false, unfinished_tasks: 2 });
+  await q.taskDone(jobs[0]!);
+  await q.taskDone(jobs[1]!);
+  expect(await a.join()).toMatchObject({ drained: true, group: "request-a" });
+  expect(await a.stats()).toEqual({
+    group: "request-a",
+    unfinished_tasks: 0,
+    in_flight: 0,
+    puts: 2,
+    completed: 2,
+    dead_lettered: 0,
+  });
+  expect((await q.groups({ limit: 1 })).next).toBe("request-a");
+  await expect(q.group("unknown").stats()).rejects.toBeInstanceOf(NotFound);
+  await q.put("anonymous-refused", { group: "c" });
+  await q.get();
+  await expect(q.taskDone()).rejects.toBeInstanceOf(Conflict);
+});
+
 describe("errors are classes carrying the problem document", () => {
   it("Empty, Full and ShutDown, like Python", async () => {
     const q = await client.createQueue(uniqueName("exc"), { maxsize: 1 });

@@ -264,6 +264,39 @@ describe("join callbacks", () => {
     expect(r.arrivals).toHaveLength(1); // a one-off callback is gone
   });
 
+  it("a group's callback fires once, signed, when that group drains (not the queue)", async () => {
+    const name = await createQueue();
+    const r = receiver(() => 200);
+    await op(name, "put", { items: [{ item: 1 }, { item: 2 }], group: "g" });
+    await op(name, "put", { item: "other", group: "h" });
+    const added = await runInDurableObject(object(name), (o: QueueObject) => {
+      (o as unknown as Internals).push.send = r.send;
+      const added = o.addJoinCallback({
+        url: "https://coordinator.test/done",
+        repeat: false,
+        min_backoff_seconds: 0.02,
+        group: "g",
+      });
+      if (added.ok && added.webhook_secret) r.state.secret = added.webhook_secret;
+      return added;
+    });
+    expect(added).toMatchObject({ ok: true, callback: { group: "g", state: "waiting" } });
+    const got = (await op(name, "get", { max: 3 })).body!.items;
+    await op(name, "task_done", { receipt: got[0].receipt });
+    await op(name, "task_done", { receipt: got[2].receipt }); // h's item: g still has one
+    expect(r.arrivals).toHaveLength(0);
+    await op(name, "task_done", { receipt: got[1].receipt });
+    await until(async () => r.arrivals.length === 1 && (await callbacks(name)).length === 0);
+    expect(r.arrivals[0]!.body).toMatchObject({
+      type: "group.drained",
+      data: { queue: name, group: "g", drained: true, unfinished_tasks: 0, dead_lettered: 0 },
+    });
+    expect(r.state.bad).toBe(0);
+    expect((await stats(name)).unfinished_tasks).toBe(0);
+    await op(name, "put", { item: 3, group: "g" });
+    expect(r.arrivals).toHaveLength(1); // once
+  });
+
   it("tells a repeating callback every drain", async () => {
     const name = await createQueue();
     const r = receiver(() => 200);

@@ -5,11 +5,11 @@ runs with its queue in the service, shared by name with other processes, survivi
 multiprocessing program, ``from joinable_queues import JoinableQueue`` stands in for multiprocessing's.
 """
 from ._errors import Empty, Full, QueueError, ShutDown
-from ._queue import Job, LifoQueue, PriorityQueue, Queue
+from ._queue import Group, Job, LifoQueue, PriorityQueue, Queue
 from ._simple import SimpleQueue
 from .webhooks import WebhookVerificationError, verify_webhook
 
 JoinableQueue = Queue  # multiprocessing's name: the queue passed to Process(args=(q,)) pickles as a reference
 
 __all__ = ["Queue", "LifoQueue", "PriorityQueue", "SimpleQueue", "JoinableQueue", "Empty", "Full", "ShutDown",
-           "QueueError", "Job", "verify_webhook", "WebhookVerificationError"]
+           "QueueError", "Job", "Group", "verify_webhook", "WebhookVerificationError"]

@@ -38,6 +38,7 @@ class Job:
     lease_expires_at: Optional[float]
     _queue: "Queue" = field(repr=False, compare=False)
     _thread: int = field(default=0, repr=False, compare=False)
+    group: Optional[str] = None
 
     def done(self) -> None:
         self._queue._complete(self)
@@ -123,9 +124,11 @@ class Queue:
 
     # ---- queue.Queue's interface
 
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None, *,
+            group: Optional[str] = None) -> None:
+        """queue.Queue's put; with ``group``, the item belongs to that group, which ``join(group=...)`` waits for."""
         with self._in_flight():
-            self._put([item], block, timeout)
+            self._put([item], block, timeout, group=group)
 
     def put_nowait(self, item: Any) -> None:
         self.put(item, block=False)
@@ -145,10 +148,16 @@ class Queue:
         else:
             self._complete(job)
 
-    def join(self, timeout: Optional[float] = None) -> Optional[bool]:
-        """Blocks until every item put has been task_done'd. With a ``timeout``: True, or False if it passed first."""
-        drained = bool(self._poll("join", {}, timeout)["drained"])
+    def join(self, timeout: Optional[float] = None, *, group: Optional[str] = None) -> Optional[bool]:
+        """Blocks until every item put has been task_done'd (with ``group``: every item of that group). With a
+        ``timeout``: True, or False if it passed first."""
+        body = {} if group is None else {"group": group}
+        drained = bool(self._poll("join", body, timeout)["drained"])
         return None if timeout is None else drained
+
+    def group(self, name: str) -> "Group":
+        """One group of this queue: ``put``, ``put_many``, ``join`` and ``stats`` of its items only."""
+        return Group(self, name)
 
     def qsize(self) -> int:
         return int(self.stats()["qsize"])
@@ -183,7 +192,8 @@ class Queue:
     def stats(self) -> Dict[str, Any]:
         return self._http.request("GET", self._path)
 
-    def put_many(self, items: List[Any], block: bool = True, timeout: Optional[float] = None) -> None:
+    def put_many(self, items: List[Any], block: bool = True, timeout: Optional[float] = None, *,
+                 group: Optional[str] = None) -> None:
         """Puts many items, 100 to a request; each request is all or nothing, and ``timeout`` bounds them all.
         Batch ``start`` carries the key ``<key>:<start>``, as the TypeScript client's putMany sends it."""
         items = list(items)
@@ -193,7 +203,7 @@ class Queue:
             for start in range(0, len(items), _BATCH):
                 # The first batch takes the caller's timeout as it is, so a negative one is refused as put refuses it.
                 left = timeout if deadline is None or start == 0 else max(0.0, deadline - time.monotonic())
-                self._put(items[start : start + _BATCH], block, left, f"{key}:{start}")
+                self._put(items[start : start + _BATCH], block, left, f"{key}:{start}", group=group)
 
     def get_job(self, block: bool = True, timeout: Optional[float] = None) -> Job:
         """One delivery. A get that waits (without limit, or for a second or more) waits on the socket where there
@@ -274,11 +284,15 @@ class Queue:
 
     # ---- plumbing
 
-    def _put(self, items: List[Any], block: bool, timeout: Optional[float], key: Optional[str] = None) -> None:
+    def _put(self, items: List[Any], block: bool, timeout: Optional[float], key: Optional[str] = None,
+             group: Optional[str] = None) -> None:
         entries = [self._encode(i) for i in items]
         # One key for every attempt of this put: a retry after a lost answer never adds the items twice.
         headers = {"idempotency-key": key or uuid.uuid4().hex}
-        self._poll("put", {"items": entries, "block": bool(block)}, timeout, headers)
+        body: Dict[str, Any] = {"items": entries, "block": bool(block)}
+        if group is not None:
+            body["group"] = group
+        self._poll("put", body, timeout, headers)
 
     def _poll(self, verb: str, body: Dict[str, Any], timeout: Optional[float],
               headers: Optional[Dict[str, str]] = None) -> Any:
@@ -332,7 +346,7 @@ class Queue:
     def _job(self, d: Dict[str, Any]) -> Job:
         item = self._decode(d["item"])
         return Job(item, d["id"], d["receipt"], d["deliveries"], d["priority"], d["lease_expires_at"], self,
-                   threading.get_ident())
+                   threading.get_ident(), d.get("group"))
 
     def _pick(self) -> Optional[Job]:
         with self._lock:
@@ -390,6 +404,32 @@ class Queue:
                     except QueueError:
                         self._forget(job)  # already completed, or lost: nothing left to keep alive
             time.sleep(min(1.0, self._lease / 4))
+
+
+class Group:
+    """One group of a queue: the items a producer put under one name, which ``join`` waits for apart from the rest.
+    Every item put through it carries the group; ``stats()`` raises QueueError (not_found) for a group the queue
+    does not know or has forgotten."""
+
+    def __init__(self, queue: Queue, name: str) -> None:
+        self.queue = queue
+        self.name = name
+
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        self.queue.put(item, block, timeout, group=self.name)
+
+    def put_many(self, items: List[Any], block: bool = True, timeout: Optional[float] = None) -> None:
+        self.queue.put_many(items, block, timeout, group=self.name)
+
+    def join(self, timeout: Optional[float] = None) -> Optional[bool]:
+        return self.queue.join(timeout, group=self.name)
+
+    def stats(self) -> Dict[str, Any]:
+        return self.queue._http.request("GET", f"{self.queue._path}/groups/{quote(self.name, safe='')}")
+
+    @property
+    def unfinished_tasks(self) -> int:
+        return int(self.stats()["unfinished_tasks"])
 
 
 class LifoQueue(Queue):

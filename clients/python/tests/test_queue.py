@@ -261,5 +261,59 @@ class QueueTest(unittest.TestCase):
         self.assertTrue(q.join(timeout=1))
 
 
+class GroupTest(unittest.TestCase):
+    def test_the_classic_with_two_groups_sharing_one_pool_of_workers(self):
+        """Two callers fan out work to one pool of threads; each joins only its own group."""
+        q = jq.Queue()
+        done = []
+
+        def worker():
+            while True:
+                try:
+                    item = q.get()
+                except jq.ShutDown:
+                    return
+                done.append(item)
+                time.sleep(0.01)
+                q.task_done()
+
+        pool = [threading.Thread(target=worker) for _ in range(3)]
+        for t in pool:
+            t.start()
+        a, b = q.group("caller-a"), q.group("caller-b")
+        a.put_many([f"a{i}" for i in range(5)])
+        for i in range(3):
+            q.put(f"b{i}", group="caller-b")
+        self.assertIsNone(b.join())
+        self.assertTrue(q.join(timeout=10, group="caller-a"))
+        self.assertEqual(a.stats(), {"group": "caller-a", "unfinished_tasks": 0, "in_flight": 0, "puts": 5,
+                                     "completed": 5, "dead_lettered": 0})
+        self.assertEqual(b.unfinished_tasks, 0)
+        self.assertTrue(q.join(timeout=1))
+        q.shutdown()
+        for t in pool:
+            t.join()
+        self.assertEqual(sorted(done), sorted([f"a{i}" for i in range(5)] + [f"b{i}" for i in range(3)]))
+
+    def test_a_group_join_waits_for_its_items_only_and_jobs_carry_their_group(self):
+        q = jq.Queue()
+        q.put("x", group="g")
+        q.put("y")
+        self.assertFalse(q.join(timeout=0, group="g"))
+        self.assertTrue(q.join(timeout=0, group="never-put"))
+        job = q.get_job()
+        self.assertEqual((job.item, job.group), ("x", "g"))
+        self.assertEqual(q.get_job().group, None)
+        job.done()
+        self.assertTrue(q.join(timeout=0, group="g"))
+        self.assertFalse(q.join(timeout=0))
+        with self.assertRaises(jq.QueueError) as e:
+            q.group("unknown").stats()
+        self.assertEqual(e.exception.code, "not_found")
+        with self.assertRaises(jq.QueueError) as e:
+            q.put(1, group="not a name")
+        self.assertEqual(e.exception.code, "invalid_request")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -78,6 +78,8 @@ export type JoinCallback = {
   url: string;
   repeat: boolean;
   min_backoff_seconds: number;
+  /** Present when it fires for one group. */
+  group?: string;
   state: "waiting" | "sending" | "delivered" | "failed";
   /** Failed attempts at the current drain's message. */
   attempts: number;
@@ -138,6 +140,8 @@ export type JoinCallbackCreated = {
   url: string;
   repeat: boolean;
   min_backoff_seconds: number;
+  /** Present when it fires for one group. */
+  group?: string;
   state: "waiting" | "sending" | "delivered" | "failed";
   /** Failed attempts at the current drain's message. */
   attempts: number;
@@ -156,6 +160,8 @@ export type JoinCallbackRequest = {
   /** false: once, at the next drain; true: every drain. */
   repeat?: boolean;
   min_backoff_seconds?: number;
+  /** Fire when this group drains (its message is type group.drained, with data.group). */
+  group?: string;
 };
 
 export type WebhookSecret = {
@@ -176,6 +182,8 @@ export type PutRequest = {
     item: unknown;
     /** Priority queues only: lower comes first, ordered as Python orders it. A number, a string, or an array of them (Python's tuple, compared element by element; numbers sort before strings, both before arrays). */
     priority?: number | string | (number | string | (number | string)[])[];
+    /** This item's group (instead of the call's). */
+    group?: string;
   }[];
   block?: boolean;
   /** Seconds to wait; null or absent waits without limit (each call still ends within 20 s with poll_again). */
@@ -183,6 +191,8 @@ export type PutRequest = {
   /** Seconds before the item becomes visible to get. */
   delay?: number;
   idempotency_key?: string;
+  /** The group of every item of the call (an entry of `items` may name its own): join can wait for it. */
+  group?: string;
 };
 
 export type Delivery = {
@@ -192,6 +202,8 @@ export type Delivery = {
   /** As it was put (0 when none was given). */
   priority: number | string | unknown[];
   deliveries: number;
+  /** The item's group; null when it has none. */
+  group: string | null;
   receipt: string | null;
   /** Unix ms; null without a lease. */
   lease_expires_at: number | null;
@@ -230,6 +242,8 @@ export type ReleaseRequest = {
 
 export type JoinResult = {
   drained: boolean;
+  /** Present when the join was for one group. */
+  group?: string;
   unfinished_tasks: number;
   dead_lettered: number;
 };
@@ -237,6 +251,24 @@ export type JoinResult = {
 export type JoinRequest = {
   /** Seconds to wait; null or absent waits without limit (each call still ends within 20 s with poll_again). */
   timeout?: number | null;
+  /** Wait for this group's items only. */
+  group?: string;
+};
+
+export type GroupStats = {
+  group: string;
+  /** Its items not yet done: what join waits for. */
+  unfinished_tasks: number;
+  /** Its items taken and not yet done. */
+  in_flight: number;
+  puts: number;
+  completed: number;
+  dead_lettered: number;
+};
+
+export type GroupList = {
+  groups: GroupStats[];
+  next: string | null;
 };
 
 export type WebSocketProtocol = {
@@ -419,6 +451,14 @@ export interface Operations {
     answer: {
       ids: number[];
     };
+  };
+  /** GET /v1/queues/{name}/groups/{group} */
+  getGroup: {
+    answer: GroupStats;
+  };
+  /** GET /v1/queues/{name}/groups */
+  listGroups: {
+    answer: GroupList;
   };
   /** GET /v1/queues/{name}/ws */
   subscribe: {

@@ -15,12 +15,12 @@ const USAGE = `usage: joinable-queues [--url URL] [--token TOKEN] [--json] COMMA
 
   ls                                   list queues
   create NAME [--maxsize N] [--order fifo|lifo|priority] [--lease-seconds N|none] [--max-deliveries N|none]
-  stats NAME                           exact statistics
+  stats NAME [--group G]               exact statistics (of one group with --group)
   put NAME [ITEM]                      put one JSON value; without ITEM, one JSON value per line of stdin
-        [--priority KEY] [--delay S] [--timeout S] [--nowait]
+        [--priority KEY] [--delay S] [--timeout S] [--nowait] [--group G]
   get NAME [--timeout S] [--lease-seconds N] [--max N] [--nowait]
   task-done NAME [RECEIPT]             without RECEIPT: Python's anonymous task_done
-  join NAME [--timeout S]              wait until every item put is done; shows progress
+  join NAME [--timeout S] [--group G]  wait until every item put (into group G) is done; shows progress
   watch NAME                           live stats, one line each
   dead-letters NAME [--limit N]
   redrive NAME [--limit N]
@@ -53,6 +53,7 @@ const OPTIONS = {
   nowait: { type: "boolean" },
   limit: { type: "string" },
   immediate: { type: "boolean" },
+  group: { type: "string" },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -97,7 +98,7 @@ async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promis
   // timeout): a message per 100 items instead of a request. Otherwise HTTP, as before.
   const socket = globalThis.WebSocket && options.block && options.timeout === undefined ? q.socket() : undefined;
   const flush = async () => {
-    await (socket ? socket.putMany(batch, { delay: options.delay }) : q.putMany(batch, options));
+    await (socket ? socket.putMany(batch, { delay: options.delay, group: options.group }) : q.putMany(batch, options));
     count += batch.length;
     batch = [];
     progress.show(line());
@@ -119,13 +120,22 @@ async function join(q: Queue, flags: Flags): Promise<number> {
   const progress = new Progress(process.stderr);
   let total = 0;
   let polling = true;
+  const group = flags.group;
+  const zero = { unfinished_tasks: 0, in_flight: 0, dead_lettered: 0 };
   const report = async () => {
-    const s = await q.stats();
+    // A group's counters (an unknown or forgotten one has nothing unfinished), or the queue's.
+    const s =
+      group === undefined
+        ? await q.stats()
+        : await q
+            .group(group)
+            .stats()
+            .catch(() => zero);
     total = Math.max(total, s.unfinished_tasks);
     const done = total - s.unfinished_tasks;
     const counts = `unfinished ${s.unfinished_tasks} · in flight ${s.in_flight} · dead-lettered ${s.dead_lettered}`;
     const pace = `${rate(done, progress.elapsed)} · ${eta(done, s.unfinished_tasks, progress.elapsed)}`;
-    return `join ${q.name}: ${done}/${total} done · ${pace} · ${counts}`;
+    return `join ${group === undefined ? q.name : `${q.name} group ${group}`}: ${done}/${total} done · ${pace} · ${counts}`;
   };
   const poll = (async () => {
     while (polling) {
@@ -133,7 +143,7 @@ async function join(q: Queue, flags: Flags): Promise<number> {
       await new Promise((r) => setTimeout(r, process.stderr.isTTY ? 250 : 1000));
     }
   })();
-  const result = await q.join({ timeout: number(flags, "timeout") }).finally(() => (polling = false));
+  const result = await q.join({ timeout: number(flags, "timeout"), group }).finally(() => (polling = false));
   await poll.catch(() => undefined); // progress is best effort: the join's answer is what counts
   progress.end(await report());
   print(flags, result, () => (result.drained ? "all tasks done" : `timed out: ${result.unfinished_tasks} unfinished`));
@@ -177,10 +187,15 @@ async function run(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     case "stats":
-      print(flags, await q.stats());
+      print(flags, flags.group === undefined ? await q.stats() : await q.group(flags.group).stats());
       return EXIT.ok;
     case "put": {
-      const options = { delay: number(flags, "delay"), timeout: number(flags, "timeout"), block: !flags.nowait };
+      const options = {
+        delay: number(flags, "delay"),
+        timeout: number(flags, "timeout"),
+        block: !flags.nowait,
+        group: flags.group,
+      };
       if (arg === undefined) {
         await putLines(q, flags, options);
         return EXIT.ok;

@@ -1,6 +1,8 @@
 // One queue, with Python's names: put / get / task_done / join, their _nowait forms, and the service's leases,
 // batches and dead letters. A wait longer than the server's cap is a loop of polls, invisible to the caller.
 import { QueueError } from "./errors.ts";
+import { Group } from "./group.ts";
+import type { PutManyOptions, PutOptions, WaitOptions } from "./options.ts";
 import { type Handler, type ProcessOptions, process } from "./process.ts";
 import { QueueSocket } from "./socket.ts";
 import { type SubscribeOptions, subscribeJoin, watch } from "./subscribe.ts";
@@ -10,35 +12,13 @@ import {
   type Delivery,
   type Job,
   type JoinResult,
-  type PriorityKey,
   type QueueConfigChange,
   type Stats,
   type TaskDoneResult,
   toJob,
 } from "./types.ts";
 
-export interface WaitOptions {
-  /** False: answer at once (Python's block=False); the timeout is then ignored, as in Python. */
-  block?: boolean;
-  /** Seconds; undefined waits without limit, as Python's None. */
-  timeout?: number;
-  /** Aborting rejects the call with the signal's reason (an AbortError) and stops polling. */
-  signal?: AbortSignal;
-}
-
-export interface PutOptions extends WaitOptions {
-  /** Priority queues only; lower comes first. */
-  priority?: PriorityKey;
-  /** Seconds before the item becomes visible to get. */
-  delay?: number;
-  /** A retried put with the same key adds nothing; one is generated per put unless given. */
-  idempotencyKey?: string;
-}
-
-export interface PutManyOptions extends Omit<PutOptions, "priority"> {
-  /** Priority queues only: one key per item. */
-  priorities?: PriorityKey[];
-}
+export type { PutManyOptions, PutOptions, WaitOptions } from "./options.ts";
 
 export interface GetOptions extends WaitOptions {
   /** This delivery's lease, overriding the queue's (1-43,200 s). */
@@ -91,8 +71,8 @@ export class Queue<T = unknown> {
 
   /** Python's put: waits while the queue is full (up to `timeout`); answers the item's id. */
   async put(item: T, options: PutOptions = {}): Promise<number> {
-    const { priority, delay, idempotencyKey = crypto.randomUUID() } = options;
-    const body = { item, priority, delay, block: options.block };
+    const { priority, delay, idempotencyKey = crypto.randomUUID(), group } = options;
+    const body = { item, priority, delay, group, block: options.block };
     const added = await this.poll<{ id: number }>("put", body, options, { "idempotency-key": idempotencyKey });
     return added.id;
   }
@@ -106,14 +86,14 @@ export class Queue<T = unknown> {
    * Batch `start` carries the key `<idempotencyKey>:<start>`, so a retried call adds no batch twice. Answers the ids.
    */
   async putMany(items: T[], options: PutManyOptions = {}): Promise<number[]> {
-    const { priorities, delay, idempotencyKey = crypto.randomUUID(), timeout } = options;
+    const { priorities, delay, idempotencyKey = crypto.randomUUID(), timeout, group } = options;
     const deadline = timeout === undefined ? undefined : Date.now() + timeout * 1000;
     const ids: number[] = [];
     for (let start = 0; start < items.length; start += BATCH) {
       const batch = items.slice(start, start + BATCH).map((item, i) => ({ item, priority: priorities?.[start + i] }));
       const headers = { "idempotency-key": `${idempotencyKey}:${start}` };
       const left = deadline === undefined ? undefined : Math.max(0, (deadline - Date.now()) / 1000);
-      const body = { items: batch, delay, block: options.block };
+      const body = { items: batch, delay, group, block: options.block };
       ids.push(...(await this.poll<{ ids: number[] }>("put", body, { ...options, timeout: left }, headers)).ids);
     }
     return ids;
@@ -202,9 +182,25 @@ export class Queue<T = unknown> {
     return lease_expires_at;
   }
 
-  /** Python's join: waits until every item put has been task_done'd (or dead-lettered), or `timeout` passes. */
-  join(options: Omit<WaitOptions, "block"> = {}): Promise<JoinResult> {
-    return this.poll<Answer<"join">>("join", {}, options);
+  /**
+   * Python's join: waits until every item put has been task_done'd (or dead-lettered), or `timeout` passes. With
+   * `group`, waits for that group's items only (a group with nothing unfinished is drained at once).
+   */
+  join(options: Omit<WaitOptions, "block"> & { group?: string } = {}): Promise<JoinResult> {
+    const { group, ...wait } = options;
+    return this.poll<Answer<"join">>("join", group === undefined ? {} : { group }, wait);
+  }
+
+  /** One group of this queue: put into it, join it, read its counters. */
+  group(name: string): Group<T> {
+    return new Group<T>(this, name);
+  }
+
+  /** The groups the queue holds, in name order, a page at a time (`next` is the `after` of the next page). */
+  groups(options: { limit?: number; after?: string } = {}): Promise<Answer<"listGroups">> {
+    const query = new URLSearchParams({ limit: String(options.limit ?? 100) });
+    if (options.after !== undefined) query.set("after", options.after);
+    return this.transport.request("GET", `${this.path}/groups?${query}`);
   }
 
   stats(options: { signal?: AbortSignal } = {}): Promise<Stats> {
@@ -256,8 +252,11 @@ export class Queue<T = unknown> {
     return (await this.transport.request<Answer<"purgeDeadLetters">>("DELETE", `${this.path}/dead_letters`)).purged;
   }
 
-  /** Each time unfinished_tasks reaches 0 (once, unless `repeat`), over a WebSocket that reconnects if dropped. */
-  subscribeJoin(options: SubscribeOptions & { repeat?: boolean } = {}): AsyncGenerator<JoinResult> {
+  /**
+   * Each time unfinished_tasks (of `group`, when given) reaches 0 (once, unless `repeat`), over a WebSocket that
+   * reconnects if dropped.
+   */
+  subscribeJoin(options: SubscribeOptions & { repeat?: boolean; group?: string } = {}): AsyncGenerator<JoinResult> {
     return subscribeJoin(this, options);
   }
 

@@ -36,15 +36,21 @@ export class QueueSocket<T = unknown> {
   }
 
   /** Puts one item; answers its id once it is stored (a full queue holds the answer, as HTTP does). */
-  async put(item: T, options: { priority?: PriorityKey; delay?: number; idempotencyKey?: string } = {}) {
+  async put(
+    item: T,
+    options: { priority?: PriorityKey; delay?: number; idempotencyKey?: string; group?: string } = {},
+  ) {
     const { idempotencyKey = crypto.randomUUID(), ...rest } = options;
     return ((await this.waiting("put", { item, ...rest, idempotency_key: idempotencyKey })).ids as number[])[0]!;
   }
 
   /** Puts up to 100 items, all or nothing, and answers their ids. */
-  async putMany(items: T[], options: { delay?: number; idempotencyKey?: string } = {}): Promise<number[]> {
-    const { idempotencyKey = crypto.randomUUID(), delay } = options;
-    const body = { items: items.map((item) => ({ item })), delay, idempotency_key: idempotencyKey };
+  async putMany(
+    items: T[],
+    options: { delay?: number; idempotencyKey?: string; group?: string } = {},
+  ): Promise<number[]> {
+    const { idempotencyKey = crypto.randomUUID(), delay, group } = options;
+    const body = { items: items.map((item) => ({ item })), delay, group, idempotency_key: idempotencyKey };
     return (await this.waiting("put", body)).ids as number[];
   }
 

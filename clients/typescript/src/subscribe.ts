@@ -27,11 +27,12 @@ const CLOSED = Symbol("closed");
 
 export async function* subscribeJoin(
   q: Subscribable,
-  options: SubscribeOptions & { repeat?: boolean },
+  options: SubscribeOptions & { repeat?: boolean; group?: string },
 ): AsyncGenerator<JoinResult> {
-  for await (const frame of frames(q, { op: "join", repeat: options.repeat ?? false }, options.signal)) {
+  const group = options.group === undefined ? {} : { group: options.group };
+  for await (const frame of frames(q, { op: "join", repeat: options.repeat ?? false, ...group }, options.signal)) {
     if (frame.type === "joined") {
-      yield { drained: true, unfinished_tasks: frame.unfinished_tasks, dead_lettered: frame.dead_lettered };
+      yield { drained: true, ...group, unfinished_tasks: frame.unfinished_tasks, dead_lettered: frame.dead_lettered };
       if (!options.repeat) return;
     } else if (frame.type === "shutdown") {
       throw new ShutDown({ status: 410, code: "shutdown", detail: `the queue '${q.name}' was shut down` });

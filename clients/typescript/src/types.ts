@@ -22,6 +22,8 @@ export type TaskDoneResult = Api.TaskDoneResults["results"][number];
 export type JoinResult = Api.JoinResult;
 /** A delivery as the service answers it (HTTP and WebSocket alike). */
 export type Delivery = Api.Delivery;
+/** One group's counters: what `q.group(name).stats()` answers. */
+export type GroupStats = Api.GroupStats;
 
 /** What an operation (by its operationId in the OpenAPI document) takes, and answers on success. */
 export type Body<Op extends keyof Api.Operations> = Api.Operations[Op] extends { body: infer B } ? B : never;
@@ -34,6 +36,8 @@ export interface Job<T = unknown> {
   priority: PriorityKey;
   /** 1 on the first delivery, 2 on the first redelivery, and so on. */
   deliveries: Delivery["deliveries"];
+  /** The item's group, or null. */
+  group: string | null;
   /** Null when the queue has no leases. */
   receipt: Delivery["receipt"];
   /** Unix ms (the server's clock); null without a lease. */
@@ -46,6 +50,7 @@ export const toJob = <T>(d: Delivery): Job<T> => ({
   // The service answers a priority as it was put, so it is a PriorityKey (the document says only "an array").
   priority: d.priority as PriorityKey,
   deliveries: d.deliveries,
+  group: d.group ?? null,
   receipt: d.receipt,
   leaseExpiresAt: d.lease_expires_at,
 });

@@ -12,6 +12,7 @@ import { ObjectUnavailable } from "../../objects/rpc.ts";
 import { type App, authenticate } from "./auth.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { feedRoutes } from "./routes/feed.ts";
+import { groupRoutes } from "./routes/groups.ts";
 import { itemRoutes } from "./routes/items.ts";
 import { observeRoutes } from "./routes/observe.ts";
 import { queueRoutes } from "./routes/queues.ts";
@@ -72,6 +73,7 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
 queueRoutes(app);
 itemRoutes(app);
 deadLetterRoutes(app);
+groupRoutes(app);
 subscribeRoutes(app);
 tokenRoutes(app);
 observeRoutes(app);

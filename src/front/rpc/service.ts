@@ -36,7 +36,13 @@ export interface WaitOptions {
   /** Seconds; undefined waits without limit (Python's None). */
   timeout?: number;
 }
-export type PutOptions = WaitOptions & { priority?: PriorityKey; delay?: number; idempotencyKey?: string };
+export type PutOptions = WaitOptions & {
+  priority?: PriorityKey;
+  delay?: number;
+  idempotencyKey?: string;
+  /** The group of every item put (join can wait for it). */
+  group?: string;
+};
 export type PutManyOptions = Omit<PutOptions, "priority"> & { priorities?: (PriorityKey | undefined)[] };
 export type GetOptions = WaitOptions & { leaseSeconds?: number };
 
@@ -107,8 +113,8 @@ async function add(
   options: PutOptions,
   batch: boolean,
 ) {
-  const { block, timeout, delay, idempotencyKey: idempotency_key } = options;
-  const fields = { block, timeout, delay, idempotency_key };
+  const { block, timeout, delay, idempotencyKey: idempotency_key, group } = options;
+  const fields = { block, timeout, delay, idempotency_key, group };
   const text = jsonText(batch ? { items: entries, ...fields } : { ...entries[0], ...fields });
   const { request } = unwrap(putRequest(valid(S.PutBody, JSON.parse(text)), text));
   const q = object(env, name);
@@ -200,11 +206,21 @@ export class QueueService extends WorkerEntrypoint<Env> {
     });
   }
 
-  join(name: string, options: { timeout?: number | null } = {}) {
+  /** Waits for every task to be done: of the queue, or (`group`) of that group only. */
+  join(name: string, options: { timeout?: number | null; group?: string } = {}) {
     return attempt(async () => {
       const request = joinRequest(valid(S.JoinBody, options));
       const q = object(this.env, name);
-      return unwrap(await untilAnswered(request.timeout, (left) => q.join({ timeout: left })));
+      const group = request.group === undefined ? {} : { group: request.group };
+      return unwrap(await untilAnswered(request.timeout, (left) => q.join({ timeout: left, ...group })));
+    });
+  }
+
+  /** One group's counters (not_found for a group the queue does not know or has forgotten). */
+  groupStats(name: string, group: string) {
+    return attempt(async () => {
+      const params = valid(S.GroupParams, { name, group });
+      return { stats: unwrap(await object(this.env, params.name).groupStats(params.group)).stats };
     });
   }
 
@@ -223,10 +239,13 @@ export class QueueService extends WorkerEntrypoint<Env> {
   }
 
   /** A URL told the join result when the queue drains, once or on every drain (`repeat`), signed as pushes are. */
-  addJoinCallback(name: string, callback: { url: string; repeat?: boolean; minBackoffSeconds?: number }) {
+  addJoinCallback(
+    name: string,
+    callback: { url: string; repeat?: boolean; minBackoffSeconds?: number; group?: string },
+  ) {
     return attempt(async () => {
-      const { url, repeat, minBackoffSeconds: min_backoff_seconds } = callback;
-      const request = valid(S.JoinCallbackBody, { url, repeat, min_backoff_seconds });
+      const { url, repeat, minBackoffSeconds: min_backoff_seconds, group } = callback;
+      const request = valid(S.JoinCallbackBody, { url, repeat, min_backoff_seconds, group });
       return unwrap(await addJoinCallback(this.env, named(name), request));
     });
   }

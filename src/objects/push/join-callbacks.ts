@@ -14,6 +14,8 @@ export interface CallbackRequest {
   url: string;
   repeat: boolean;
   min_backoff_seconds: number;
+  /** Fire when this group drains instead of the whole queue. */
+  group?: string;
 }
 
 /** A callback as the stats show it. */
@@ -69,14 +71,21 @@ export class JoinCallbacks {
   changed(q: JoinableQueue, queueName: string, now: number): void {
     for (const cb of this.state.callbacks()) {
       let next = cb;
-      if (q.unfinishedTasks > 0) {
+      const group = cb.group;
+      if (q.unfinishedOf(group) > 0) {
         if (cb.repeat && !cb.armed) next = { ...cb, armed: true, state: cb.pending ? cb.state : "waiting" };
       } else if (cb.armed) {
-        const data = { queue: queueName, callback_id: cb.id, drained: true, unfinished_tasks: 0 };
+        const data = {
+          queue: queueName,
+          callback_id: cb.id,
+          ...(group === undefined ? {} : { group }),
+          drained: true,
+          unfinished_tasks: 0,
+        };
         const body = JSON.stringify({
-          type: "queue.drained",
+          type: group === undefined ? "queue.drained" : "group.drained",
           timestamp: new Date(now).toISOString(),
-          data: { ...data, dead_lettered: q.deadLettered },
+          data: { ...data, dead_lettered: q.deadLetteredOf(group) },
         });
         next = {
           ...cb,

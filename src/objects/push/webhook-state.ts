@@ -26,6 +26,8 @@ export interface CallbackRecord {
   url: string;
   repeat: boolean;
   min_backoff_seconds: number;
+  /** Fires when this group drains (absent: the whole queue). */
+  group?: string;
   /** Waiting for the next drain (a repeating callback re-arms when work arrives). */
   armed: boolean;
   /** The message being delivered for the last drain, if any: retried until 2xx or the attempts run out. */

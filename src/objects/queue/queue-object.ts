@@ -17,6 +17,7 @@ import {
   type Delivery,
   fail,
   type GetRequest,
+  type GroupStats,
   type JoinResult,
   type Outcome,
   type PutRequest,
@@ -68,7 +69,11 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.limits = coreLimits(cap(env.MAX_WAIT_SECONDS, LIMITS.maxWaitSeconds), cap(env.MAX_WAITERS, LIMITS.maxWaiters));
+    this.limits = coreLimits(
+      cap(env.MAX_WAIT_SECONDS, LIMITS.maxWaitSeconds),
+      cap(env.MAX_WAITERS, LIMITS.maxWaiters),
+      cap(env.MAX_GROUPS, LIMITS.maxGroups),
+    );
     this.sql = {
       exec: (query, ...params) => {
         const cursor = ctx.storage.sql.exec(query, ...params);
@@ -151,8 +156,25 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     return this.wait((q, now, reply) => q.get(request, now, reply, request.waiter));
   }
 
-  join(request: Waiting<{ timeout?: number }>): Promise<Outcome<JoinResult>> {
+  join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>> {
     return this.wait((q, now, reply) => q.join(request, now, reply, request.waiter));
+  }
+
+  /** One group's counters (not_found: a group the queue does not know, or has forgotten). */
+  groupStats(group: string): Outcome<{ stats: GroupStats }> {
+    return this.run((q, now) => {
+      const stats = q.group(group, now);
+      return stats ? { ok: true, stats } : fail("not_found", `this queue holds no group '${group}'`);
+    });
+  }
+
+  /** The groups the queue holds, in name order, from after `after`: a page of `limit`, and where the next starts. */
+  groups(limit: number, after?: string): Outcome<{ groups: GroupStats[]; next: string | null }> {
+    return this.run((q, now) => {
+      const page = q.groups(limit + 1, after, now);
+      const groups = page.slice(0, limit);
+      return { ok: true, groups, next: page.length > limit ? groups.at(-1)!.group : null };
+    });
   }
 
   taskDone(receipt: string | undefined): Outcome<{ unfinished_tasks: number; replayed: boolean }> {

@@ -17,6 +17,8 @@ interface JoinSubscription {
   id: string | null;
   repeat: boolean;
   armed: boolean;
+  /** Told when this group drains (absent: the whole queue). */
+  group?: string;
 }
 
 /** A delivery a consumer holds: its receipt, and when its lease ends (null: never), when its credit comes back. */
@@ -99,7 +101,8 @@ export class Subscriptions {
       if (session.joins.length >= LIMITS.maxJoinsPerSocket) {
         return error(ws, "limit_exceeded", `a socket may hold at most ${LIMITS.maxJoinsPerSocket} join subscriptions`);
       }
-      const sub = { id: msg.id ?? null, repeat: msg.repeat ?? false, armed: true };
+      const group = msg.group === undefined ? {} : { group: msg.group };
+      const sub: JoinSubscription = { id: msg.id ?? null, repeat: msg.repeat ?? false, armed: true, ...group };
       if (!this.fireJoin(ws, sub, q) || sub.repeat) session.joins.push(sub);
     } else if (msg.op === "unjoin") {
       session.joins = session.joins.filter((j) => msg.id !== undefined && j.id !== msg.id);
@@ -158,7 +161,7 @@ export class Subscriptions {
     let dirty = false;
     let due = Infinity;
     for (const sub of [...session.joins]) {
-      if (q.unfinishedTasks > 0 && !sub.armed) {
+      if (q.unfinishedOf(sub.group) > 0 && !sub.armed) {
         sub.armed = true;
         dirty = true;
       } else if (this.fireJoin(ws, sub, q)) {
@@ -208,9 +211,10 @@ export class Subscriptions {
   }
 
   private fireJoin(ws: WebSocket, sub: JoinSubscription, q: JoinableQueue): boolean {
-    if (!sub.armed || q.unfinishedTasks > 0) return false;
+    if (!sub.armed || q.unfinishedOf(sub.group) > 0) return false;
     sub.armed = false;
-    send(ws, { type: "joined", id: sub.id, unfinished_tasks: 0, dead_lettered: q.deadLettered });
+    const group = sub.group === undefined ? {} : { group: sub.group };
+    send(ws, { type: "joined", id: sub.id, ...group, unfinished_tasks: 0, dead_lettered: q.deadLetteredOf(sub.group) });
     return true;
   }
 
