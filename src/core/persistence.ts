@@ -69,7 +69,7 @@ function derive(m: StoredMeta, t: Totals): QueueState {
     completed: m.completed + t.completed,
     next_id,
     forgot_at: m.forgot_at,
-    groups: structuredClone(m.groups ?? {}), // a copy: the state changes, the row as written does not
+    groups: m.groups ?? {}, // shared with the row as read: `open` takes a copy for the state
   };
 }
 
@@ -91,18 +91,26 @@ function stored(s: QueueState, t: Totals): StoredMeta {
 }
 
 export class Persistence {
-  /** Keeps what deleted segments counted of each group, and drops groups drained past the replay window. */
-  private fold(now: number): void {
+  /**
+   * Keeps what deleted segments counted of each group, and drops groups drained past the replay window; says
+   * whether anything changed (then the meta row is written: the folded counts change only when segments are deleted).
+   */
+  private fold(now: number): boolean {
     const folded = this.store.takeFolded();
     const groups = this.state.groups;
     for (const [g, [puts, completed, last]] of folded) {
       const f: [number, number, number] = Object.hasOwn(groups, g) ? groups[g]! : [0, 0, 0];
       groups[g] = [f[0] + puts, f[1] + completed, Math.max(f[2], last)];
     }
-    if (folded.size === 0 && this.state.forgot_at !== now) return;
+    let changed = folded.size > 0;
+    if (!changed && this.state.forgot_at !== now) return false;
     for (const [g, f] of Object.entries(groups)) {
-      if (!this.store.groups.has(g) && f[2] < now - this.limits.ackKeepMs) delete groups[g];
+      if (!this.store.groups.has(g) && f[2] < now - this.limits.ackKeepMs) {
+        delete groups[g];
+        changed = true;
+      }
     }
+    return changed;
   }
 
   private constructor(
@@ -116,7 +124,10 @@ export class Persistence {
   /** The state stored in `store`, or undefined if no queue was created there. */
   static open(store: Store, limits: Limits): Persistence | undefined {
     const meta = store.loadMeta<StoredMeta>();
-    return meta && new Persistence(store, limits, derive(meta, store.totals), meta);
+    if (!meta) return undefined;
+    const state = derive(meta, store.totals);
+    state.groups = structuredClone(state.groups); // the state's own: it changes, the row as read does not
+    return new Persistence(store, limits, state, meta);
   }
 
   static create(store: Store, config: QueueConfig, limits: Limits): Persistence {
@@ -210,9 +221,11 @@ export class Persistence {
       this.state.forgot_at = now;
     }
     this.store.commit();
-    this.fold(now);
-    const json = JSON.stringify(this.state);
-    if (this.saved && JSON.stringify(derive(this.saved, this.store.totals)) === json) return;
+    const folded = this.fold(now);
+    // The groups' folded counts are compared by `fold`, not re-encoded on every step (there may be thousands).
+    const json = JSON.stringify({ ...this.state, groups: null });
+    const same = () => JSON.stringify({ ...derive(this.saved!, this.store.totals), groups: null }) === json;
+    if (this.saved && !folded && same()) return;
     this.saved = stored(this.state, this.store.totals);
     this.store.saveMeta(JSON.stringify(this.saved));
   }
