@@ -83,13 +83,13 @@ export class SocketWork {
 
   /** A lease extended by any door: its consumer's credit comes back at the lease's new end. */
   extended(receipt: string, until: number): void {
-    for (const [ws, session] of this.sockets.sessions()) {
-      const holder = session.consumers.find((c) => c.held.some(([r]) => r === receipt));
-      if (!holder) continue;
-      holder.held = holder.held.map((h) => (h[0] === receipt ? [receipt, until] : h));
-      this.index = undefined;
-      return this.sockets.save(ws, session);
-    }
+    const ws = this.held().holders.get(receipt);
+    const session = ws && this.sockets.sessions().get(ws);
+    const holder = session?.consumers.find((c) => c.held.some(([r]) => r === receipt));
+    if (!ws || !session || !holder) return;
+    holder.held = holder.held.map((h) => (h[0] === receipt ? [receipt, until] : h));
+    this.hold(ws, receipt, until);
+    this.sockets.save(ws, session);
   }
 
   /**
@@ -111,6 +111,13 @@ export class SocketWork {
     }
     this.index = { holders, soonest };
     return this.index;
+  }
+
+  /** Notes in the index that `ws` holds a delivery until `until` (null: a lease that never ends). */
+  private hold(ws: WebSocket, receipt: string, until: number | null): void {
+    const index = this.held();
+    index.holders.set(receipt, ws);
+    if (until !== null) index.soonest = Math.min(index.soonest, until);
   }
 
   /** A socket that closes gives back what its consumers hold at once, each counted as a delivery. */
@@ -215,9 +222,7 @@ export class SocketWork {
     for (const d of got.deliveries) {
       if (d.receipt) {
         consumer.held.push([d.receipt, d.lease_expires_at]);
-        const index = this.held();
-        index.holders.set(d.receipt, ws);
-        if (d.lease_expires_at !== null) index.soonest = Math.min(index.soonest, d.lease_expires_at);
+        this.hold(ws, d.receipt, d.lease_expires_at);
       }
       const { json, ...rest } = d;
       // The item's stored text is spliced in as it is, never parsed and encoded again.
