@@ -156,6 +156,15 @@ describe("the examples run as the README says, against the installed package", (
     expect(out).toMatch(/join returned after [\d.]+ s \(lease 2 s\): drained=true/);
   });
 
+  it("groups: two callers share one pool of workers, each told when its own batch is done", async () => {
+    const lines = (await example("groups.mjs")).stdout.trim().split("\n");
+    expect(lines.slice(0, 2).sort()).toEqual([
+      "request a: its 10 photos are done",
+      "request b: its 40 photos are done",
+    ]);
+    expect(lines[2]).toBe("{ done: 50, failed: 0 }");
+  });
+
   it("fan-out: 1,000 jobs, 8 consumers, the CLI's join", async () => {
     const { stdout, stderr } = await example("fan-out.mjs");
     expect(stdout).toMatch(/all tasks done\n/);
