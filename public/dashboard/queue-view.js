@@ -1,6 +1,7 @@
 // One queue in detail: live counters from its `watch` socket, what join is waiting for (the deliveries in flight,
-// who knows them by id, their deliveries and lease ends), the next ready and delayed items, the dead letters with
-// their items, a chart, and the admin actions. Items are peeked, never taken: looking changes no counter.
+// who knows them by id, their deliveries and lease ends), each group's counters, the next ready and delayed items,
+// the dead letters with their items, a chart, and the admin actions. Items are peeked, never taken: looking changes
+// no counter.
 import { api, duration, enc, esc, every, fmt, itemCell, LiveSocket, relative, scheduler } from "./api.js";
 import { Chart, RANGES, sample } from "./chart.js";
 
@@ -26,6 +27,10 @@ export async function queueView(main, name, onError) {
     <dl class="counters" id="counters"></dl>
     <section aria-labelledby="inflight-h"><h3 id="inflight-h">In flight</h3><p id="inflight-note"></p>
       <div id="inflight"></div></section>
+    <section aria-labelledby="groups-h"><h3 id="groups-h">Groups</h3><div id="groups"></div>
+      <nav class="pager" id="groups-pager" aria-label="Pages of groups" hidden>
+        <button id="groups-prev">← Previous</button><button id="groups-next">Next →</button>
+        <span id="groups-at" aria-live="polite"></span></nav></section>
     <section aria-labelledby="chart-h"><h3 id="chart-h">Over time</h3>
       <div class="actions" role="group" aria-label="Range">${Object.keys(RANGES)
         .map((r, i) => `<button data-range="${r}" aria-pressed="${i === 0}">Last ${r}</button>`)
@@ -45,7 +50,9 @@ export async function queueView(main, name, onError) {
       <p id="message" role="alert"></p></section>`;
   const $ = (id) => document.getElementById(id);
   const chart = new Chart($("chart"), name);
-  const peeked = { leased: [], ready: [], delayed: [], dead: [], skew: 0 };
+  const peeked = { leased: [], ready: [], delayed: [], dead: [], groups: { groups: [], next: null }, skew: 0 };
+  // Groups a page at a time in name order, as the overview pages queues: where each page shown starts.
+  const groupPages = [""];
 
   // ---- the items, peeked whenever the counters say they changed (one peek at a time, the last change always seen)
   let peeking = false;
@@ -61,13 +68,16 @@ export async function queueView(main, name, onError) {
         again = false;
         const at = Date.now();
         const peek = (state, limit) => api(`${path}/items?state=${state}&limit=${limit}`);
-        const [leased, ready, delayed, dead] = await Promise.all([
+        const after = groupPages.at(-1);
+        const [leased, ready, delayed, dead, groups] = await Promise.all([
           peek("leased", SHOWN),
           peek("ready", 10),
           peek("delayed", 10),
           api(`${path}/dead_letters?limit=${SHOWN}`),
+          api(`${path}/groups?limit=${SHOWN}${after ? `&after=${enc(after)}` : ""}`),
         ]);
         Object.assign(peeked, { leased: leased.items, ready: ready.items, delayed: delayed.items, dead: dead.items });
+        peeked.groups = groups;
         peeked.skew = leased.now - (at + Date.now()) / 2; // the server's clock, for lease countdowns
         schedule();
       } while (again);
@@ -130,6 +140,13 @@ export async function queueView(main, name, onError) {
           ]),
         )
       : "<p>None.</p>";
+    $("groups").innerHTML = groupsTable(peeked.groups.groups, groupPages.length === 1);
+    $("groups-pager").hidden = groupPages.length === 1 && peeked.groups.next === null;
+    $("groups-prev").disabled = groupPages.length === 1;
+    $("groups-next").disabled = peeked.groups.next === null;
+    const from = (groupPages.length - 1) * SHOWN; // counted from the pages passed to reach this one
+    const shown = peeked.groups.groups.length;
+    $("groups-at").textContent = shown ? `${fmt(from + 1)}–${fmt(from + shown)} in name order` : "";
     $("ready").innerHTML = peeked.ready.length
       ? table(
           ["Id", "Deliveries", "Priority", "Item"],
@@ -204,6 +221,16 @@ export async function queueView(main, name, onError) {
     api(`${path}/shutdown`, { method: "POST", body: JSON.stringify({ immediate }) });
   act("shutdown", `Shut '${name}' down? Puts fail at once; gets drain what is left.`, shutdown(false));
   act("shutdown-now", `Shut '${name}' down immediately? Everything still queued is dropped.`, shutdown(true));
+  $("groups-next").addEventListener("click", () => {
+    const next = peeked.groups.next;
+    if (next === null || next === groupPages.at(-1)) return; // a second click before the next page came
+    groupPages.push(next);
+    void refresh();
+  });
+  $("groups-prev").addEventListener("click", () => {
+    if (groupPages.length > 1) groupPages.pop();
+    void refresh();
+  });
   for (const b of main.querySelectorAll("[data-range]")) {
     b.addEventListener("click", () => {
       for (const other of main.querySelectorAll("[data-range]")) other.setAttribute("aria-pressed", other === b);
@@ -224,6 +251,26 @@ export async function queueView(main, name, onError) {
     schedule();
   });
   return () => chart.destroy();
+}
+
+const NO_GROUPS = '<p>None: items put with a <code>"group"</code> are counted here by group.</p>';
+const GROUP_COLUMNS = [
+  ["Unfinished", "unfinished_tasks"],
+  ["In flight", "in_flight"],
+  ["Puts", "puts"],
+  ["Completed", "completed"],
+  ["Dead-lettered", "dead_lettered"],
+];
+
+/** A page of groups, each row headed by its name; on a phone each row is a card (style.css), as a queue's is. */
+function groupsTable(groups, first) {
+  if (!groups.length) return first ? NO_GROUPS : "<p>No more groups.</p>";
+  const ths = ["Group", ...GROUP_COLUMNS.map(([h]) => h)].map((h) => `<th scope="col">${h}</th>`).join("");
+  const trs = groups.map((g) => {
+    const tds = GROUP_COLUMNS.map(([h, key]) => `<td data-label="${h}">${fmt(g[key])}</td>`).join("");
+    return `<tr data-group="${esc(g.group)}"><th scope="row">${esc(g.group)}</th>${tds}</tr>`;
+  });
+  return `<table class="groups"><thead><tr>${ths}</tr></thead><tbody>${trs.join("")}</tbody></table>`;
 }
 
 /** A row's tooltip: how long ago its item was put (not recorded for items put before the service kept it). */

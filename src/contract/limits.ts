@@ -13,6 +13,9 @@ export const LIMITS = {
   /** Items in one batch put, or one batch get. */
   maxBatch: 100,
   maxMaxsize: 1_000_000,
+  /** Objects one queue may be spread over (docs/shards.md). */
+  maxShards: 64,
+  maxShardKeyLength: 128,
   defaultLeaseSeconds: 30,
   minLeaseSeconds: 1,
   maxLeaseSeconds: 43_200,

@@ -23,7 +23,7 @@ export type Waiting<T> = T & { waiter?: string };
  * called in the object itself by its sockets and its push delivery.
  */
 export interface QueueCalls {
-  put(request: Waiting<PutRequest>): Promise<Outcome<PutResult>>;
+  put(request: Waiting<PutRequest & { shard_key?: string }>): Promise<Outcome<PutResult>>;
   get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>>;
   join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>>;
   taskDone(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>>;
@@ -47,7 +47,7 @@ export function putRequest(
   body: Body<typeof S.PutBody>,
   text: string,
   headerKey?: string,
-): { ok: true; request: PutRequest } | Refusal {
+): { ok: true; request: PutRequest & { shard_key?: string } } | Refusal {
   if (headerKey !== undefined && body.idempotency_key !== undefined && headerKey !== body.idempotency_key) {
     return {
       ok: false,
@@ -62,11 +62,12 @@ export function putRequest(
     const group = body.items?.[i]?.group ?? body.group;
     if (group !== undefined) item.group = group;
   });
-  const { block, delay } = body;
+  const { block, delay, shard_key } = body;
   const idempotency_key = headerKey ?? body.idempotency_key;
+  const keyed = shard_key === undefined ? {} : { shard_key };
   return {
     ok: true,
-    request: { items: prepared.items, block, timeout: timeout(body.timeout), delay, idempotency_key },
+    request: { items: prepared.items, block, timeout: timeout(body.timeout), delay, idempotency_key, ...keyed },
   };
 }
 

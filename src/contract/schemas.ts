@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "./limits.ts";
 import { RIGHTS } from "./rights.ts";
+import { refuseOnShards } from "./shards.ts";
 
 export const QueueName = z
   .string()
@@ -92,8 +93,23 @@ export const QueueConfigBody = z
         description: "After this many deliveries an item goes to the dead letters; null: never.",
       }),
     push: PushConfig.optional(),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.maxShards)
+      .optional()
+      .openapi({
+        description:
+          "Objects the queue is spread over (docs/shards.md), fixed when it is created; 1 (the default) is one. " +
+          "A sharded queue keeps order per shard and per shard_key, is unbounded, has leases and does not push.",
+      }),
   })
   .strict()
+  .superRefine((b, ctx) => {
+    const refused = (b.shards ?? 1) > 1 ? refuseOnShards(b) : undefined;
+    if (refused) ctx.addIssue({ code: "custom", message: refused.message, path: [refused.message.split(":")[0]!] });
+  })
   .openapi("QueueConfig");
 
 // z.unknown, not z.json: zod-to-openapi recurses forever on z.json's lazy definition. JSON parsing already
@@ -145,6 +161,9 @@ export const PutBody = z
     idempotency_key: z.string().min(1).max(LIMITS.maxIdempotencyKeyLength).optional(),
     group: GroupName.optional().openapi({
       description: "The group of every item of the call (an entry of `items` may name its own): join can wait for it.",
+    }),
+    shard_key: z.string().min(1).max(LIMITS.maxShardKeyLength).optional().openapi({
+      description: "A sharded queue puts items with the same key on the same shard, in order (ignored with one).",
     }),
   })
   .strict()
@@ -395,6 +414,11 @@ export const Stats = z
     shutdown: z.boolean(),
     immediate: z.boolean(),
     waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }),
+    shards: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "A sharded queue's shard count (absent: one object); its counts add up every shard's." }),
     push: PushStats.nullable()
       .optional()
       .openapi({ description: "Present when the queue has (or had) push delivery." }),

@@ -7,7 +7,7 @@
 // without a lease, an anonymous task_done, the events of segments since deleted) — so a job writes no meta row.
 
 import type { Limits } from "./limits.ts";
-import { randomHex } from "./receipt.ts";
+import { randomHex, SHARD_ID_SPAN } from "./receipt.ts";
 import { T_COMPLETED, T_DEAD, T_LAST, T_LEASED, T_PUTS, T_READY } from "./segment.ts";
 import type { Store, Totals } from "./store.ts";
 import type { GroupStats, QueueConfig, Stats } from "./types.ts";
@@ -28,6 +28,8 @@ export interface QueueState {
   /** Items put and task_dones since creation, for rates. */
   puts: number;
   completed: number;
+  /** Dead letters put back by redrive: with puts, every rise of unfinished_tasks (a sharded join sums them). */
+  redriven: number;
   /** The next item's id: ids are never reused, so an old receipt can never name a newer item. */
   next_id: number;
   /** When completions, keys and tickets past their time were last deleted. */
@@ -50,6 +52,7 @@ interface StoredMeta {
   /** As of writing: ids from next_id on were put since, and count in puts (segments hold the highest id). */
   next_id: number;
   puts: number;
+  redriven?: number;
   forgot_at: number;
   groups?: Folded;
 }
@@ -67,6 +70,7 @@ function derive(m: StoredMeta, t: Totals): QueueState {
     redeliveries: m.redeliveries + t.redeliveries,
     puts: m.puts + next_id - m.next_id,
     completed: m.completed + t.completed,
+    redriven: m.redriven ?? 0,
     next_id,
     forgot_at: m.forgot_at,
     groups: m.groups ?? {}, // shared with the row as read: `open` takes a copy for the state
@@ -85,6 +89,7 @@ function stored(s: QueueState, t: Totals): StoredMeta {
     completed: s.completed - t.completed,
     next_id: s.next_id,
     puts: s.puts,
+    ...(s.redriven ? { redriven: s.redriven } : {}),
     forgot_at: s.forgot_at,
     ...(Object.keys(s.groups).length ? { groups: structuredClone(s.groups) } : {}),
   };
@@ -133,7 +138,7 @@ export class Persistence {
   static create(store: Store, config: QueueConfig, limits: Limits): Persistence {
     const state: QueueState = {
       config,
-      tag: randomHex(4),
+      tag: randomHex(4) + (config.shard === undefined ? "" : `-${config.shard}`),
       unfinished_tasks: 0,
       shutdown: false,
       immediate: false,
@@ -141,7 +146,8 @@ export class Persistence {
       redeliveries: 0,
       puts: 0,
       completed: 0,
-      next_id: 1,
+      redriven: 0,
+      next_id: 1 + (config.shard ?? 0) * SHARD_ID_SPAN,
       forgot_at: 0,
       groups: {},
     };

@@ -74,6 +74,11 @@ export class JoinableQueue {
     return this.store.totals.dead;
   }
 
+  /** How many groups the queue holds, as its cap counts them (live, or drained and not yet forgotten). */
+  get groupCount(): number {
+    return this.saved.groupCount;
+  }
+
   get isShutdown(): boolean {
     return this.meta.shutdown;
   }
@@ -163,6 +168,26 @@ export class JoinableQueue {
   }
 
   /**
+   * What a sharded join adds up (Mattern's counters): every rise of the unfinished count so far, and the count now.
+   * `puts - unfinished` only grows, so two waves of reads across shards can prove an instant when all were 0.
+   */
+  counts(group: string | undefined, now: number): { puts: number; unfinished: number } {
+    const unfinished = this.unfinishedOf(group);
+    if (group === undefined) return { puts: this.meta.puts + this.meta.redriven, unfinished };
+    return { puts: this.saved.group(group, now)?.puts ?? unfinished, unfinished };
+  }
+
+  /** How many items the waiting getters would take now: what a shard asks its siblings for when it has none. */
+  get wanted(): number {
+    return this.waiting.getters.reduce((n, g) => n + (g.request.max ?? 1), 0);
+  }
+
+  /** Items a get could take now: ready and not delayed. */
+  visible(now: number): number {
+    return this.qsize - this.store.countDelayed(now);
+  }
+
+  /**
    * Completes one task. With a receipt, exactly that delivery, once (a repeat succeeds and changes nothing).
    * Without one, CPython's anonymous task_done, which also closes the oldest open lease so it is not redelivered.
    */
@@ -235,6 +260,7 @@ export class JoinableQueue {
   redrive(limit: number, now: number): { ids: number[] } {
     const ids = this.store.redrive(limit);
     this.meta.unfinished_tasks += ids.length;
+    this.meta.redriven += ids.length;
     this.settle(now);
     return { ids };
   }

@@ -14,6 +14,10 @@ export interface QueueConfig {
   max_deliveries: number | null;
   /** Push delivery's settings (contract/queue-config.ts): kept with the queue's, never read by the core. */
   push?: object | null;
+  /** A sharded queue: how many objects hold it (absent: one), set when it is created. */
+  shards?: number;
+  /** A shard's place among them, 0 to shards - 1 (absent on a queue of one object). */
+  shard?: number;
 }
 
 /** A normal "no" from the queue: a value, not an exception (the adapters map codes to HTTP problems). */

@@ -6,9 +6,11 @@ import { cap, LIMITS } from "../contract/limits.ts";
 import { refusePushUrl } from "../contract/push-origins.ts";
 import type { Refusal } from "../contract/put-items.ts";
 import type { QueueConfig } from "../contract/queue-config.ts";
+import { refuseOnShards } from "../contract/shards.ts";
 import type { Outcome } from "../core/types.ts";
 import type { CallbackRequest } from "../objects/push/join-callbacks.ts";
-import { catalog, queueObject } from "../objects/stubs.ts";
+import { catalog, queueObject, shardObject } from "../objects/stubs.ts";
+import { forgetShards, queueOf, shardsOf } from "./queues.ts";
 
 /** Why a push or callback URL is refused (a clear 400 when it is configured, not a failed delivery later). */
 function refusedUrl(env: Env, field: string, url: string | undefined): Refusal | undefined {
@@ -32,14 +34,25 @@ export async function createQueue(
       message: `this deployment already has ${max} queues (the cap): delete some first`,
     };
   }
-  const created = await queueObject(env, name).create(config);
+  const { shards = 1, ...plain } = config;
+  forgetShards(name);
+  // The first shard decides (a queue of another configuration is a conflict); a repeat re-creates missing shards.
+  const created = await queueObject(env, name).create(shards > 1 ? { ...plain, shards, shard: 0 } : plain);
+  if (created.ok && shards > 1) {
+    const rest = Array.from({ length: shards - 1 }, (_, i) => i + 1);
+    const made = await Promise.all(rest.map((i) => shardObject(env, name, i).create({ ...plain, shards, shard: i })));
+    const failed = made.find((o) => !o.ok);
+    if (failed) return failed;
+  }
   if (created.ok) await catalog(env).add(name, config); // repairs the listing if a crash came between the two steps
   return created;
 }
 
 /** Deletes the queue's object and its catalog entry; false when neither existed. */
 export async function deleteQueue(env: Env, name: string): Promise<boolean> {
-  const existed = await queueObject(env, name).destroy();
+  forgetShards(name);
+  const existed = await (await queueOf(env, name)).destroy();
+  forgetShards(name);
   const listed = await catalog(env).remove(name);
   return existed || listed;
 }
@@ -48,7 +61,12 @@ export async function deleteQueue(env: Env, name: string): Promise<boolean> {
 export async function configureQueue(env: Env, name: string, changes: Partial<Omit<QueueConfig, "order">>) {
   const refused = refusedUrl(env, "push.url", changes.push?.url);
   if (refused) return refused;
-  const outcome = await queueObject(env, name).configure(changes);
+  const queue = await queueOf(env, name);
+  if ((await shardsOf(env, name)) > 1) {
+    const refused = refuseOnShards(changes);
+    if (refused) return refused;
+  }
+  const outcome = await queue.configure(changes);
   if (outcome.ok) {
     const { maxsize, order, lease_seconds, max_deliveries } = outcome.stats;
     await catalog(env).add(name, { maxsize, order, lease_seconds, max_deliveries });
@@ -58,7 +76,7 @@ export async function configureQueue(env: Env, name: string, changes: Partial<Om
 
 /** Registers a join callback, once its URL is one the deployment may call. */
 export async function addJoinCallback(env: Env, name: string, request: CallbackRequest) {
-  return refusedUrl(env, "url", request.url) ?? (await queueObject(env, name).addJoinCallback(request));
+  return refusedUrl(env, "url", request.url) ?? (await (await queueOf(env, name)).addJoinCallback(request));
 }
 
 /** One page of queue names in order, and where the next page starts (null at the end). */

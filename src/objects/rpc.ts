@@ -22,15 +22,17 @@ export type Api<T> = {
 export function rpc<T>(stub: object): Api<T> {
   const methods = stub as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return new Proxy({} as Api<T>, {
-    get:
-      (_, method: string) =>
-      async (...args: unknown[]) => {
-        try {
-          return await methods[method]!(...args);
-        } catch (e) {
-          const { remote, overloaded } = e as { remote?: boolean; overloaded?: boolean };
-          throw remote ? e : new ObjectUnavailable(overloaded === true, { cause: e });
-        }
-      },
+    // No `then`: a stub may be the value of a promise, which awaiting must not mistake for a promise itself.
+    get: (_, method: string) =>
+      method === "then"
+        ? undefined
+        : async (...args: unknown[]) => {
+            try {
+              return await methods[method]!(...args);
+            } catch (e) {
+              const { remote, overloaded } = e as { remote?: boolean; overloaded?: boolean };
+              throw remote ? e : new ObjectUnavailable(overloaded === true, { cause: e });
+            }
+          },
   });
 }

@@ -1,7 +1,8 @@
 // The dashboard in a real browser (the Chromium of the npm package @sparticuz/chromium, driven by playwright-core;
 // see browser.ts) against `wrangler dev`: the overview over one catalog feed socket (a new queue within a second,
 // 2,000 queues paged without 2,000 sockets), what join waits for, peeking without changing a counter, dead letters,
-// recovery after the server restarts, sign-in, no text cut at 1,280 and 390 px, and every table readable at 390 px.
+// groups' counters, recovery after the server restarts, sign-in, no text cut at 1,280 and 390 px, and every table
+// readable at 390 px.
 // Screenshots go under test-artifacts/; the overview at 1,280 px also to docs/dashboard.png, which the README shows.
 // Every wait is for an event, bounded by EVENT: a bound for a busy machine, not a claim of speed.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -234,6 +235,45 @@ it("a queue's view shows its dead letters, and redrive from the page puts them b
   await expect.poll(async () => (await api("GET", "/v1/queues/dash-dlq")).dead_lettered, EVENT).toBe(0);
   expect(await api("GET", "/v1/queues/dash-dlq")).toMatchObject({ qsize: 1, unfinished_tasks: 1 });
   await expect.poll(() => page.locator("#dead").innerText(), EVENT).toBe("None.");
+  await page.close();
+});
+
+it("a queue's view lists its groups with their counters as they change, 50 to a page", async () => {
+  await api("PUT", "/v1/queues/dash-groups", { lease_seconds: 120 });
+  const { page } = await open("/dashboard/#/queue/dash-groups");
+  await expect.poll(() => page.locator("#groups").innerText(), EVENT).toMatch(/^None: items put with a "group"/);
+  // The page stays open: the counters' changes bring the groups in, as they bring the items.
+  await api("POST", "/v1/queues/dash-groups/put", { items: [{ item: 1 }, { item: 2 }, { item: 3 }], group: "req-a" });
+  await api("POST", "/v1/queues/dash-groups/put", { items: [{ item: 4 }, { item: 5 }], group: "req-b" });
+  const { items } = await api("POST", "/v1/queues/dash-groups/get", { max: 3 }); // req-a's three, in FIFO order
+  for (const d of items.slice(0, 2)) await api("POST", "/v1/queues/dash-groups/task_done", { receipt: d.receipt });
+  // Group, unfinished, in flight, puts, completed, dead-lettered: the page's figures are the API's.
+  const cells = (group: string) => page.locator(`#groups tr[data-group="${group}"] :is(th, td)`).allInnerTexts();
+  const figures = async (group: string) => {
+    const g = await api("GET", `/v1/queues/dash-groups/groups/${group}`);
+    return [g.group, g.unfinished_tasks, g.in_flight, g.puts, g.completed, g.dead_lettered].map(String);
+  };
+  await expect.poll(() => cells("req-a"), EVENT).toEqual(["req-a", "1", "1", "3", "2", "0"]);
+  expect(await cells("req-a")).toEqual(await figures("req-a"));
+  expect(await cells("req-b")).toEqual(["req-b", "2", "0", "2", "0", "0"]);
+  expect(await cells("req-b")).toEqual(await figures("req-b"));
+  expect(await page.locator("#groups-pager").isHidden()).toBe(true); // one page: no pager
+  // 57 groups: 50 to a page in name order, the next page read with `after`.
+  const bulk = Array.from({ length: 55 }, (_, i) => ({ item: i, group: `bulk-${String(i).padStart(2, "0")}` }));
+  await api("POST", "/v1/queues/dash-groups/put", { items: bulk });
+  await expect.poll(() => page.locator("#groups-at").innerText(), EVENT).toBe("1–50 in name order");
+  expect(await page.locator("#groups tbody tr").count()).toBe(50);
+  expect(await page.locator("#groups tbody tr").last().getAttribute("data-group")).toBe("bulk-49");
+  await fits(page, 390);
+  await readable(page, 390);
+  await shot(page, "groups-390");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.getByRole("button", { name: "Next →" }).click();
+  await expect.poll(() => page.locator("#groups-at").innerText(), EVENT).toBe("51–57 in name order");
+  expect(await cells("req-a")).toEqual(await figures("req-a"));
+  expect(await page.getByRole("button", { name: "Next →" }).isDisabled()).toBe(true);
+  await page.getByRole("button", { name: "← Previous" }).click();
+  await expect.poll(() => page.locator("#groups-at").innerText(), EVENT).toBe("1–50 in name order");
   await page.close();
 });
 

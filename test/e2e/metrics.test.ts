@@ -1,7 +1,8 @@
 // GET /v1/metrics against wrangler dev: by default it parses as OpenMetrics 1.0 (a strict parser, openmetrics.ts) and
 // its figures match each queue's exact stats once the queues have reported; asked for Prometheus's classic text
 // format (`Accept: text/plain; version=0.0.4`, as Prometheus's client libraries negotiate it) it answers that, with
-// the same families and figures, and `promtool check metrics` passes on it. It needs observe over every queue.
+// the same families and figures, and `promtool check metrics` passes on it. Groups are one gauge per queue, never a
+// series per group. It needs observe over every queue.
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -149,6 +150,24 @@ describe("GET /v1/metrics", () => {
         redeliveries: s.redeliveries,
       });
     }
+  });
+
+  it("counts each queue's groups in one gauge, with no series per group", async () => {
+    expect((await api("PUT", "/v1/queues/m-groups", {})).status).toBe(201);
+    const items = ["a", "b", "c"].flatMap((group) => [1, 2].map((item) => ({ item, group: `batch-${group}` })));
+    expect((await api("POST", "/v1/queues/m-groups/put", { items })).status).toBe(201);
+    const { groups } = (await api("GET", "/v1/queues/m-groups/groups")).json();
+    expect(groups).toHaveLength(3);
+    // The queue reports within about a second of its puts: the bound is for a busy machine.
+    await expect
+      .poll(async () => value(parseOpenMetrics((await metrics(null)).text), "groups", "m-groups"), { timeout: 30_000 })
+      .toBe(groups.length);
+    const classic = (await metrics(CLASSIC)).text;
+    expect(samples(classic)).toContain('joinable_queues_groups{queue="m-groups"} 3');
+    expect(samples(classic)).toContain('joinable_queues_groups{queue="m-alpha"} 0');
+    expect(classic).toMatch(/^# HELP joinable_queues_groups .+$/m);
+    expect(samples(classic).filter((line) => line.includes("batch-"))).toEqual([]); // no group names as labels
+    expect(promtool(classic)).toEqual({ status: 0, said: "" });
   });
 
   it("needs the observe right over every queue", async () => {

@@ -150,6 +150,7 @@ const zeros = {
   completed: 0,
   shutdown: false,
   waiting: { getters: 0, putters: 0, joiners: 0 },
+  groups: 0,
 };
 
 describe("the catalog feed", () => {

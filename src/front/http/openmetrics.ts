@@ -52,6 +52,8 @@ const GAUGES: Figure[] = [
   ["waiting_putters", "Calls to put waiting for room.", (h) => h.waiting.putters],
   ["waiting_joiners", "Calls to join waiting for the queue to drain.", (h) => h.waiting.joiners],
   ["shutdown", "1 once the queue has been shut down.", (h) => (h.shutdown ? 1 : 0)],
+  // A count, not a series per group: a queue may hold thousands of groups, and each series costs the scraper.
+  ["groups", "Groups the queue holds (live, or drained and not yet forgotten): what MAX_GROUPS caps.", (h) => h.groups],
 ];
 
 const COUNTERS: Figure[] = [

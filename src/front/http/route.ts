@@ -7,7 +7,7 @@ import { mayWait } from "../../contract/requests.ts";
 import { RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import * as S from "../../contract/schemas.ts";
 import type { Delivery, Outcome } from "../../core/types.ts";
-import { queueObject } from "../../objects/stubs.ts";
+import { queueOf } from "../queues.ts";
 import { type App, can, type Scope } from "./auth.ts";
 
 export type { App };
@@ -104,8 +104,8 @@ export async function waiting<T>(
   if (!mayWait(request)) return call();
   const waiter = crypto.randomUUID();
   const withdraw = () =>
-    void queueObject(c.env, name)
-      .withdraw(waiter)
+    void queueOf(c.env, name)
+      .then((q) => q.withdraw(waiter))
       .catch(() => undefined); // best effort
   c.req.raw.signal.addEventListener("abort", withdraw, { once: true });
   try {

@@ -12,8 +12,8 @@ import * as S from "../../contract/schemas.ts";
 import type { PriorityKey } from "../../core/priority.ts";
 import type { Delivery, Outcome } from "../../core/types.ts";
 import { ObjectUnavailable } from "../../objects/rpc.ts";
-import { queueObject } from "../../objects/stubs.ts";
 import { addJoinCallback, configureQueue, createQueue, deleteQueue, listQueues, untilAnswered } from "../operations.ts";
+import { queueOf } from "../queues.ts";
 
 /**
  * A refusal, answered as a value: Empty and Full are a queue's normal answers, and an exception thrown from an
@@ -82,7 +82,7 @@ function valid<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 
 const named = (name: string) => valid(S.QueueName, name);
 /** The queue's object, once its name is valid. */
-const object = (env: Env, name: string) => queueObject(env, named(name));
+const object = (env: Env, name: string) => queueOf(env, named(name));
 
 /** Items must be JSON: an RPC value may be anything structured clone carries, which JSON would silently alter. */
 function jsonText(value: unknown): string {
@@ -117,7 +117,7 @@ async function add(
   const fields = { block, timeout, delay, idempotency_key, group };
   const text = jsonText(batch ? { items: entries, ...fields } : { ...entries[0], ...fields });
   const { request } = unwrap(putRequest(valid(S.PutBody, JSON.parse(text)), text));
-  const q = object(env, name);
+  const q = await object(env, name);
   return unwrap(await untilAnswered(waitFor(request), (left) => q.put({ ...request, timeout: left }))).ids;
 }
 
@@ -170,7 +170,7 @@ export class QueueService extends WorkerEntrypoint<Env> {
     return attempt(async () => {
       const { block, timeout, leaseSeconds: lease_seconds } = options;
       const request = getRequest(valid(S.GetBody, { block, timeout, max, lease_seconds }));
-      const q = object(this.env, name);
+      const q = await object(this.env, name);
       const got = unwrap(await untilAnswered(waitFor(request), (left) => q.get({ ...request, timeout: left })));
       return { jobs: got.deliveries.map(job) };
     });
@@ -180,7 +180,7 @@ export class QueueService extends WorkerEntrypoint<Env> {
   taskDone(name: string, receipt?: string | null) {
     return attempt(async () => {
       const { receipt: checked } = valid(S.TaskDoneBody, { receipt: receipt ?? undefined });
-      return unwrap(await object(this.env, name).taskDone(checked));
+      return unwrap(await (await object(this.env, name)).taskDone(checked));
     });
   }
 
@@ -188,21 +188,21 @@ export class QueueService extends WorkerEntrypoint<Env> {
   taskDoneMany(name: string, receipts: string[]) {
     return attempt(async () => {
       const checked = valid(S.TaskDoneBody, { receipts }).receipts!;
-      return unwrap(await object(this.env, name).taskDoneMany(checked));
+      return unwrap(await (await object(this.env, name)).taskDoneMany(checked));
     });
   }
 
   release(name: string, receipt: string, options: { delay?: number } = {}) {
     return attempt(async () => {
       const body = valid(S.ReleaseBody, { receipt, delay: options.delay });
-      return unwrap(await object(this.env, name).release(body.receipt, body.delay));
+      return unwrap(await (await object(this.env, name)).release(body.receipt, body.delay));
     });
   }
 
   extend(name: string, receipt: string, seconds: number) {
     return attempt(async () => {
       const body = valid(S.ExtendBody, { receipt, lease_seconds: seconds });
-      return unwrap(await object(this.env, name).extend(body.receipt, body.lease_seconds));
+      return unwrap(await (await object(this.env, name)).extend(body.receipt, body.lease_seconds));
     });
   }
 
@@ -210,7 +210,7 @@ export class QueueService extends WorkerEntrypoint<Env> {
   join(name: string, options: { timeout?: number | null; group?: string } = {}) {
     return attempt(async () => {
       const request = joinRequest(valid(S.JoinBody, options));
-      const q = object(this.env, name);
+      const q = await object(this.env, name);
       const group = request.group === undefined ? {} : { group: request.group };
       return unwrap(await untilAnswered(request.timeout, (left) => q.join({ timeout: left, ...group })));
     });
@@ -220,12 +220,12 @@ export class QueueService extends WorkerEntrypoint<Env> {
   groupStats(name: string, group: string) {
     return attempt(async () => {
       const params = valid(S.GroupParams, { name, group });
-      return { stats: unwrap(await object(this.env, params.name).groupStats(params.group)).stats };
+      return { stats: unwrap(await (await object(this.env, params.name)).groupStats(params.group)).stats };
     });
   }
 
   stats(name: string) {
-    return attempt(async () => ({ stats: { name, ...unwrap(await object(this.env, name).stats()).stats } }));
+    return attempt(async () => ({ stats: { name, ...unwrap(await (await object(this.env, name)).stats()).stats } }));
   }
 
   /** The answer has `webhook_secret` when push is first configured: the secret is shown this once. */
@@ -252,7 +252,7 @@ export class QueueService extends WorkerEntrypoint<Env> {
 
   removeJoinCallback(name: string, id: string) {
     return attempt(async () => {
-      if (!unwrap(await object(this.env, name).removeJoinCallback(id)).removed) {
+      if (!unwrap(await (await object(this.env, name)).removeJoinCallback(id)).removed) {
         throw new Refused("not_found", `no join callback '${id}' on this queue`);
       }
       return {};
@@ -261,28 +261,30 @@ export class QueueService extends WorkerEntrypoint<Env> {
 
   /** A new secret for signing pushes and callbacks, shown this once; the previous one signs too for an overlap. */
   rotateWebhookSecret(name: string) {
-    return attempt(async () => unwrap(await object(this.env, name).rotateWebhookSecret()));
+    return attempt(async () => unwrap(await (await object(this.env, name)).rotateWebhookSecret()));
   }
 
   shutdown(name: string, options: { immediate?: boolean } = {}) {
     return attempt(async () => {
       const { immediate } = valid(S.ShutdownBody, options);
-      return { stats: { name, ...unwrap(await object(this.env, name).shutdown(immediate)).stats } };
+      return { stats: { name, ...unwrap(await (await object(this.env, name)).shutdown(immediate)).stats } };
     });
   }
 
   deadLetters(name: string, options: { limit?: number } = {}) {
     return attempt(async () => {
       const { limit } = valid(S.LimitQuery, options);
-      return { jobs: unwrap(await object(this.env, name).deadLetters(limit)).deliveries.map(job) };
+      return { jobs: unwrap(await (await object(this.env, name)).deadLetters(limit)).deliveries.map(job) };
     });
   }
 
   redrive(name: string, options: { limit?: number } = {}) {
-    return attempt(async () => unwrap(await object(this.env, name).redrive(valid(S.RedriveBody, options).limit)));
+    return attempt(async () =>
+      unwrap(await (await object(this.env, name)).redrive(valid(S.RedriveBody, options).limit)),
+    );
   }
 
   purgeDeadLetters(name: string) {
-    return attempt(async () => unwrap(await object(this.env, name).purgeDeadLetters()));
+    return attempt(async () => unwrap(await (await object(this.env, name)).purgeDeadLetters()));
   }
 }

@@ -7,9 +7,12 @@ import { type Headline, headline, REPORT_INTERVAL_MS } from "./headlines.ts";
 /** A headline with rates per second over the interval between its last two reports. */
 export type Known = Headline & { put_rate: number; done_rate: number };
 
-/** A queue object's side of a fill (typed here: the queue object's module cannot be imported from the catalog). */
+/**
+ * A queue object's side of a fill (typed here: the queue object's module cannot be imported from the catalog). Its
+ * group count rides beside the stats, not in them: the stats are what GET /v1/queues/{name} answers as they are.
+ */
 interface StatsSource {
-  stats(): Promise<Outcome<{ stats: Stats }>>;
+  stats(): Promise<Outcome<{ stats: Stats; groups?: number }>>;
 }
 
 // Reports come at most once a second while a queue changes: a gap longer than this means it was quiet meanwhile,
@@ -64,7 +67,7 @@ export class HeadlineBoard {
     try {
       const q = this.env.QUEUES.get(this.env.QUEUES.idFromName(name)) as unknown as StatsSource;
       const outcome = await q.stats();
-      return outcome.ok && this.set(name, headline(outcome.stats, at));
+      return outcome.ok && this.set(name, headline({ ...outcome.stats, groups: outcome.groups }, at));
     } catch {
       return false; // unknown it stays: the queue's next report, or the next fill, tells
     } finally {

@@ -24,9 +24,14 @@ export type Headline = Pick<
   | "waiting"
 > & {
   at: number;
+  /** Groups the queue holds, as its cap counts them: one figure, never a series per group. */
+  groups: number;
   /** Where the queue pushes: deliveries awaiting an answer, failures ever, the last error, the next retry. */
   push?: Pick<PushStats, "in_flight" | "failures" | "last_error" | "next_retry_at">;
 };
+
+/** What the queue object reports from: its stats, with the number of groups it holds (absent: none). */
+export type Reported = Stats & { groups?: number };
 
 /** The catalog's side of a report (typed here, not imported: the catalog's module imports this one). */
 export interface HeadlineSink {
@@ -39,7 +44,7 @@ export const CATALOG_NAME = "catalog";
 /** At most one report per queue per interval; a change inside it is reported once the interval has passed. */
 export const REPORT_INTERVAL_MS = 1000;
 
-export function headline(s: Stats, at: number): Headline {
+export function headline(s: Reported, at: number): Headline {
   const { qsize, unfinished_tasks, in_flight, leased, delayed, dead_lettered, deliveries, redeliveries } = s;
   return {
     qsize,
@@ -55,6 +60,7 @@ export function headline(s: Stats, at: number): Headline {
     shutdown: s.shutdown,
     waiting: { ...s.waiting },
     at,
+    groups: s.groups ?? 0,
     // The object's stats carry push state where the queue pushes (push.ts), not just its configuration.
     ...(s.push ? { push: pushHeadline(s.push as PushStats) } : {}),
   };
@@ -77,7 +83,7 @@ export class Headlines {
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
     private readonly queue: () => JoinableQueue | undefined,
-    private readonly statsOf: (q: JoinableQueue, now: number) => Stats,
+    private readonly statsOf: (q: JoinableQueue, now: number) => Reported,
   ) {}
 
   /** Called after every queue step: checks now if the last check is an interval old, else once it is. */

@@ -4,11 +4,16 @@
 // webhook table, so a retry survives eviction (the alarm brings the object back at `next_at`).
 import { LIMITS } from "../../contract/limits.ts";
 import { msAfter } from "../../core/clock.ts";
-import type { JoinableQueue } from "../../core/queue.ts";
 import { randomHex } from "../../core/receipt.ts";
 import { fail, type Outcome } from "../../core/types.ts";
 import type { Sent } from "./webhook-send.ts";
 import type { CallbackRecord, WebhookState } from "./webhook-state.ts";
+
+/** What callbacks read of the queue: its core, or a sharded queue's coordinator's verdicts across shards. */
+export interface Drains {
+  unfinishedOf(group?: string): number;
+  deadLetteredOf(group?: string): number;
+}
 
 export interface CallbackRequest {
   url: string;
@@ -68,7 +73,7 @@ export class JoinCallbacks {
   }
 
   /** After every step: re-arms repeating callbacks when work arrives, starts a message per drain, sends what is due. */
-  changed(q: JoinableQueue, queueName: string, now: number): void {
+  changed(q: Drains, queueName: string, now: number): void {
     for (const cb of this.state.callbacks()) {
       let next = cb;
       const group = cb.group;

@@ -12,7 +12,13 @@ import { msAfter } from "../../core/clock.ts";
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { Sql } from "../../core/store.ts";
 import type { Delivery, Outcome, Stats } from "../../core/types.ts";
-import { backoffSeconds, type CallbackRequest, type CallbackView, JoinCallbacks } from "./join-callbacks.ts";
+import {
+  backoffSeconds,
+  type CallbackRequest,
+  type CallbackView,
+  type Drains,
+  JoinCallbacks,
+} from "./join-callbacks.ts";
 import { fetchAllowed, type Send, sendSigned } from "./webhook-send.ts";
 import { WebhookState } from "./webhook-state.ts";
 
@@ -31,6 +37,8 @@ export class Push {
   private readonly callbacks: JoinCallbacks;
   /** Receipt → its push in flight (by receipt: after a lease expired, one item may be pushed twice at once). */
   private readonly inFlight = new Map<string, Delivery>();
+  /** A sharded queue's coordinator counts drains across its shards (shards/coordinator.ts), not in its own core. */
+  view: (() => Drains) | undefined;
   /** Item id → when a failed push's item comes back (memory only: shown as next_retry_at). */
   private readonly retries = new Map<number, number>();
 
@@ -60,11 +68,16 @@ export class Push {
     const q = this.queue();
     if (!q) return;
     this.pump(q, pushOf(q.config), now);
-    this.callbacks.changed(q, this.name, now);
+    this.callbacks.changed(this.view?.() ?? q, this.name, now);
   }
 
   nextDeadline(): number | undefined {
     return this.callbacks.nextDeadline();
+  }
+
+  /** What the join callbacks wait for: a group, or (null) the whole queue. */
+  callbackTargets(): (string | null)[] {
+    return this.callbacks.list().map((cb) => cb.group ?? null);
   }
 
   /** The queue's secret, made now if push is being configured and it has none (answered this once). */

@@ -8,9 +8,10 @@ import { DurableObject } from "cloudflare:workers";
 import { cap, coreLimits, LIMITS } from "../../contract/limits.ts";
 import { problem } from "../../contract/problems.ts";
 import type { QueueConfig } from "../../contract/queue-config.ts";
-import type { QueueCalls, Waiting } from "../../contract/requests.ts";
+import { mayWait, type QueueCalls, type Waiting } from "../../contract/requests.ts";
 import { isRight, NEEDS, RIGHTS_HEADER, type Right, TICKET_HEADER } from "../../contract/rights.ts";
 import { JoinableQueue, type Limits } from "../../core/queue.ts";
+import { shardOf } from "../../core/receipt.ts";
 import { type Sql, Store } from "../../core/store.ts";
 import { Tickets } from "../../core/tickets.ts";
 import {
@@ -28,6 +29,10 @@ import {
 } from "../../core/types.ts";
 import { Headlines } from "../catalog/headlines.ts";
 import { Push } from "../push/push.ts";
+import type { Api } from "../rpc.ts";
+import type { Joined, Read, ShardJoinRequest, Target } from "../shards/coordinator.ts";
+import type { Moving } from "../shards/handoff.ts";
+import { Shard, type ShardCalls, shardFor } from "../shards/shards.ts";
 import { error, parse } from "../sockets/frames.ts";
 import { Subscriptions } from "../sockets/subscriptions.ts";
 import { SocketWork } from "../sockets/work.ts";
@@ -35,6 +40,11 @@ import { alarmTime } from "./alarm-time.ts";
 import { type Peeked, type PeekState, peekItems } from "./peek.ts";
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
+const ANONYMOUS = fail(
+  "invalid_request",
+  "a sharded queue's task_done needs the delivery's receipt: it names the shard that holds the item",
+);
+type Sync<T> = T | Promise<T>;
 
 /** What this object has done that Cloudflare bills by the row, since it woke: counted by the platform, per cursor. */
 export interface Meter {
@@ -46,7 +56,7 @@ export interface Meter {
   alarms_set: number;
 }
 
-export class QueueObject extends DurableObject<Env> implements QueueCalls {
+export class QueueObject extends DurableObject<Env> implements QueueCalls, ShardCalls {
   private readonly sql: Sql;
   private queue: JoinableQueue | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -60,12 +70,14 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     this.ctx,
     this.env,
     () => this.queue,
-    (q, now) => this.statsAt(q, now),
+    (q, now) => ({ ...this.statsAt(q, now), groups: q.groupCount }),
   );
   private readonly limits: Limits;
   private readonly metered: Meter = { woke_at: Date.now(), rows_written: 0, rows_read: 0, alarms_set: 0 };
   /** Push delivery and join callbacks (push.ts): a plain queue never reaches past its first line. */
   private readonly push: Push;
+  /** Where the queue is sharded: this object's part in it (shards/shards.ts). */
+  private shard: Shard | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -105,8 +117,10 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
       { calls: this, queue: () => this.queue, run: (step) => this.run(step) },
       this.subscriptions,
     );
+    this.sharded();
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
+      this.subscriptions.resumeJoins();
       // Consumers that waited through a hibernation wait again, in the order they came; after the alarm is
       // known, so that re-arming timers does not set an alarm that is already set (each setAlarm is a row).
       this.work.resume();
@@ -122,6 +136,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
         : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
     }
     this.queue = JoinableQueue.create(Store.create(this.sql), config, this.limits);
+    this.sharded();
     return { ok: true, created: true, ...this.push.configured(config.push) };
   }
 
@@ -131,6 +146,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     this.queue?.abandon(fail("not_found", "the queue was deleted"));
     this.subscriptions.close("deleted");
     this.queue = undefined;
+    this.sharded();
     this.push.reset();
     clearTimeout(this.timer);
     await this.ctx.storage.deleteAlarm();
@@ -144,20 +160,66 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     return { ...this.metered };
   }
 
-  stats(): Outcome<{ stats: Stats }> {
-    return this.run((q, now) => ({ ok: true, stats: this.statsAt(q, now) }));
+  stats(): Outcome<{ stats: Stats; groups: number }> {
+    return this.run((q, now) => ({ ok: true, stats: this.statsAt(q, now), groups: q.groupCount }));
   }
 
-  put(request: Waiting<PutRequest>): Promise<Outcome<PutResult>> {
-    return this.wait((q, now, reply) => q.put(request, now, reply, request.waiter));
+  /** How many objects hold this queue (the Worker spreads calls over them); 0: there is no such queue. */
+  shardCount(): number {
+    return this.queue ? (this.queue.config.shards ?? 1) : 0;
   }
 
-  get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
+  put(request: Waiting<PutRequest & { shard_key?: string }>): Promise<Outcome<PutResult>> {
+    const { shard_key: key, ...put } = request;
+    const home = this.shard && key !== undefined ? shardFor(key, this.shard.count) : undefined;
+    if (home !== undefined && home !== this.shard!.index) return this.shard!.sibling<QueueObject>(home).put(request);
+    return this.wait((q, now, reply) => q.put(put, now, reply, request.waiter));
+  }
+
+  async get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
+    // A get that cannot wait, or a shut-down shard's, takes a sibling's items before it answers empty or ShutDown.
+    if (this.shard && (!mayWait(request) || this.queue?.isShutdown)) await this.shard.handoff.before(request.max ?? 1);
     return this.wait((q, now, reply) => q.get(request, now, reply, request.waiter));
   }
 
-  join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>> {
-    return this.wait((q, now, reply) => q.join(request, now, reply, request.waiter));
+  async join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>> {
+    if (!this.shard) return this.wait((q, now, reply) => q.join(request, now, reply, request.waiter));
+    const joined = await this.joinAcross(request);
+    if (!joined.ok) return joined;
+    const { puts: _, ...result } = joined;
+    return result;
+  }
+
+  /** A sharded queue's join: proven by the coordinator's waves across every shard (shards/coordinator.ts). */
+  joinAcross(request: ShardJoinRequest): Promise<Outcome<Joined>> {
+    if (!this.queue || !this.shard) return Promise.resolve(NOT_FOUND);
+    return this.shard.joins?.join(request) ?? this.shard.coordinator().joinAcross(request);
+  }
+
+  /** A sibling shard asks for items its getters wait for (shards/handoff.ts). */
+  handOut(from: number, max: number): Outcome<{ items: Moving[] }> {
+    return this.run((q, now) => ({ ok: true, items: this.shard?.handoff.handOut(from, max, q, now) ?? [] }));
+  }
+
+  /** Items handed to a sibling: completed here once it holds them, or given back if it could not take them. */
+  async moved(receipts: string[], kept: boolean): Promise<void> {
+    if (kept) await this.taskDoneMany(receipts);
+    else for (const r of receipts) await this.release(r, 0);
+  }
+
+  /** A sibling that was asked for items has some now. */
+  poke(from: number): void {
+    this.shard?.handoff.poke(from);
+  }
+
+  /** One shard's part of a join wave: its counts for each target, watched from now on. */
+  readCounts(targets: Target[]): Outcome<Read> {
+    return this.run((q, now) => ({ ok: true, ...this.shard!.watch.read(q, targets, now) }));
+  }
+
+  /** A shard reports a zero the coordinator's joins may be waiting for: the coordinator runs a wave. */
+  zero(): void {
+    this.shard?.joins?.wave();
   }
 
   /** One group's counters (not_found: a group the queue does not know, or has forgotten). */
@@ -177,12 +239,27 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     });
   }
 
-  taskDone(receipt: string | undefined): Outcome<{ unfinished_tasks: number; replayed: boolean }> {
-    return this.ending(receipt === undefined ? [] : [receipt], (q, now) => q.taskDone(receipt, now));
+  taskDone(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>> {
+    if (this.shard && receipt === undefined) return ANONYMOUS;
+    return (
+      this.elsewhere(receipt)?.taskDone(receipt) ??
+      this.ending(receipt === undefined ? [] : [receipt], (q, now) => q.taskDone(receipt, now))
+    );
   }
 
-  taskDoneMany(receipts: string[]): Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }> {
-    return this.ending(receipts, (q, now) => ({ ok: true, ...q.taskDoneMany(receipts, now) }));
+  async taskDoneMany(receipts: string[]): Promise<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
+    const mine = receipts.filter((r) => !this.elsewhere(r));
+    const here = this.ending(mine, (q, now) => ({ ok: true, ...q.taskDoneMany(mine, now) }));
+    if (!here.ok || mine.length === receipts.length) return here;
+    // A batch across shards: each shard completes its own receipts; the results keep the batch's order.
+    const results = new Map(mine.map((r, i) => [r, here.results[i]!]));
+    const others = new Map<number, string[]>();
+    for (const r of receipts) if (this.elsewhere(r)) others.set(shardOf(r), [...(others.get(shardOf(r)) ?? []), r]);
+    for (const [i, batch] of others) {
+      const done = await this.shard!.sibling<QueueObject>(i).taskDoneMany(batch);
+      for (const [k, r] of batch.entries()) results.set(r, done.ok ? done.results[k]! : "invalid");
+    }
+    return { ...here, results: receipts.map((r) => results.get(r)!) };
   }
 
   configure(changes: Partial<Omit<QueueConfig, "order">>): Outcome<{ stats: Stats; webhook_secret?: string }> {
@@ -212,14 +289,19 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     });
   }
 
-  extend(receipt: string, seconds: number): Outcome<{ lease_expires_at: number }> {
+  extend(receipt: string, seconds: number): Sync<Outcome<{ lease_expires_at: number }>> {
+    const other = this.elsewhere(receipt);
+    if (other) return other.extend(receipt, seconds);
     const extended = this.run((q, now) => q.extend(receipt, seconds, now));
     if (extended.ok) this.work.extended(receipt, extended.lease_expires_at);
     return extended;
   }
 
-  release(receipt: string, delay: number): Outcome<{ dead_lettered: boolean }> {
-    return this.ending([receipt], (q, now) => q.release(receipt, delay, now));
+  release(receipt: string, delay: number): Sync<Outcome<{ dead_lettered: boolean }>> {
+    return (
+      this.elsewhere(receipt)?.release(receipt, delay) ??
+      this.ending([receipt], (q, now) => q.release(receipt, delay, now))
+    );
   }
 
   deadLetters(limit: number): Outcome<{ deliveries: Delivery[] }> {
@@ -242,7 +324,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
 
   /** The Worker calls this when a waiting client disconnects, so no item is handed to a caller who is gone. */
   withdraw(waiter: string): boolean {
-    const withdrawn = this.queue?.withdraw(waiter) ?? false;
+    const withdrawn = (this.queue?.withdraw(waiter) || this.shard?.joins?.withdraw(waiter)) ?? false;
     this.afterChange();
     return withdrawn;
   }
@@ -298,6 +380,25 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
     });
   }
 
+  /** A sharded queue's part in this object, once the queue exists (its configuration says how many shards). */
+  private sharded(): void {
+    this.shard = Shard.of(this.env, this.ctx.id.name, this.queue, {
+      queue: () => this.queue,
+      run: (step) => this.run(step),
+      maxWaitMs: this.limits.maxWaitMs,
+      callbackTargets: () => this.push.callbackTargets(),
+      afterChange: () => this.afterChange(),
+    });
+    this.push.view = this.shard?.joins && (() => this.shard!.joins!.view());
+    this.subscriptions.across = this.shard && ((request) => this.joinAcross(request));
+  }
+
+  /** The sibling shard that holds a receipt's item, when it is not this one. */
+  private elsewhere(receipt: string | undefined): Api<QueueObject> | undefined {
+    const i = receipt === undefined || !this.shard ? this.shard?.index : shardOf(receipt);
+    return this.shard && i !== this.shard.index ? this.shard.sibling<QueueObject>(i!) : undefined;
+  }
+
   /** The stats every door and socket answers: the core's, with push state where the queue pushes. */
   private statsAt(q: JoinableQueue, now: number): Stats {
     return this.push.stats(q.stats(now), now);
@@ -334,6 +435,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls {
   private afterChange(): void {
     const q = this.queue;
     try {
+      if (q && this.shard) this.shard.changed(q, Date.now());
       this.push.changed(Date.now()); // first: the pushes it starts take leases, which the alarm below must cover
       this.work.expired(Date.now()); // a lease that ran out in this step frees its socket consumer's credit
       this.subscriptions.changed(Date.now());

@@ -9,7 +9,7 @@ import { problem } from "../../contract/problems.ts";
 import type { Right } from "../../contract/rights.ts";
 import type { SubscriberMessage } from "../../contract/schemas.ts";
 import type { JoinableQueue } from "../../core/queue.ts";
-import type { Stats } from "../../core/types.ts";
+import type { JoinResult, Outcome, Stats } from "../../core/types.ts";
 import { closeBack, error, send } from "./frames.ts";
 
 /** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
@@ -56,8 +56,16 @@ export const WATCH_INTERVAL_MS = 100;
 export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_DELETED = 4004;
 
+/** A sharded queue's join, proven across its shards by the coordinator (shards/coordinator.ts). */
+export type JoinAcross = (request: {
+  group?: string;
+  since?: number;
+}) => Promise<Outcome<JoinResult & { puts: number }>>;
+
 export class Subscriptions {
   private cache: Map<WebSocket, Session> | undefined;
+  /** Set on a sharded queue: its joins wait on the coordinator, each a call held open until a drain is proven. */
+  across: JoinAcross | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -103,7 +111,10 @@ export class Subscriptions {
       }
       const group = msg.group === undefined ? {} : { group: msg.group };
       const sub: JoinSubscription = { id: msg.id ?? null, repeat: msg.repeat ?? false, armed: true, ...group };
-      if (!this.fireJoin(ws, sub, q) || sub.repeat) session.joins.push(sub);
+      if (this.across) {
+        session.joins.push(sub);
+        void this.joinAcross(ws, session.key, sub, 0);
+      } else if (!this.fireJoin(ws, sub, q) || sub.repeat) session.joins.push(sub);
     } else if (msg.op === "unjoin") {
       session.joins = session.joins.filter((j) => msg.id !== undefined && j.id !== msg.id);
     } else if (msg.op === "watch") {
@@ -115,6 +126,31 @@ export class Subscriptions {
       session.watch = false;
     }
     this.save(ws, session);
+  }
+
+  /** After waking: the joins of a sharded queue's sockets wait on the coordinator again. */
+  resumeJoins(): void {
+    if (!this.across) return;
+    for (const [ws, session] of this.all())
+      for (const sub of session.joins) void this.joinAcross(ws, session.key, sub, 0);
+  }
+
+  /** Waits for a drain the coordinator proves; a repeating join then waits for the next one (more puts). */
+  private async joinAcross(ws: WebSocket, key: string, sub: JoinSubscription, since: number): Promise<void> {
+    for (;;) {
+      const joined = await this.across!({ ...(sub.group === undefined ? {} : { group: sub.group }), since });
+      const session = this.all().get(ws);
+      if (session?.key !== key || !session.joins.includes(sub)) return; // closed, or unjoined meanwhile
+      if (!joined.ok && joined.code === "poll_again") continue;
+      if (!joined.ok) return error(ws, joined.code, joined.message, sub.id ?? undefined);
+      const { puts, ok: _, drained: __, ...answer } = joined;
+      send(ws, { type: "joined", id: sub.id, ...answer });
+      if (!sub.repeat) {
+        session.joins.splice(session.joins.indexOf(sub), 1);
+        return this.save(ws, session);
+      }
+      since = puts + 1;
+    }
   }
 
   closed(ws: WebSocket, code: number): void {
@@ -160,7 +196,7 @@ export class Subscriptions {
   ): number {
     let dirty = false;
     let due = Infinity;
-    for (const sub of [...session.joins]) {
+    for (const sub of this.across ? [] : [...session.joins]) {
       if (q.unfinishedOf(sub.group) > 0 && !sub.armed) {
         sub.armed = true;
         dirty = true;

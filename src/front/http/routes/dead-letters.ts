@@ -1,7 +1,7 @@
 // Routes for the dead letters: read them, redrive them into the queue, purge them.
 import { z } from "@hono/zod-openapi";
 import * as S from "../../../contract/schemas.ts";
-import { queueObject } from "../../../objects/stubs.ts";
+import { queueOf } from "../../queues.ts";
 import { type Api, deliveries, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
 
 const route = routes("Dead letters");
@@ -35,17 +35,17 @@ const purge = route("admin", {
 export function deadLetterRoutes(app: Api): void {
   app.openapi(read, async (c) => {
     const { name } = c.req.valid("param");
-    return deliveries(c, await queueObject(c.env, name).deadLetters(c.req.valid("query").limit), true);
+    return deliveries(c, await (await queueOf(c.env, name)).deadLetters(c.req.valid("query").limit), true);
   });
 
   app.openapi(redrive, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.RedriveBody, c.req.valid("json"));
-    return reply(c, await queueObject(c.env, name).redrive(body.limit));
+    return reply(c, await (await queueOf(c.env, name)).redrive(body.limit));
   });
 
   app.openapi(purge, async (c) => {
     const { name } = c.req.valid("param");
-    return reply(c, await queueObject(c.env, name).purgeDeadLetters());
+    return reply(c, await (await queueOf(c.env, name)).purgeDeadLetters());
   });
 }

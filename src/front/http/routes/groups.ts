@@ -1,6 +1,6 @@
 // Routes for groups: one group's counters, and the groups a queue holds (docs/http-api.md#groups).
 import * as S from "../../../contract/schemas.ts";
-import { queueObject } from "../../../objects/stubs.ts";
+import { queueOf } from "../../queues.ts";
 import { type Api, named, ok, queuePath, reply, routes } from "../route.ts";
 
 const route = routes("Groups");
@@ -25,13 +25,13 @@ const list = route("observe", {
 export function groupRoutes(app: Api): void {
   app.openapi(one, async (c) => {
     const { name, group } = c.req.valid("param");
-    return reply(c, await queueObject(c.env, name).groupStats(group), 200, (o) => o.stats);
+    return reply(c, await (await queueOf(c.env, name)).groupStats(group), 200, (o) => o.stats);
   });
 
   app.openapi(list, async (c) => {
     const { name } = c.req.valid("param");
     const { limit, after } = c.req.valid("query");
-    return reply(c, await queueObject(c.env, name).groups(limit, after), 200, (o) => ({
+    return reply(c, await (await queueOf(c.env, name)).groups(limit, after), 200, (o) => ({
       groups: o.groups,
       next: o.next,
     }));

@@ -4,7 +4,7 @@ import { problem } from "../../../contract/problems.ts";
 import { taskDone as done, getRequest, joinRequest, putRequest, type TaskDone } from "../../../contract/requests.ts";
 import { NEEDS } from "../../../contract/rights.ts";
 import * as S from "../../../contract/schemas.ts";
-import { queueObject } from "../../../objects/stubs.ts";
+import { queueOf } from "../../queues.ts";
 import { type Api, deliveries, json, named, ok, orDefaults, queuePath, reply, routes, waiting } from "../route.ts";
 
 const route = routes("Items");
@@ -76,7 +76,9 @@ export function itemRoutes(app: Api): void {
     const prepared = putRequest(body, await c.req.text(), c.req.valid("header")["idempotency-key"]);
     if (!prepared.ok) return problem(prepared.code, prepared.message, c.req.path);
     const { request } = prepared;
-    const outcome = await waiting(c, name, request, (waiter) => queueObject(c.env, name).put({ ...request, waiter }));
+    const outcome = await waiting(c, name, request, async (waiter) =>
+      (await queueOf(c.env, name)).put({ ...request, waiter }),
+    );
     const response = reply(c, outcome, 201, (o) =>
       body.items ? { ids: o.ids, replayed: o.replayed } : { id: o.ids[0], replayed: o.replayed },
     );
@@ -88,30 +90,35 @@ export function itemRoutes(app: Api): void {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.GetBody, c.req.valid("json"));
     const request = getRequest(body);
-    const outcome = await waiting(c, name, request, (waiter) => queueObject(c.env, name).get({ ...request, waiter }));
+    const outcome = await waiting(c, name, request, async (waiter) =>
+      (await queueOf(c.env, name)).get({ ...request, waiter }),
+    );
     return deliveries(c, outcome, body.max !== undefined);
   });
 
   app.openapi(taskDone, async (c) => {
     const { name } = c.req.valid("param");
-    return reply<TaskDone>(c, await done(queueObject(c.env, name), orDefaults(S.TaskDoneBody, c.req.valid("json"))));
+    return reply<TaskDone>(c, await done(await queueOf(c.env, name), orDefaults(S.TaskDoneBody, c.req.valid("json"))));
   });
 
   app.openapi(extend, async (c) => {
     const { name } = c.req.valid("param");
     const body = c.req.valid("json");
-    return reply(c, await queueObject(c.env, name).extend(body.receipt, body.lease_seconds));
+    return reply(c, await (await queueOf(c.env, name)).extend(body.receipt, body.lease_seconds));
   });
 
   app.openapi(release, async (c) => {
     const { name } = c.req.valid("param");
     const body = c.req.valid("json");
-    return reply(c, await queueObject(c.env, name).release(body.receipt, body.delay));
+    return reply(c, await (await queueOf(c.env, name)).release(body.receipt, body.delay));
   });
 
   app.openapi(join, async (c) => {
     const { name } = c.req.valid("param");
     const request = joinRequest(orDefaults(S.JoinBody, c.req.valid("json")));
-    return reply(c, await waiting(c, name, request, (waiter) => queueObject(c.env, name).join({ ...request, waiter })));
+    return reply(
+      c,
+      await waiting(c, name, request, async (waiter) => (await queueOf(c.env, name)).join({ ...request, waiter })),
+    );
   });
 }

@@ -2,7 +2,8 @@
 import { z } from "@hono/zod-openapi";
 import * as S from "../../../contract/schemas.ts";
 import type { Peeked } from "../../../objects/queue/peek.ts";
-import { catalog, queueObject } from "../../../objects/stubs.ts";
+import { catalog } from "../../../objects/stubs.ts";
+import { queueOf } from "../../queues.ts";
 import { exposition, negotiate, OPENMETRICS_TYPE, PROMETHEUS_TYPE } from "../openmetrics.ts";
 import { type Api, named, ok, queuePath, reply, routes } from "../route.ts";
 
@@ -62,7 +63,7 @@ export function observeRoutes(app: Api): void {
   app.openapi(peek, async (c) => {
     const { name } = c.req.valid("param");
     const { state, limit } = c.req.valid("query");
-    const outcome = await queueObject(c.env, name).peek(state, limit);
+    const outcome = await (await queueOf(c.env, name)).peek(state, limit);
     if (!outcome.ok) return reply(c, outcome);
     const text = `{"now":${Date.now()},"items":[${outcome.items.map(peekedJson).join(",")}]}`;
     return c.body(text, 200, { "content-type": "application/json" });

@@ -1,8 +1,8 @@
 // Routes for push delivery's companions: join callbacks, and rotating the webhook secret that signs them and pushes.
 import { problem } from "../../../contract/problems.ts";
 import * as S from "../../../contract/schemas.ts";
-import { queueObject } from "../../../objects/stubs.ts";
 import { addJoinCallback } from "../../operations.ts";
+import { queueOf } from "../../queues.ts";
 import { type Api, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
 
 const route = routes("Push");
@@ -45,7 +45,7 @@ export function pushRoutes(app: Api): void {
 
   app.openapi(removeCallback, async (c) => {
     const { name, id } = c.req.valid("param");
-    const removed = await queueObject(c.env, name).removeJoinCallback(id);
+    const removed = await (await queueOf(c.env, name)).removeJoinCallback(id);
     if (!removed.ok) return reply(c, removed);
     return removed.removed
       ? c.body(null, 204)
@@ -54,6 +54,6 @@ export function pushRoutes(app: Api): void {
 
   app.openapi(rotate, async (c) => {
     const { name } = c.req.valid("param");
-    return reply(c, await queueObject(c.env, name).rotateWebhookSecret());
+    return reply(c, await (await queueOf(c.env, name)).rotateWebhookSecret());
   });
 }

@@ -3,8 +3,8 @@ import { z } from "@hono/zod-openapi";
 import { problem } from "../../../contract/problems.ts";
 import { inScope } from "../../../contract/rights.ts";
 import * as S from "../../../contract/schemas.ts";
-import { queueObject } from "../../../objects/stubs.ts";
 import { configureQueue, createQueue, deleteQueue, listQueues } from "../../operations.ts";
+import { queueOf } from "../../queues.ts";
 import { type Api, json, named, ok, orDefaults, queuePath, reply, routes } from "../route.ts";
 import { pushRoutes } from "./push.ts";
 
@@ -81,12 +81,12 @@ export function queueRoutes(app: Api): void {
     // The webhook secret is answered this once, when the queue is created with push.
     const secret = created.webhook_secret ? { webhook_secret: created.webhook_secret } : {};
     const status = created.created ? 201 : 200;
-    return reply(c, await queueObject(c.env, name).stats(), status, (o) => ({ name, ...o.stats, ...secret }));
+    return reply(c, await (await queueOf(c.env, name)).stats(), status, (o) => ({ name, ...o.stats, ...secret }));
   });
 
   app.openapi(stats, async (c) => {
     const { name } = c.req.valid("param");
-    return reply(c, await queueObject(c.env, name).stats(), 200, (o) => ({ name, ...o.stats }));
+    return reply(c, await (await queueOf(c.env, name)).stats(), 200, (o) => ({ name, ...o.stats }));
   });
 
   app.openapi(configure, async (c) => {
@@ -99,7 +99,7 @@ export function queueRoutes(app: Api): void {
   app.openapi(shutdown, async (c) => {
     const { name } = c.req.valid("param");
     const body = orDefaults(S.ShutdownBody, c.req.valid("json"));
-    return reply(c, await queueObject(c.env, name).shutdown(body.immediate), 200, (o) => ({ name, ...o.stats }));
+    return reply(c, await (await queueOf(c.env, name)).shutdown(body.immediate), 200, (o) => ({ name, ...o.stats }));
   });
 
   pushRoutes(app); // join callbacks and the webhook secret: beside the queue's own routes

@@ -1,7 +1,7 @@
 // Routes for WebSocket subscribers: the upgrade itself, and the single-use ticket a browser opens it with.
 import { z } from "@hono/zod-openapi";
 import { SOCKET_RIGHTS } from "../../../contract/rights.ts";
-import { queueObject } from "../../../objects/stubs.ts";
+import { queueOf } from "../../queues.ts";
 import { issueTicket, signingKey } from "../auth.ts";
 import { type Api, named, ok, queuePath, routes, upgradeTo } from "../route.ts";
 
@@ -65,7 +65,7 @@ const ticket = route(SOCKET_RIGHTS, {
 
 export function subscribeRoutes(app: Api): void {
   app.openapi(upgrade, async (c) => {
-    return upgradeTo(c, queueObject(c.env, c.req.valid("param").name), PROTOCOL);
+    return upgradeTo(c, await queueOf(c.env, c.req.valid("param").name), PROTOCOL);
   });
 
   app.openapi(ticket, async (c) => {

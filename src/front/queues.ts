@@ -1,0 +1,243 @@
+// The queue a door calls: its one object, or for a sharded queue the object each call belongs to.
+//
+// A sharded queue's first object knows how many shards it has; each Worker caches that for a while (it is fixed
+// when the queue is created). Puts go to a shard at random, or by their shard key; gets to a shard at random,
+// which takes a sibling's items when it has none (objects/shards/handoff.ts); a receipt names its shard; join and
+// join callbacks go to the first shard, which proves drains across all of them; the rest is asked of every shard
+// and added up. A stale cache only spreads calls over fewer shards: each object knows its own place.
+import type { GroupStats, Stats } from "../core/types.ts";
+import type { QueueObject } from "../objects/queue/queue-object.ts";
+import type { Api } from "../objects/rpc.ts";
+import { shardFor } from "../objects/shards/shards.ts";
+import { queueObject, shardObject } from "../objects/stubs.ts";
+
+type Queue = Api<QueueObject>;
+
+const CACHE_MS = 10_000;
+const counts = new Map<string, { shards: number; until: number }>();
+
+/** How many objects hold the queue: 1 for a queue that is not sharded (or does not exist). */
+export async function shardsOf(env: Env, name: string): Promise<number> {
+  const known = counts.get(name);
+  if (known && known.until > Date.now()) return known.shards;
+  const shards = Math.max(1, await queueObject(env, name).shardCount());
+  counts.set(name, { shards, until: Date.now() + CACHE_MS });
+  return shards;
+}
+
+/** Forgets what this Worker knew of a queue (it was created or deleted here). */
+export const forgetShards = (name: string) => counts.delete(name);
+
+/** The queue as the doors call it: the object itself, or its shards behind the same methods. */
+export async function queueOf(env: Env, name: string): Promise<Queue> {
+  const shards = await shardsOf(env, name);
+  return shards === 1 ? queueObject(env, name) : (new ShardedQueue(env, name, shards) as unknown as Queue);
+}
+
+const random = (n: number) => Math.floor(Math.random() * n);
+
+const sum = (all: number[]) => all.reduce((a, b) => a + b, 0);
+
+/** Every shard's stats as one queue's: counts added up, settings and push state from the first. */
+export function addStats(all: Stats[]): Stats {
+  const [first] = all as [Stats, ...Stats[]];
+  const { shard: _, ...config } = first;
+  const total = (f: (s: Stats) => number) => sum(all.map(f));
+  const qsize = total((s) => s.qsize);
+  return {
+    ...config,
+    qsize,
+    empty: qsize === 0,
+    unfinished_tasks: total((s) => s.unfinished_tasks),
+    in_flight: total((s) => s.in_flight),
+    leased: total((s) => s.leased),
+    delayed: total((s) => s.delayed),
+    dead_lettered: total((s) => s.dead_lettered),
+    deliveries: total((s) => s.deliveries),
+    redeliveries: total((s) => s.redeliveries),
+    puts: total((s) => s.puts),
+    completed: total((s) => s.completed),
+    shutdown: all.every((s) => s.shutdown),
+    immediate: all.every((s) => s.immediate),
+    waiting: {
+      getters: total((s) => s.waiting.getters),
+      putters: total((s) => s.waiting.putters),
+      joiners: total((s) => s.waiting.joiners),
+    },
+  };
+}
+
+type Method<K extends keyof QueueObject> = QueueObject[K] extends (...a: infer A) => infer R ? [A, R] : never;
+type Of<K extends keyof QueueObject> = Promise<Awaited<Method<K>[1]>>;
+type Args<K extends keyof QueueObject> = Method<K>[0];
+
+/** A sharded queue behind the queue object's methods (the ones the doors call). */
+class ShardedQueue {
+  constructor(
+    private readonly env: Env,
+    private readonly name: string,
+    private readonly count: number,
+  ) {}
+
+  private shard(i: number): Queue {
+    return shardObject(this.env, this.name, i);
+  }
+
+  private all(): Queue[] {
+    return Array.from({ length: this.count }, (_, i) => this.shard(i));
+  }
+
+  /** The shard a receipt names (its tag ends in `-<shard>`); a receipt of no shard goes to the first, to be refused. */
+  private byReceipt(receipt: string | undefined): Queue {
+    const i = Number(/^[0-9a-f]{8}-(\d{1,2})\./.exec(receipt ?? "")?.[1] ?? 0);
+    return this.shard(i < this.count ? i : 0);
+  }
+
+  put(...[request]: Args<"put">): Of<"put"> {
+    const key = request.shard_key;
+    return this.shard(key === undefined ? random(this.count) : shardFor(key, this.count)).put(request);
+  }
+
+  get(...args: Args<"get">): Of<"get"> {
+    return this.shard(random(this.count)).get(...args);
+  }
+
+  taskDone(...[receipt]: Args<"taskDone">): Of<"taskDone"> {
+    return this.byReceipt(receipt).taskDone(receipt);
+  }
+
+  /** The first receipt's shard completes the batch, handing each other shard its own receipts. */
+  taskDoneMany(...[receipts]: Args<"taskDoneMany">): Of<"taskDoneMany"> {
+    return this.byReceipt(receipts[0]).taskDoneMany(receipts);
+  }
+
+  extend(...[receipt, seconds]: Args<"extend">): Of<"extend"> {
+    return this.byReceipt(receipt).extend(receipt, seconds);
+  }
+
+  release(...[receipt, delay]: Args<"release">): Of<"release"> {
+    return this.byReceipt(receipt).release(receipt, delay);
+  }
+
+  join(...args: Args<"join">): Of<"join"> {
+    return this.shard(0).join(...args);
+  }
+
+  addJoinCallback(...args: Args<"addJoinCallback">): Of<"addJoinCallback"> {
+    return this.shard(0).addJoinCallback(...args);
+  }
+
+  removeJoinCallback(...args: Args<"removeJoinCallback">): Of<"removeJoinCallback"> {
+    return this.shard(0).removeJoinCallback(...args);
+  }
+
+  rotateWebhookSecret(): Of<"rotateWebhookSecret"> {
+    return this.shard(0).rotateWebhookSecret();
+  }
+
+  /** A socket is one shard's: consumers spread over the shards, and each shard takes its siblings' items. */
+  fetch(request: Request): Promise<Response> {
+    return this.shard(random(this.count)).fetch(request);
+  }
+
+  async withdraw(waiter: string): Promise<boolean> {
+    return (await Promise.all(this.all().map((s) => s.withdraw(waiter)))).some(Boolean);
+  }
+
+  async stats(): Of<"stats"> {
+    // The first shard last: its join callbacks and push state are the queue's.
+    const all = await Promise.all(this.all().map((s) => s.stats()));
+    const failed = all.find((o) => !o.ok);
+    if (failed) return failed;
+    const stats = all.map((o) => (o as Extract<typeof o, { ok: true }>).stats);
+    const { shard: _, ...first } = stats[0]!;
+    // A group on several shards counts on each: the catalog's gauge is an upper bound on a sharded queue.
+    const groups = sum(all.map((o) => (o.ok ? o.groups : 0)));
+    return { ok: true, stats: { ...first, ...addStats(stats) }, groups };
+  }
+
+  async configure(...args: Args<"configure">): Of<"configure"> {
+    const all = await Promise.all(this.all().map((s) => s.configure(...args)));
+    const failed = all.find((o) => !o.ok);
+    return failed ?? { ...all[0]!, ...(await this.stats()) };
+  }
+
+  async shutdown(...args: Args<"shutdown">): Of<"shutdown"> {
+    const all = await Promise.all(this.all().map((s) => s.shutdown(...args)));
+    return all.find((o) => !o.ok) ?? this.stats();
+  }
+
+  async destroy(): Promise<boolean> {
+    return (await Promise.all(this.all().map((s) => s.destroy()))).some(Boolean);
+  }
+
+  async peek(...[state, limit]: Args<"peek">): Of<"peek"> {
+    const all = await Promise.all(this.all().map((s) => s.peek(state, limit)));
+    const failed = all.find((o) => !o.ok);
+    if (failed) return failed;
+    const items = all.flatMap((o) => (o.ok ? o.items : []));
+    // Across shards there is no one order: oldest first (the order each shard hands out is its own).
+    items.sort((a, b) => (a.put_at ?? 0) - (b.put_at ?? 0) || a.id - b.id);
+    return { ok: true, items: items.slice(0, limit) };
+  }
+
+  async deadLetters(...[limit]: Args<"deadLetters">): Of<"deadLetters"> {
+    const all = await Promise.all(this.all().map((s) => s.deadLetters(limit)));
+    const failed = all.find((o) => !o.ok);
+    return failed ?? { ok: true, deliveries: all.flatMap((o) => (o.ok ? o.deliveries : [])).slice(0, limit) };
+  }
+
+  async redrive(...[limit]: Args<"redrive">): Of<"redrive"> {
+    const ids: number[] = [];
+    for (const s of this.all()) {
+      if (ids.length >= limit) break;
+      const o = await s.redrive(limit - ids.length);
+      if (!o.ok) return o;
+      ids.push(...o.ids);
+    }
+    return { ok: true, ids };
+  }
+
+  async purgeDeadLetters(): Of<"purgeDeadLetters"> {
+    const all = await Promise.all(this.all().map((s) => s.purgeDeadLetters()));
+    const failed = all.find((o) => !o.ok);
+    return failed ?? { ok: true, purged: sum(all.map((o) => (o.ok ? o.purged : 0))) };
+  }
+
+  /** A group's counts on every shard that knows it, added up (not_found only if none does). */
+  async groupStats(...[group]: Args<"groupStats">): Of<"groupStats"> {
+    const all = await Promise.all(this.all().map((s) => s.groupStats(group)));
+    const known = all.flatMap((o) => (o.ok ? [o.stats] : []));
+    return known.length === 0 ? all[0]! : { ok: true, stats: addGroups(known) };
+  }
+
+  /** Each shard's page from `after`, merged in name order; a group on several shards is one, added up. */
+  async groups(...[limit, after]: Args<"groups">): Of<"groups"> {
+    const all = await Promise.all(this.all().map((s) => s.groups(limit, after)));
+    const failed = all.find((o) => !o.ok);
+    if (failed) return failed;
+    const pages = all.flatMap((o) => (o.ok ? [o] : []));
+    // Every shard's page covers the names up to its end: past the first end, some shard's counts are unread.
+    const end = pages.flatMap((p) => (p.next === null ? [] : [p.next])).sort()[0];
+    const byName = new Map<string, GroupStats[]>();
+    for (const g of pages.flatMap((p) => p.groups)) {
+      if (end === undefined || g.group <= end) byName.set(g.group, [...(byName.get(g.group) ?? []), g]);
+    }
+    const names = [...byName.keys()].sort();
+    const groups = names.slice(0, limit).map((g) => addGroups(byName.get(g)!));
+    const more = names.length > limit || end !== undefined;
+    return { ok: true, groups, next: more && groups.length ? groups.at(-1)!.group : null };
+  }
+}
+
+function addGroups(known: GroupStats[]): GroupStats {
+  const total = (f: (g: GroupStats) => number) => sum(known.map(f));
+  return {
+    group: known[0]!.group,
+    unfinished_tasks: total((g) => g.unfinished_tasks),
+    in_flight: total((g) => g.in_flight),
+    puts: total((g) => g.puts),
+    completed: total((g) => g.completed),
+    dead_lettered: total((g) => g.dead_lettered),
+  };
+}

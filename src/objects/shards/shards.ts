@@ -1,0 +1,104 @@
+// What a queue object does as one shard of a sharded queue (`shards` > 1): hands items to and from its siblings
+// (handoff.ts), watches for the zeros the join waits on (zero-watch.ts) and, on the first shard, runs the join's
+// waves (coordinator.ts). A queue of one object builds none of it.
+import type { JoinableQueue } from "../../core/queue.ts";
+import type { Outcome, QueueError } from "../../core/types.ts";
+import { type Api, rpc } from "../rpc.ts";
+import { type Joined, type Read, ShardJoin, type ShardJoinRequest, type Target } from "./coordinator.ts";
+import { Handoff, type Moving } from "./handoff.ts";
+import { queueNameOf, shardName } from "./names.ts";
+import { ZeroWatch } from "./zero-watch.ts";
+
+/** What a shard offers its siblings: the queue object's methods of that name. */
+export interface ShardCalls {
+  handOut(from: number, max: number): Outcome<{ items: Moving[] }>;
+  moved(receipts: string[], kept: boolean): Promise<void>;
+  poke(from: number): void;
+  readCounts(targets: Target[]): Outcome<Read>;
+  zero(): void;
+  joinAcross(request: ShardJoinRequest): Promise<Outcome<Joined>>;
+}
+
+/** The shard a shard key's items go to: FNV-1a of the key, so every door and every Worker agrees. */
+export function shardFor(key: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % count;
+}
+
+export interface ShardHost {
+  queue(): JoinableQueue | undefined;
+  run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError;
+  maxWaitMs: number;
+  callbackTargets(): Target[];
+  afterChange(): void;
+}
+
+export class Shard {
+  readonly handoff: Handoff;
+  readonly watch: ZeroWatch;
+  /** The coordinator's join: on the first shard only. */
+  readonly joins: ShardJoin | undefined;
+
+  constructor(
+    private readonly env: Env,
+    private readonly name: string,
+    readonly index: number,
+    readonly count: number,
+    host: ShardHost,
+  ) {
+    this.handoff = new Handoff({ index, count, sibling: (i) => this.sibling(i), ...host });
+    this.joins =
+      index === 0
+        ? new ShardJoin({
+            count,
+            maxWaitMs: host.maxWaitMs,
+            read: (i, targets) => this.read(i, targets),
+            standing: () => host.callbackTargets(),
+            changed: () => host.afterChange(),
+          })
+        : undefined;
+    this.watch = new ZeroWatch(() =>
+      this.coordinator()
+        .zero()
+        .catch(() => undefined),
+    );
+    this.local = host;
+  }
+
+  private readonly local: ShardHost;
+
+  /** The shard a receipt, or a shard key, belongs to. */
+  sibling<T = ShardCalls>(i: number): Api<T> {
+    return rpc<T>(this.env.QUEUES.get(this.env.QUEUES.idFromName(shardName(this.name, i))));
+  }
+
+  coordinator(): Api<ShardCalls> {
+    return this.sibling(0);
+  }
+
+  /** After every step of this shard. */
+  changed(q: JoinableQueue, now: number): void {
+    this.handoff.changed(q, now);
+    this.watch.changed(q);
+  }
+
+  /** A wave's read of one shard: this one in place, the others over RPC. */
+  private async read(i: number, targets: Target[]): Promise<Read> {
+    if (i !== this.index) {
+      const read = await this.sibling(i).readCounts(targets);
+      if (read.ok) return read;
+      throw new Error(`shard ${i} answered ${read.code}: ${read.message}`);
+    }
+    const q = this.local.queue();
+    if (!q) throw new Error("the queue was deleted");
+    return this.watch.read(q, targets, Date.now());
+  }
+
+  /** The shard of this queue a queue object is, from its name and configuration (undefined: not sharded). */
+  static of(env: Env, objectName: string | undefined, q: JoinableQueue | undefined, host: ShardHost) {
+    const { shards = 1, shard = 0 } = q?.config ?? {};
+    if (shards <= 1 || objectName === undefined) return undefined;
+    return new Shard(env, queueNameOf(objectName), shard, shards, host);
+  }
+}
