@@ -182,6 +182,27 @@ export class JoinableQueue {
     return this.waiting.getters.reduce((n, g) => n + (g.request.max ?? 1), 0);
   }
 
+  /**
+   * Hands deliveries taken from another shard to the waiting getters, in the order they came, each up to its max;
+   * answers those no getter was left to take.
+   */
+  serve(deliveries: Delivery[]): Delivery[] {
+    const left = [...deliveries];
+    for (const getter of [...this.waiting.getters]) {
+      if (left.length === 0) break;
+      this.waiting.answer(this.waiting.getters, getter, {
+        ok: true,
+        deliveries: left.splice(0, getter.request.max ?? 1),
+      });
+    }
+    return left;
+  }
+
+  /** The lease the first waiting getter asked for (undefined: the queue's). */
+  get wantedLease(): number | undefined {
+    return this.waiting.getters[0]?.request.lease_seconds;
+  }
+
   /** Items a get could take now: ready and not delayed. */
   visible(now: number): number {
     return this.qsize - this.store.countDelayed(now);
@@ -258,7 +279,7 @@ export class JoinableQueue {
 
   /** Puts dead letters back as fresh work: they count in unfinished_tasks again, so join waits for them. */
   redrive(limit: number, now: number): { ids: number[] } {
-    const ids = this.store.redrive(limit);
+    const ids = this.store.redrive(limit, now);
     this.meta.unfinished_tasks += ids.length;
     this.meta.redriven += ids.length;
     this.settle(now);

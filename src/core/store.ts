@@ -345,10 +345,14 @@ export class Store {
   }
 
   /** Moves up to `limit` dead letters back into the queue as fresh items; returns their ids. */
-  redrive(limit: number): number[] {
+  /** Dead letters back as fresh work: a redrive counts as a put of its group, as its unfinished count rises. */
+  redrive(limit: number, now: number): number[] {
     const ids = this.select("dead", limit).map((i) => i.id);
     for (const id of ids)
-      this.segments.update(id, (item) => void Object.assign(item, { state: "ready", deliveries: 0, visible_at: 0 }));
+      this.segments.update(id, (item, segment) => {
+        Object.assign(item, { state: "ready", deliveries: 0, visible_at: 0 });
+        if (item.group !== null) countPut(segment.summary, item.group, now);
+      });
     return ids;
   }
 

@@ -31,7 +31,10 @@ export const mayBeDrained = (first: Counts[]): boolean => first.every((c) => c.u
 export function verdict(first: Counts[], second: Counts[]): Wave {
   const completed = sum(first, (c) => c.puts - c.unfinished);
   const puts = sum(second, (c) => c.puts);
-  return { drained: mayBeDrained(first) && puts === completed, puts, unfinished: Math.max(0, puts - completed) };
+  // A group forgotten on a shard between the waves reads as never put there: no proof from such a pair.
+  const steady = first.every((c, i) => second[i]!.puts >= c.puts);
+  const drained = mayBeDrained(first) && steady && puts === completed;
+  return { drained, puts, unfinished: Math.max(0, puts - completed) };
 }
 
 /** A first wave that cannot prove a drain, as a verdict (the second is not read). */

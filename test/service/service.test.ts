@@ -236,3 +236,27 @@ describe("push and join callbacks through the binding, checked as over HTTP", ()
     ).toMatchObject({ code: "invalid_request", detail: expect.stringMatching(/^repeat: /) });
   });
 });
+
+it("serves a sharded queue the same way: shard keys, receipts across shards, one exact join", async () => {
+  const name = unique("svc-shards");
+  expect(await rpc("createQueue", name, { shards: 4 })).toEqual({ created: true });
+  expect(await refusal(rpc("createQueue", unique("svc-shards"), { shards: 4, maxsize: 3 }))).toMatchObject({
+    code: "invalid_request",
+    detail: expect.stringMatching(/maxsize/),
+  });
+  for (const key of ["a", "b", "c", "d", "e", "f"]) await rpc("put", name, key, { shardKey: key });
+  const jobs: { item: string; receipt: string }[] = [];
+  while (jobs.length < 6) jobs.push(...(await rpc("getMany", name, 6, { block: false })).jobs);
+  expect(jobs.map((j) => j.item).sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
+  expect(new Set(jobs.map((j) => j.receipt.split(".")[0])).size).toBeGreaterThan(1);
+  expect((await rpc("stats", name)).stats).toMatchObject({ shards: 4, unfinished_tasks: 6, qsize: 0 });
+  expect(await rpc("join", name, { timeout: 0 })).toMatchObject({ drained: false });
+  expect(await refusal(rpc("taskDone", name))).toMatchObject({ code: "invalid_request" }); // no receipt
+  await rpc(
+    "taskDoneMany",
+    name,
+    jobs.map((j) => j.receipt),
+  );
+  expect(await rpc("join", name)).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
+  expect(await rpc("deleteQueue", name)).toEqual({});
+});

@@ -49,6 +49,8 @@ export type QueueStats = {
     putters: number;
     joiners: number;
   };
+  /** A sharded queue's shard count (absent: one object); its counts add up every shard's. */
+  shards?: number;
   /** Present when the queue has (or had) push delivery. */
   push?: {
     url: string;
@@ -99,6 +101,8 @@ export type QueueConfig = {
   /** After this many deliveries an item goes to the dead letters; null: never. */
   max_deliveries?: number | null;
   push?: PushConfig;
+  /** Objects the queue is spread over (docs/shards.md), fixed when it is created; 1 (the default) is one. A sharded queue keeps order per shard and per shard_key, is unbounded, has leases and does not push. */
+  shards?: number;
 };
 
 export type PushConfig = {
@@ -193,6 +197,8 @@ export type PutRequest = {
   idempotency_key?: string;
   /** The group of every item of the call (an entry of `items` may name its own): join can wait for it. */
   group?: string;
+  /** A sharded queue puts items with the same key on the same shard, in order (ignored with one). */
+  shard_key?: string;
 };
 
 export type Delivery = {

@@ -1,5 +1,6 @@
 // Headline counters for scrapers, in the two text formats Prometheus reads: OpenMetrics 1.0 and its classic 0.0.4.
-import type { Known } from "../../objects/catalog/headline-board.ts";
+// A sharded queue is one queue here: its objects' figures added up (objects/catalog/headline-board.ts).
+import type { Known, Shown } from "../../objects/catalog/headline-board.ts";
 
 export const OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -84,8 +85,8 @@ interface Family {
 }
 
 /** Every family, with a sample per queue whose counters are known (families with no sample stay: both allow it). */
-function families(queues: { name: string; headline: Known | null }[]): Family[] {
-  const known = queues.filter((q): q is { name: string; headline: Known } => q.headline !== null);
+function families(queues: Shown[]): Family[] {
+  const known = queues.filter((q): q is Shown & { headline: Known } => q.headline !== null);
   const pushing = known.filter((q) => q.headline.push);
   const family = (type: Family["type"], of: typeof known) => (figure: Figure) => {
     const [name, help, value] = figure;
@@ -98,6 +99,12 @@ function families(queues: { name: string; headline: Known | null }[]): Family[] 
       type: "gauge",
       help: "Queues whose counters the catalog does not know yet (they fill in).",
       samples: [{ value: queues.length - known.length }],
+    },
+    {
+      name: "shards",
+      type: "gauge",
+      help: "Objects the queue is spread over (1: not sharded); its other figures add up all of them.",
+      samples: queues.map((q) => ({ queue: q.name, value: q.shards })),
     },
     ...GAUGES.map(family("gauge", known)),
     ...COUNTERS.map(family("counter", known)),
@@ -114,7 +121,7 @@ const label = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').repla
  * `_total` (its samples carry it) where the classic format names the family as its samples; OpenMetrics escapes a
  * double quote in HELP, which the classic format does not allow; and only OpenMetrics ends with `# EOF`.
  */
-export function exposition(queues: { name: string; headline: Known | null }[], format: Format): string {
+export function exposition(queues: Shown[], format: Format): string {
   const open = format === OPENMETRICS_TYPE;
   const help = (v: string) => {
     const escaped = v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");

@@ -42,6 +42,8 @@ export type PutOptions = WaitOptions & {
   idempotencyKey?: string;
   /** The group of every item put (join can wait for it). */
   group?: string;
+  /** A sharded queue puts items with the same key on the same shard, in order. */
+  shardKey?: string;
 };
 export type PutManyOptions = Omit<PutOptions, "priority"> & { priorities?: (PriorityKey | undefined)[] };
 export type GetOptions = WaitOptions & { leaseSeconds?: number };
@@ -113,8 +115,8 @@ async function add(
   options: PutOptions,
   batch: boolean,
 ) {
-  const { block, timeout, delay, idempotencyKey: idempotency_key, group } = options;
-  const fields = { block, timeout, delay, idempotency_key, group };
+  const { block, timeout, delay, idempotencyKey: idempotency_key, group, shardKey: shard_key } = options;
+  const fields = { block, timeout, delay, idempotency_key, group, shard_key };
   const text = jsonText(batch ? { items: entries, ...fields } : { ...entries[0], ...fields });
   const { request } = unwrap(putRequest(valid(S.PutBody, JSON.parse(text)), text));
   const q = await object(env, name);

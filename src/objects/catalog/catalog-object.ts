@@ -9,7 +9,7 @@ import { LIMITS } from "../../contract/limits.ts";
 import type { QueueConfig } from "../../contract/queue-config.ts";
 import type { Right } from "../../contract/rights.ts";
 import { CatalogFeed } from "./feed.ts";
-import type { Known } from "./headline-board.ts";
+import type { Shown } from "./headline-board.ts";
 import type { Headline } from "./headlines.ts";
 
 export interface CatalogEntry extends QueueConfig {
@@ -56,10 +56,13 @@ export class CatalogObject extends DurableObject<Env> {
   }
 
   add(name: string, config: QueueConfig): void {
+    // A queue's shards are fixed when it is created: a reconfiguration, which does not name them, keeps them.
+    const shards = config.shards ?? this.feed.shardsOf(name);
     this.ctx.storage.sql.exec(
-      "INSERT INTO queues (name, config, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET config = excluded.config",
+      `INSERT INTO queues (name, config, created_at) VALUES (?, ?, ?)
+        ON CONFLICT (name) DO UPDATE SET config = excluded.config`,
       name,
-      JSON.stringify(config),
+      JSON.stringify(shards > 1 ? { ...config, shards } : config),
       new Date().toISOString(),
     );
     this.feed.configured(name);
@@ -72,13 +75,16 @@ export class CatalogObject extends DurableObject<Env> {
     return removed;
   }
 
-  /** A queue object's headline counters (headlines.ts): kept in memory only, so a report writes nothing. */
-  report(name: string, headline: Headline): void {
-    this.feed.report(name, headline);
+  /**
+   * A queue object's headline counters (headlines.ts), under the name it was addressed by (a sharded queue's
+   * objects each report): kept in memory only, so a report writes nothing.
+   */
+  report(object: string, headline: Headline): void {
+    this.feed.report(object, headline);
   }
 
-  /** Every queue's last headline, for /v1/metrics: from memory, asking a bounded number of unknown queues first. */
-  headlines(): Promise<{ name: string; headline: Known | null }[]> {
+  /** Every queue's last headline and shard count, for /v1/metrics: from memory, asking a bounded number first. */
+  headlines(): Promise<Shown[]> {
     return this.feed.headlines(LIMITS.metricsFillPerScrape);
   }
 

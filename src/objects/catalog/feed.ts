@@ -3,14 +3,16 @@
 //
 // As in subscriptions.ts, a hibernated object is rebuilt from scratch when a socket speaks or a queue reports, and
 // only the attachment comes back with each socket: so the page a socket asked for lives there (a few bytes), and
-// what it shows now is recomputed from the catalog's table when the object wakes. Headlines live in memory only.
+// what it shows now is recomputed from the catalog's table when the object wakes. Headlines live in memory only; a
+// sharded queue is one queue here, its objects' reports added up (headline-board.ts).
 import { LIMITS } from "../../contract/limits.ts";
 import { type ProblemCode, problem } from "../../contract/problems.ts";
 import type { QueueConfig } from "../../contract/queue-config.ts";
 import { TICKET_HEADER } from "../../contract/rights.ts";
 import { describeIssues, FeedMessage } from "../../contract/schemas.ts";
+import { queueNameOf } from "../shards/names.ts";
 import { closeBack, error, send } from "../sockets/frames.ts";
-import { HeadlineBoard, type Known } from "./headline-board.ts";
+import { HeadlineBoard, type Known, type Listed, type Shown } from "./headline-board.ts";
 import type { Headline } from "./headlines.ts";
 
 /** The page a socket asked for: its attachment. */
@@ -32,6 +34,9 @@ type Entry = QueueConfig & { name: string; created_at: string; headline: Known |
 /** Changes are gathered this long, then sent as one frame per socket: a burst of creates costs one page each. */
 const FLUSH_MS = 100;
 
+/** A listed queue's shard count, from its configuration (absent there: not sharded). */
+const SHARDS = "coalesce(json_extract(config, '$.shards'), 1) AS shards";
+
 export class CatalogFeed {
   private readonly board: HeadlineBoard;
   private lives: Map<WebSocket, Live> | undefined;
@@ -45,7 +50,7 @@ export class CatalogFeed {
     ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS feed_tickets (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID",
     );
-    this.board = new HeadlineBoard(env, (name) => this.query("SELECT 1 FROM queues WHERE name = ?", name).length > 0);
+    this.board = new HeadlineBoard(env, (name) => this.shardsOf(name));
     // Keep-alive pings are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -82,9 +87,18 @@ export class CatalogFeed {
     closeBack(ws, code);
   }
 
-  /** A queue object's report: shown at the next flush to every socket whose page holds the queue. */
-  report(name: string, h: Headline): void {
-    if (this.board.set(name, h)) this.stale([name]);
+  /** How many objects hold a listed queue (1 unless it is sharded); 0 when the catalog does not list it. */
+  shardsOf(name: string): number {
+    return this.query<{ shards: number }>(`SELECT ${SHARDS} FROM queues WHERE name = ?`, name)[0]?.shards ?? 0;
+  }
+
+  /** A queue object's report: shown at the next flush to every socket whose page holds its queue. */
+  report(object: string, h: Headline): void {
+    if (!this.board.set(object, h)) return;
+    const name = queueNameOf(object);
+    this.stale([name]);
+    // After a restart a sharded queue's quiet objects do not report: they are asked, so that its sum is whole.
+    if (!this.board.get(name)) this.fill([{ name, shards: this.shardsOf(name) }], LIMITS.maxShards);
   }
 
   /** A name newly listed: told at once to every socket whose prefix it has; its page follows at the next flush. */
@@ -118,11 +132,11 @@ export class CatalogFeed {
     this.schedule();
   }
 
-  /** Every listed queue and its last headline (null while unknown), filling in a bounded number first. */
-  async headlines(fill: number): Promise<{ name: string; headline: Known | null }[]> {
-    const names = this.query<{ name: string }>("SELECT name FROM queues ORDER BY name").map((r) => r.name);
-    this.stale(await this.board.fill(names, fill));
-    return names.map((name) => ({ name, headline: this.board.get(name) ?? null }));
+  /** Every listed queue and its last headline (null while unknown), asking a bounded number of objects first. */
+  async headlines(fill: number): Promise<Shown[]> {
+    const queues = this.query<Listed>(`SELECT name, ${SHARDS} FROM queues ORDER BY name`);
+    this.stale(await this.board.fill(queues, fill));
+    return queues.map((q) => ({ ...q, headline: this.board.get(q.name) ?? null }));
   }
 
   private sendPage(ws: WebSocket, live: Live): void {
@@ -134,8 +148,16 @@ export class CatalogFeed {
     live.staleHeads.clear();
     send(ws, { type: "page", prefix, after, limit, total, next, queues: entries });
     // After a restart the board knows nothing: the queues on the page are asked, and shown as they answer.
-    const unknown = entries.filter((e) => e.headline === null).map((e) => e.name);
-    if (unknown.length > 0) void this.board.fill(unknown, limit).then((learned) => this.stale(learned));
+    const unknown = entries.filter((e) => e.headline === null).map((e) => ({ name: e.name, shards: e.shards ?? 1 }));
+    if (unknown.length > 0) this.fill(unknown, limit);
+  }
+
+  /** Asks these queues' unknown objects for their stats, `max` at a time, and shows each queue once it is known. */
+  private fill(queues: Listed[], max: number): void {
+    void this.board.fill(queues, max).then((learned) => {
+      this.stale(learned);
+      if (learned.length > 0) this.fill(queues, max); // a sharded queue's next objects, until none answers
+    });
   }
 
   /** The page's entries now, remembered as what the socket shows. */
@@ -159,11 +181,12 @@ export class CatalogFeed {
     }));
   }
 
-  /** Marks these queues' headlines for the next flush, on every socket that shows them. */
+  /** Marks these queues' headlines for the next flush, on every socket that shows them (once they are known). */
   private stale(names: string[]): void {
-    if (names.length === 0) return;
+    const known = names.filter((name) => this.board.get(name));
+    if (known.length === 0) return;
     for (const live of this.all().values()) {
-      for (const name of names) if (live.names.has(name)) live.staleHeads.add(name);
+      for (const name of known) if (live.names.has(name)) live.staleHeads.add(name);
     }
     this.schedule();
   }

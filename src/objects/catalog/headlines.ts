@@ -101,7 +101,7 @@ export class Headlines {
   private check(now: number): void {
     this.checkedAt = now;
     const q = this.queue();
-    // The name an object was addressed by; a queue is always addressed by its name (stubs.ts).
+    // The name an object was addressed by (stubs.ts): its queue's, or a shard's `name#i`, which the catalog adds up.
     const name = this.ctx.id.name;
     if (!q || name === undefined) return;
     const h = headline(this.statsOf(q, now), now);

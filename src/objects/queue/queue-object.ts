@@ -31,7 +31,6 @@ import { Headlines } from "../catalog/headlines.ts";
 import { Push } from "../push/push.ts";
 import type { Api } from "../rpc.ts";
 import type { Joined, Read, ShardJoinRequest, Target } from "../shards/coordinator.ts";
-import type { Moving } from "../shards/handoff.ts";
 import { Shard, type ShardCalls, shardFor } from "../shards/shards.ts";
 import { error, parse } from "../sockets/frames.ts";
 import { Subscriptions } from "../sockets/subscriptions.ts";
@@ -54,6 +53,8 @@ export interface Meter {
   rows_read: number;
   /** Each setAlarm is billed as a row written too. */
   alarms_set: number;
+  /** Steps of the core run: about one per request, socket frame or alarm (how busy the object is). */
+  steps: number;
 }
 
 export class QueueObject extends DurableObject<Env> implements QueueCalls, ShardCalls {
@@ -73,7 +74,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     (q, now) => ({ ...this.statsAt(q, now), groups: q.groupCount }),
   );
   private readonly limits: Limits;
-  private readonly metered: Meter = { woke_at: Date.now(), rows_written: 0, rows_read: 0, alarms_set: 0 };
+  private readonly metered: Meter = { woke_at: Date.now(), rows_written: 0, rows_read: 0, alarms_set: 0, steps: 0 };
   /** Push delivery and join callbacks (push.ts): a plain queue never reaches past its first line. */
   private readonly push: Push;
   /** Where the queue is sharded: this object's part in it (shards/shards.ts). */
@@ -178,7 +179,10 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
 
   async get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
     // A get that cannot wait, or a shut-down shard's, takes a sibling's items before it answers empty or ShutDown.
-    if (this.shard && (!mayWait(request) || this.queue?.isShutdown)) await this.shard.handoff.before(request.max ?? 1);
+    if (this.shard && (!mayWait(request) || this.queue?.isShutdown)) {
+      const there = await this.shard.handoff.elsewhere(request);
+      if (there) return { ok: true, deliveries: there };
+    }
     return this.wait((q, now, reply) => q.get(request, now, reply, request.waiter));
   }
 
@@ -196,15 +200,12 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return this.shard.joins?.join(request) ?? this.shard.coordinator().joinAcross(request);
   }
 
-  /** A sibling shard asks for items its getters wait for (shards/handoff.ts). */
-  handOut(from: number, max: number): Outcome<{ items: Moving[] }> {
-    return this.run((q, now) => ({ ok: true, items: this.shard?.handoff.handOut(from, max, q, now) ?? [] }));
-  }
-
-  /** Items handed to a sibling: completed here once it holds them, or given back if it could not take them. */
-  async moved(receipts: string[], kept: boolean): Promise<void> {
-    if (kept) await this.taskDoneMany(receipts);
-    else for (const r of receipts) await this.release(r, 0);
+  /** A sibling shard asks for deliveries for its waiting getters (shards/handoff.ts). */
+  handOut(from: number, max: number, lease_seconds?: number): Outcome<{ deliveries: Delivery[] }> {
+    return this.run((q, now) => ({
+      ok: true,
+      deliveries: this.shard?.handoff.handOut(from, max, lease_seconds, q, now) ?? [],
+    }));
   }
 
   /** A sibling that was asked for items has some now. */
@@ -241,10 +242,9 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
 
   taskDone(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>> {
     if (this.shard && receipt === undefined) return ANONYMOUS;
-    return (
-      this.elsewhere(receipt)?.taskDone(receipt) ??
-      this.ending(receipt === undefined ? [] : [receipt], (q, now) => q.taskDone(receipt, now))
-    );
+    const other = this.elsewhere(receipt);
+    if (other) return this.ended([receipt!], other.taskDone(receipt));
+    return this.ending(receipt === undefined ? [] : [receipt], (q, now) => q.taskDone(receipt, now));
   }
 
   async taskDoneMany(receipts: string[]): Promise<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
@@ -256,7 +256,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     const others = new Map<number, string[]>();
     for (const r of receipts) if (this.elsewhere(r)) others.set(shardOf(r), [...(others.get(shardOf(r)) ?? []), r]);
     for (const [i, batch] of others) {
-      const done = await this.shard!.sibling<QueueObject>(i).taskDoneMany(batch);
+      const done = await this.ended(batch, this.shard!.sibling<QueueObject>(i).taskDoneMany(batch));
       for (const [k, r] of batch.entries()) results.set(r, done.ok ? done.results[k]! : "invalid");
     }
     return { ...here, results: receipts.map((r) => results.get(r)!) };
@@ -271,7 +271,9 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
 
   /** Join callbacks and the webhook secret (push/push.ts; docs/push-and-callbacks.md). */
   addJoinCallback(request: Parameters<Push["addCallback"]>[0]): ReturnType<Push["addCallback"]> {
-    return this.run(() => this.push.addCallback(request));
+    const added = this.run(() => this.push.addCallback(request));
+    this.shard?.joins?.wave(); // a sharded queue's drains are proven across its shards, starting now
+    return added;
   }
 
   removeJoinCallback(id: string): Outcome<{ removed: boolean }> {
@@ -291,17 +293,21 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
 
   extend(receipt: string, seconds: number): Sync<Outcome<{ lease_expires_at: number }>> {
     const other = this.elsewhere(receipt);
-    if (other) return other.extend(receipt, seconds);
+    if (other) {
+      return other.extend(receipt, seconds).then((o) => {
+        if (o.ok) this.work.extended(receipt, o.lease_expires_at);
+        return o;
+      });
+    }
     const extended = this.run((q, now) => q.extend(receipt, seconds, now));
     if (extended.ok) this.work.extended(receipt, extended.lease_expires_at);
     return extended;
   }
 
   release(receipt: string, delay: number): Sync<Outcome<{ dead_lettered: boolean }>> {
-    return (
-      this.elsewhere(receipt)?.release(receipt, delay) ??
-      this.ending([receipt], (q, now) => q.release(receipt, delay, now))
-    );
+    const other = this.elsewhere(receipt);
+    if (other) return this.ended([receipt], other.release(receipt, delay));
+    return this.ending([receipt], (q, now) => q.release(receipt, delay, now));
   }
 
   deadLetters(limit: number): Outcome<{ deliveries: Delivery[] }> {
@@ -393,6 +399,16 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     this.subscriptions.across = this.shard && ((request) => this.joinAcross(request));
   }
 
+  /**
+   * A sibling ended deliveries of its own that a socket consumer here may hold (handed to it by handoff.ts): the
+   * consumer's credit comes back once the sibling has answered.
+   */
+  private async ended<T>(receipts: string[], answer: Promise<T>): Promise<T> {
+    const o = await answer;
+    this.work.ended(receipts);
+    return o;
+  }
+
   /** The sibling shard that holds a receipt's item, when it is not this one. */
   private elsewhere(receipt: string | undefined): Api<QueueObject> | undefined {
     const i = receipt === undefined || !this.shard ? this.shard?.index : shardOf(receipt);
@@ -415,6 +431,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   private run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError {
     const q = this.queue;
     if (!q) return NOT_FOUND;
+    this.metered.steps++;
     const outcome = step(q, Date.now());
     this.afterChange();
     return outcome;
