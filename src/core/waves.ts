@@ -1,8 +1,9 @@
 // The join of a sharded queue: Mattern's four-counter method (Distributed Computing, 1987), as two waves of reads.
 //
 // Each shard counts every rise of its unfinished tasks (`puts`: items put, and dead letters redriven) and its
-// unfinished tasks now; `puts - unfinished` (the completed) only grows. An item moved between shards is put at
-// its destination before it is completed at its source, so the queue's completed never passes its puts. Read the
+// unfinished tasks now; `puts - unfinished` (the completed) only grows. Items stay on the shard they were put on
+// (a shard hands out its siblings' deliveries), and were one ever moved, it would be put at its destination before
+// being completed at its source, so the queue's completed never passes its puts. Read the
 // completed of every shard in one wave and the puts of every shard in a later one: if the sums are equal, then at
 // every instant between the waves completed >= the first sum = the second sum >= puts >= completed, so nothing of
 // the queue was unfinished on any shard then. One wave is not enough: its reads are made at different times, and

@@ -417,7 +417,10 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
 
   /** The stats every door and socket answers: the core's, with push state where the queue pushes. */
   private statsAt(q: JoinableQueue, now: number): Stats {
-    return this.push.stats(q.stats(now), now);
+    const stats = this.push.stats(q.stats(now), now);
+    // A sharded queue's joins wait in its coordinator's waves, not in the core.
+    if (this.shard?.joins) stats.waiting.joiners += this.shard.joins.waiting;
+    return stats;
   }
 
   /** A step that ends deliveries, by whichever door: a socket consumer holding one gets its credit back. */

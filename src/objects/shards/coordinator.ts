@@ -77,6 +77,11 @@ export class ShardJoin {
     });
   }
 
+  /** How many joins wait for a drain to be proven. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
   /** A waiting join whose client went away. */
   withdraw(waiter: string): boolean {
     const p = this.pending.find((p) => p.waiter === waiter);

@@ -58,11 +58,8 @@ export class Shard {
             changed: () => host.afterChange(),
           })
         : undefined;
-    this.watch = new ZeroWatch(() =>
-      this.coordinator()
-        .zero()
-        .catch(() => undefined),
-    );
+    // The coordinator runs its wave in place; the others tell it.
+    this.watch = new ZeroWatch(async () => (this.joins ? this.joins.wave() : await this.coordinator().zero()));
     this.local = host;
   }
 

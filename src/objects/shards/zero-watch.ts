@@ -8,7 +8,7 @@ export class ZeroWatch {
   /** A woken shard forgot what it watched: it reports once, and the coordinator's next wave reads it again. */
   private fresh = true;
 
-  constructor(private readonly report: () => void) {}
+  constructor(private readonly report: () => Promise<void>) {}
 
   read(q: JoinableQueue, targets: Target[], now: number): Read {
     const counts = targets.map((t) => q.counts(t ?? undefined, now));
@@ -29,6 +29,13 @@ export class ZeroWatch {
         fell = true;
       }
     }
-    if (fell) this.report();
+    if (fell) this.send(0);
+  }
+
+  /** A report lost on its way (the coordinator restarting, say) is made again, backing off. */
+  private send(attempt: number): void {
+    this.report().catch(() => {
+      if (attempt < 10) setTimeout(() => this.send(attempt + 1), 250 * 2 ** Math.min(attempt, 4));
+    });
   }
 }
