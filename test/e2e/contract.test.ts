@@ -147,6 +147,18 @@ it("every operation's real answers validate against the served document", async 
   await call("POST", `${q}/shutdown`, { immediate: false });
   await call("DELETE", q);
   await call("DELETE", `/v1/tokens/${issued.id}`);
+  // A sharded queue answers in the same shapes (its stats with `shards`).
+  const sharded = "/v1/queues/contract-sharded";
+  expect((await call("PUT", sharded, { shards: 3 })).body).toMatchObject({ shards: 3 });
+  await call("POST", `${sharded}/put`, { items: [{ item: 1 }, { item: 2 }], shard_key: "k", group: "g" });
+  const job = (await call("POST", `${sharded}/get`, { block: false })).body;
+  await call("GET", `${sharded}/items?state=leased`);
+  await call("GET", `${sharded}/groups`);
+  await call("GET", `${sharded}/groups/g`);
+  await call("POST", `${sharded}/task_done`, { receipt: job.receipt });
+  await call("POST", `${sharded}/join`, { timeout: 0 });
+  await call("GET", sharded);
+  await call("DELETE", sharded);
   const missing = Object.values(doc.paths)
     .flatMap((ops) => Object.values(ops))
     .map((o) => o.operationId)
