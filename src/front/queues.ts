@@ -93,13 +93,25 @@ class ShardedQueue {
     return this.shard(i < this.count ? i : 0);
   }
 
-  put(...[request]: Args<"put">): Of<"put"> {
+  async put(...[request]: Args<"put">): Of<"put"> {
     const key = request.shard_key;
-    return this.shard(key === undefined ? random(this.count) : shardFor(key, this.count)).put(request);
+    const i = key === undefined ? random(this.count) : shardFor(key, this.count);
+    return this.fresh(i, await this.shard(i).put(request), async (q) => q.put(request));
   }
 
-  get(...args: Args<"get">): Of<"get"> {
-    return this.shard(random(this.count)).get(...args);
+  async get(...args: Args<"get">): Of<"get"> {
+    const i = random(this.count);
+    return this.fresh(i, await this.shard(i).get(...args), async (q) => q.get(...args));
+  }
+
+  /**
+   * A shard that is not there: the queue was deleted, or made again with fewer shards than this Worker remembers.
+   * Asked again of the queue as it is now.
+   */
+  private async fresh<T extends { ok: boolean; code?: string }>(i: number, o: T, again: (q: Queue) => Promise<T>) {
+    if (o.ok || o.code !== "not_found" || i === 0) return o;
+    forgetShards(this.name);
+    return again(await queueOf(this.env, this.name));
   }
 
   taskDone(...[receipt]: Args<"taskDone">): Of<"taskDone"> {
