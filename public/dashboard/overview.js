@@ -25,6 +25,10 @@ function flags(h) {
   return out.join(" ") || "ok";
 }
 
+/** A sharded queue's badge: its figures add up its shards' (a queue of one object has none). */
+const badge = (n) =>
+  n > 1 ? ` <span class="badge" title="its figures add up its ${n} shards">${n} shards</span>` : "";
+
 // [key, header, cell text, sort value]: every cell also carries its header as a label, for the narrow layout.
 const COLUMNS = [
   ["qsize", "Backlog", (h) => fmt(h.qsize), (h) => h.qsize],
@@ -78,8 +82,8 @@ export async function overview(main, params, onError) {
         const cells = COLUMNS.map(
           ([key, label, text]) => `<td data-col="${key}" data-label="${label}">${h ? text(h) : "…"}</td>`,
         );
-        return `<tr data-queue="${esc(q.name)}"><th scope="row"><a href="#/queue/${enc(q.name)}">${esc(q.name)}</a></th>
-          ${cells.join("")}</tr>`;
+        const link = `<a href="#/queue/${enc(q.name)}">${esc(q.name)}</a>${badge(q.shards)}`;
+        return `<tr data-queue="${esc(q.name)}"><th scope="row">${link}</th>${cells.join("")}</tr>`;
       })
       .join("");
     // Pages are by name, not by number: a page's position is counted from the pages passed to reach it.

@@ -169,6 +169,7 @@ export async function queueView(main, name, onError) {
         )
       : "<p>None.</p>";
     const config = {
+      ...(s.shards > 1 && { Shards: `${s.shards} (the counters add them up)` }),
       Order: s.order,
       Maxsize: s.maxsize || "unbounded",
       "Lease (s)": s.lease_seconds ?? "none",

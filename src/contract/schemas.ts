@@ -252,7 +252,12 @@ const ConfigFields = {
   max_deliveries: z.number().int().nullable(),
 };
 export const CatalogEntry = z
-  .object({ name: z.string(), ...ConfigFields, created_at: z.string() })
+  .object({
+    name: z.string(),
+    ...ConfigFields,
+    shards: z.number().int().optional().openapi({ description: "A sharded queue's shard count." }),
+    created_at: z.string(),
+  })
   .openapi("CatalogEntry");
 
 const Scope = z

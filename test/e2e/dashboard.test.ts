@@ -1,8 +1,8 @@
 // The dashboard in a real browser (the Chromium of the npm package @sparticuz/chromium, driven by playwright-core;
 // see browser.ts) against `wrangler dev`: the overview over one catalog feed socket (a new queue within a second,
 // 2,000 queues paged without 2,000 sockets), what join waits for, peeking without changing a counter, dead letters,
-// groups' counters, recovery after the server restarts, sign-in, no text cut at 1,280 and 390 px, and every table
-// readable at 390 px.
+// groups' counters, a sharded queue as one, recovery after the server restarts, sign-in, no text cut at 1,280 and
+// 390 px, and every table readable at 390 px.
 // Screenshots go under test-artifacts/; the overview at 1,280 px also to docs/dashboard.png, which the README shows.
 // Every wait is for an event, bounded by EVENT: a bound for a busy machine, not a claim of speed.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -195,6 +195,20 @@ it("at 1,280 and 390 px the overview and a queue's view cut no text, and read ac
   // The in-flight table (4 rows), the next ready (10): each item has the card's width, not the column's few px.
   expect(await readable(page, 390)).toEqual({ items: 14 });
   await shot(page, "queue-390");
+  await page.close();
+});
+
+it("shows a sharded queue as one queue, its counters added up, with its shard count", async () => {
+  await api("PUT", "/v1/queues/dash-sharded", { shards: 4 });
+  for (const k of ["a", "b", "c", "d", "e", "f"]) {
+    await api("POST", "/v1/queues/dash-sharded/put", { item: k, shard_key: k });
+  }
+  const { page } = await open("/dashboard/#/?prefix=dash-sharded");
+  const row = page.locator('tr[data-queue="dash-sharded"]');
+  await expect.poll(() => row.locator('[data-col="qsize"]').innerText(), EVENT).toBe("6");
+  expect(await row.locator("th .badge").innerText()).toBe("4 shards");
+  await page.goto(`${url()}/dashboard/#/queue/dash-sharded`);
+  await expect.poll(() => page.locator("#config").innerText(), EVENT).toMatch(/^Shards\s+4 /);
   await page.close();
 });
 

@@ -2,10 +2,11 @@
 // its figures match each queue's exact stats once the queues have reported; asked for Prometheus's classic text
 // format (`Accept: text/plain; version=0.0.4`, as Prometheus's client libraries negotiate it) it answers that, with
 // the same families and figures, and `promtool check metrics` passes on it. Groups are one gauge per queue, never a
-// series per group. It needs observe over every queue.
+// series per group; a sharded queue is one queue, its shards' figures added up. It needs observe over every queue.
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shardFor } from "../../src/objects/shards/shards.ts";
 import { parseOpenMetrics } from "./openmetrics.ts";
 import { serve } from "./server.ts";
 
@@ -168,6 +169,46 @@ describe("GET /v1/metrics", () => {
     expect(classic).toMatch(/^# HELP joinable_queues_groups .+$/m);
     expect(samples(classic).filter((line) => line.includes("batch-"))).toEqual([]); // no group names as labels
     expect(promtool(classic)).toEqual({ status: 0, said: "" });
+  });
+
+  it("shows a sharded queue once, its figures added up over its shards, with its shard count", async () => {
+    expect((await api("PUT", "/v1/queues/m-sharded", { shards: 4 })).status).toBe(201);
+    const keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    expect(new Set(keys.map((k) => shardFor(k, 4))).size).toBeGreaterThan(1); // the keys land on several shards
+    for (const k of keys) {
+      expect((await api("POST", "/v1/queues/m-sharded/put", { item: k, shard_key: k })).status).toBe(201);
+    }
+    const { items } = (await api("POST", "/v1/queues/m-sharded/get", { max: 3, block: false })).json();
+    expect((await api("POST", "/v1/queues/m-sharded/task_done", { receipt: items[0].receipt })).status).toBe(200);
+    const s = (await api("GET", "/v1/queues/m-sharded")).json();
+    expect(s).toMatchObject({ shards: 4, qsize: 8 - items.length, unfinished_tasks: 7, puts: 8, completed: 1 });
+    const figures = (text: string) => {
+      const families = parseOpenMetrics(text);
+      const names = ["qsize", "unfinished_tasks", "in_flight", "puts", "completed", "deliveries", "shards"];
+      return Object.fromEntries(names.map((f) => [f, value(families, f, "m-sharded")]));
+    };
+    // Each shard reports within about a second of its last change: the bound is for a busy machine.
+    await expect
+      .poll(async () => figures((await metrics(null)).text), { timeout: 30_000 })
+      .toEqual({
+        qsize: s.qsize,
+        unfinished_tasks: 7,
+        in_flight: s.in_flight,
+        puts: 8,
+        completed: 1,
+        deliveries: s.deliveries,
+        shards: 4,
+      });
+    const text = (await metrics(null)).text;
+    const families = parseOpenMetrics(text);
+    expect(families.get("joinable_queues_shards")!.type).toBe("gauge");
+    expect(value(families, "shards", "m-alpha")).toBe(1);
+    // One series per family, under the queue's name: a shard's object name (`m-sharded#1`) is never a label.
+    for (const family of families.values()) {
+      expect(family.samples.filter((x) => x.labels.queue === "m-sharded").length).toBeLessThanOrEqual(1);
+    }
+    expect(samples(text).filter((line) => line.includes("#"))).toEqual([]);
+    expect(promtool((await metrics(CLASSIC)).text)).toEqual({ status: 0, said: "" });
   });
 
   it("needs the observe right over every queue", async () => {

@@ -8,10 +8,10 @@ import { call, createQueue, expectProblem, op, raw, stats, subscribe, uniqueName
 const peek = (name: string, query: string) => call("GET", `/v1/queues/${name}/items?${query}`);
 const catalogStub = () => env.CATALOG.get(env.CATALOG.idFromName("catalog"));
 
-/** The catalog's headline of one queue, as /v1/metrics would answer it. */
-const known = async (name: string) =>
-  (await runInDurableObject(catalogStub(), (o: CatalogObject) => o.headlines())).find((q) => q.name === name)
-    ?.headline ?? null;
+/** The catalog's entry for one queue, as /v1/metrics would answer it: its shard count and headline. */
+const shown = async (name: string) =>
+  (await runInDurableObject(catalogStub(), (o: CatalogObject) => o.headlines())).find((q) => q.name === name);
+const known = async (name: string) => (await shown(name))?.headline ?? null;
 
 /** What the catalog's `report` did for one queue: how often it ran, and the rows it wrote while running. */
 type Counts = { reports: number; rows: number };
@@ -134,6 +134,27 @@ describe("headlines", () => {
     expect(
       (await runInDurableObject(catalogStub(), (o: CatalogObject) => o.headlines())).map((q) => q.name),
     ).not.toContain(name);
+  });
+
+  it("a sharded queue is one headline, its shards' added up, whole again after the catalog restarts", async () => {
+    const name = await createQueue({ shards: 4 });
+    for (const k of ["a", "b", "c", "d", "e", "f", "g", "h"]) await op(name, "put", { item: k, shard_key: k });
+    const job = (await op(name, "get", { block: false })).body!;
+    await op(name, "task_done", { receipt: job.receipt });
+    const figures = { qsize: 7, unfinished_tasks: 7, in_flight: 0, puts: 8, completed: 1, shutdown: false };
+    await until(async () => (await known(name))?.completed === 1, 5000);
+    expect(await shown(name)).toMatchObject({ shards: 4, headline: figures });
+    // A reconfiguration names no shards: the catalog keeps the count it was created with.
+    expect((await call("PATCH", `/v1/queues/${name}`, { max_deliveries: 3 })).status).toBe(200);
+    expect(await shown(name)).toMatchObject({ shards: 4 });
+    // Memory only: after a restart the catalog knows nothing, and asks each shard (a bounded number per call).
+    await evictDurableObject(catalogStub());
+    await until(async () => (await known(name))?.puts === 8, 5000);
+    expect(await known(name)).toMatchObject(figures);
+    // Deleted, the queue's shards' late reports do not bring it back.
+    await call("DELETE", `/v1/queues/${name}`);
+    await runInDurableObject(catalogStub(), (o: CatalogObject) => o.report(`${name}#2`, { ...zeros, at: Date.now() }));
+    expect(await shown(name)).toBeUndefined();
   });
 });
 

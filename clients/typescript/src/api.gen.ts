@@ -19,6 +19,8 @@ export type CatalogEntry = {
   order: "fifo" | "lifo" | "priority";
   lease_seconds: number | null;
   max_deliveries: number | null;
+  /** A sharded queue's shard count. */
+  shards?: number;
   created_at: string;
 };
 

@@ -128,7 +128,8 @@ function add(name: string, parts: Map<string, Known>): Known {
   if (all.length === 1) return all[0]!;
   const at = Math.max(...all.map((p) => p.at));
   const sum = (f: (p: Known) => number) => all.reduce((n, p) => n + f(p), 0);
-  // Each object's rate is over its own last two reports: their sum is the queue's.
+  // The rate of the sum is the sum of each object's rate over its own last two reports: a rate taken between two
+  // reports of the summed counters would see only what the one object that reported last did.
   const rate = (f: (p: Known) => number) => sum((p) => (at - p.at <= QUIET_MS ? f(p) : 0));
   const push = parts.get(name)?.push; // the first object's, as in the stats (a sharded queue does not push)
   return {
