@@ -200,15 +200,29 @@ it("at 1,280 and 390 px the overview and a queue's view cut no text, and read ac
 
 it("shows a sharded queue as one queue, its counters added up, with its shard count", async () => {
   await api("PUT", "/v1/queues/dash-sharded", { shards: 4 });
-  for (const k of ["a", "b", "c", "d", "e", "f"]) {
-    await api("POST", "/v1/queues/dash-sharded/put", { item: k, shard_key: k });
-  }
+  const keys = ["a", "b", "c", "d", "e", "f", "g", "h"]; // spread over the shards
+  const putAll = () =>
+    Promise.all(keys.map((k) => api("POST", "/v1/queues/dash-sharded/put", { item: k, shard_key: k })));
+  await putAll();
   const { page } = await open("/dashboard/#/?prefix=dash-sharded");
   const row = page.locator('tr[data-queue="dash-sharded"]');
-  await expect.poll(() => row.locator('[data-col="qsize"]').innerText(), EVENT).toBe("6");
+  await expect.poll(() => row.locator('[data-col="qsize"]').innerText(), EVENT).toBe("8");
   expect(await row.locator("th .badge").innerText()).toBe("4 shards");
   await page.goto(`${url()}/dashboard/#/queue/dash-sharded`);
   await expect.poll(() => page.locator("#config").innerText(), EVENT).toMatch(/^Shards\s+4 /);
+  // The queue's socket lands on one shard and counts that shard alone: the page's counters are the queue's sum.
+  await page.locator("#connection", { hasText: "Live" }).waitFor(EVENT);
+  const counter = (k: string) => page.locator(`#counters div:has(> dt:text-is("${k}")) dd`).innerText();
+  const shown = async () => [await counter("Backlog"), await counter("Puts")];
+  const sums = async () => {
+    const s = await api("GET", "/v1/queues/dash-sharded");
+    return [s.qsize, s.puts].map(String);
+  };
+  await expect.poll(shown, EVENT).toEqual(["8", "8"]);
+  expect(await shown()).toEqual(await sums());
+  await putAll(); // the page stays open: the sums follow
+  await expect.poll(shown, EVENT).toEqual(["16", "16"]);
+  expect(await shown()).toEqual(await sums());
   await page.close();
 });
 
