@@ -3,7 +3,8 @@
 // Durable Object and an in-Worker driver) under `wrangler dev` on 127.0.0.1, runs each scenario for a bounded
 // time, prints a table, writes bench/results/latest.json, and stops what it started. Asserts nothing.
 // Environment: BENCH_SECONDS (per phase, default 2), BENCH_BIG (largest queue for growth, default 1000000),
-// BENCH_ONLY (a comma-separated list of scenarios to run, e.g. "cost,e2e"; default all).
+// BENCH_ONLY (a comma-separated list of scenarios to run, e.g. "cost,e2e"; default all: then latest.json is
+// written whole; with BENCH_ONLY, what ran is merged into it and every other scenario's figures are kept).
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -581,6 +582,8 @@ async function main() {
     row("put, scoped token (32)", fmt(scoped), results.ratios.auth_scoped_token, "no authentication");
   });
 
+  await scenario("shards", shards);
+
   console.log("\ngoals (ratios, same run):");
   for (const g of results.goals)
     console.log(
@@ -622,7 +625,8 @@ try {
   results.wrangler_restarts = restarts;
   results.duration_s = (Date.now() - started) / 1000;
   mkdirSync(join(root, "bench/results"), { recursive: true });
-  writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const latest = join(root, "bench/results/latest.json");
+  writeFileSync(latest, `${JSON.stringify(ONLY ? merged(latest, results) : results, null, 2)}\n`);
   console.log(`\n${results.duration_s.toFixed(0)} s; written to bench/results/latest.json`);
   process.kill(-dev.pid, "SIGKILL");
   rmSync(persist, { recursive: true, force: true });
@@ -778,4 +782,299 @@ async function refill(name, least) {
   const { qsize } = await call(q(name), undefined, {}, "GET");
   const batch = Array.from({ length: 100 }, () => ({ item }));
   for (let have = qsize; have < least; have += 100) await call(`${q(name)}/put`, { items: batch });
+}
+
+/**
+ * A BENCH_ONLY run merged into the last latest.json: its figures, ratios, goals and table rows replace those of the
+ * same name, the rest are kept; the top-level machine, date and scenarios stay the earlier run's, and this run's
+ * own are listed under `merged` (so each figure can be traced to the run that measured it).
+ */
+function merged(path, results) {
+  let before;
+  try {
+    before = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return results; // nothing to merge into
+  }
+  const ran = new Set(results.table.map((r) => r.scenario));
+  const goals = new Set(results.goals.map((g) => g.name));
+  const { scenarios, machine, socket_retries, wrangler_restarts, duration_s } = results;
+  return {
+    ...before,
+    figures: { ...before.figures, ...results.figures },
+    ratios: { ...before.ratios, ...results.ratios },
+    goals: [...(before.goals ?? []).filter((g) => !goals.has(g.name)), ...results.goals],
+    skipped: [...(before.skipped ?? []).filter((s) => !scenarios.includes(s.scenario)), ...results.skipped],
+    table: [...(before.table ?? []).filter((r) => !ran.has(r.scenario)), ...results.table],
+    merged: [
+      ...(before.merged ?? []).filter((m) => !m.scenarios.every((s) => scenarios.includes(s))),
+      { scenarios, machine, socket_retries, wrangler_restarts, duration_s },
+    ],
+  };
+}
+
+/**
+ * 11. Shards: one queue over N = 1, 4 and 8 objects under the same load — a fixed number of single-item
+ * put → get → task_done jobs by 4 producers and 4 consumers over HTTP — read by every object's meter: the busiest
+ * object's share of the steps (goal ≤ 1.25 / N), rows written per job, and the join's latency after the last
+ * task_done. Then the longest an item waits beside an idle getter: 2 getters long-poll the queue (each on a random
+ * shard), single items are put one at a time, and the put's answer is timed to the getter's.
+ * BENCH_SHARD_JOBS (jobs a run, default 120) and BENCH_SHARD_RUNS (runs per N, default 3) size it; the join is
+ * timed in those runs and in 5 more of 8 jobs each per N.
+ */
+async function shards() {
+  const JOBS = Number(process.env.BENCH_SHARD_JOBS ?? 120);
+  const RUNS = Number(process.env.BENCH_SHARD_RUNS ?? 3);
+  const PRODUCERS = 4;
+  const CONSUMERS = 4;
+  const GETTERS = 2;
+  const JOIN_TRIALS = 5;
+  const SAMPLES = 50;
+  const PAUSE_MS = 50;
+  const shardName = (name, i) => (i === 0 ? name : `${name}#${i}`); // src/objects/shards/names.ts
+  /** A request whose 409 (empty, a wait that ran out) or 503 poll_again is an answer, not a failure: undefined. */
+  const attempt = async (path, body, signal) => {
+    let res;
+    let text;
+    try {
+      res = await send(base + path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal,
+      });
+      text = await res.text();
+    } catch (e) {
+      if (e?.name === "AbortError") return undefined;
+      throw e;
+    }
+    if (res.ok) return JSON.parse(text);
+    if (res.status === 409 || res.status === 503) return undefined;
+    throw new Error(`POST ${path}: ${res.status} ${text}`);
+  };
+  const meters = (name, n) =>
+    Promise.all(Array.from({ length: n }, (_, i) => call("/meter", { object: shardName(name, i) })));
+  const fig = {
+    jobs_per_run: JOBS,
+    runs: RUNS,
+    producers: PRODUCERS,
+    consumers: CONSUMERS,
+    by_n: {},
+    delivery: {},
+    retried: [],
+  };
+  let serial = 0;
+  /**
+   * Runs again what failed: `wrangler dev` reloads the Worker whenever a source file changes (others may be
+   * editing the tree), which fails the requests under way and resets every object, meters included.
+   */
+  const retrying = async (run) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (attempt === 4) throw e;
+        fig.retried.push(String(e?.message ?? e).split("\n")[0]);
+        console.log(`  (shards: a run failed and is run again: ${fig.retried.at(-1)})`);
+        await sleep(1000);
+        await listening();
+      }
+    }
+  };
+  /**
+   * One run: a fresh queue of N shards, a sentinel job held open while `jobs` jobs run, then its task_done, the
+   * last: the join started before the work is timed from that task_done (from its sending and after its answer).
+   */
+  const runJobs = async (N, jobs) => {
+    const name = `shards-${N}-${serial++}`;
+    await call(q(name), { shards: N, lease_seconds: 300 }, {}, "PUT");
+    const before = await meters(name, N);
+    await call(`${q(name)}/put`, { item });
+    const sentinel = await call(`${q(name)}/get`, { timeout: 5 });
+    let joined;
+    const join = call(`${q(name)}/join`, { timeout: 60 }).then((j) => {
+      joined = performance.now();
+      return j;
+    });
+    join.catch(() => undefined); // awaited below; a failure before then is that await's
+    let broken = false;
+    await sleep(50); // the join is waiting (on a sharded queue: its first wave has read every shard)
+    const t0 = performance.now();
+    let taken = 0;
+    let done = 0;
+    // The getters still blocked when the last item is taken are given up (locally the Worker is not told: each
+    // times out on its own, after this run's figures are read).
+    const over = new AbortController();
+    const producers = Array.from({ length: PRODUCERS }, async (_, p) => {
+      for (let i = p; i < jobs && !broken; i += PRODUCERS) await call(`${q(name)}/put`, { item });
+    });
+    const consumers = Array.from({ length: CONSUMERS }, async () => {
+      while (taken < jobs && !broken) {
+        const d = await attempt(`${q(name)}/get`, { timeout: 1 }, over.signal);
+        if (!d) continue;
+        if (++taken === jobs) over.abort();
+        await call(`${q(name)}/task_done`, { receipt: d.receipt });
+        done++;
+      }
+    });
+    try {
+      await Promise.all([...producers, ...consumers]);
+    } catch (e) {
+      broken = true;
+      over.abort();
+      throw e;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if (done !== jobs || joined !== undefined) throw new Error(`N=${N}: ${done} jobs done, join early: ${!!joined}`);
+    const sent = performance.now();
+    await call(`${q(name)}/task_done`, { receipt: sentinel.receipt });
+    const answered = performance.now();
+    const j = await join;
+    if (!j.drained) throw new Error(`N=${N}: the join answered ${JSON.stringify(j)}`);
+    const after = await meters(name, N);
+    if (after.some((m, i) => m.woke_at !== before[i].woke_at)) throw new Error("an object restarted during the run");
+    return {
+      steps: after.map((m, i) => m.steps - before[i].steps),
+      written: after.reduce(
+        (n, m, i) => n + m.rows_written + m.alarms_set - before[i].rows_written - before[i].alarms_set,
+        0,
+      ),
+      read: after.reduce((n, m, i) => n + m.rows_read - before[i].rows_read, 0),
+      jobs: jobs + 1,
+      seconds,
+      join_from_send: joined - sent,
+      join_after_answer: Math.max(0, joined - answered),
+    };
+  };
+  for (const N of [1, 4, 8]) {
+    const runs = [];
+    for (let run = 0; run < RUNS; run++) runs.push(await retrying(() => runJobs(N, JOBS)));
+    // More joins, timed the same way over small runs (their meters are not counted).
+    const trials = [...runs];
+    for (let t = 0; t < JOIN_TRIALS; t++) trials.push(await retrying(() => runJobs(N, 8)));
+    const steps = Array.from({ length: N }, (_, i) => runs.reduce((n, r) => n + r.steps[i], 0));
+    const jobs = runs.reduce((n, r) => n + r.jobs, 0);
+    const written = runs.reduce((n, r) => n + r.written, 0);
+    const read = runs.reduce((n, r) => n + r.read, 0);
+    const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+    const total = steps.reduce((a, b) => a + b, 0);
+    const busiest = Math.max(...steps);
+    const share = busiest / total;
+    const timed = (k) => {
+      const xs = trials.map((r) => r[k]).sort((a, b) => a - b);
+      return { p50: pct(xs, 0.5), max: xs.at(-1), samples: xs.length };
+    };
+    const f = {
+      steps_per_object: steps,
+      busiest_object: steps.indexOf(busiest),
+      busiest_share: share,
+      share_goal: 1.25 / N,
+      steps_per_job: total / jobs,
+      busiest_steps_per_job: busiest / jobs,
+      rows_written_per_job: written / jobs,
+      rows_read_per_job: read / jobs,
+      jobs_per_s_local: (RUNS * JOBS) / seconds,
+      join_after_last_task_done_ms: timed("join_after_answer"),
+      join_from_last_task_done_sent_ms: timed("join_from_send"),
+      projected_jobs_per_s: 1000 / (share * (total / jobs)),
+    };
+    fig.by_n[N] = f;
+    row(
+      `shards ${N}: busiest object's share of steps`,
+      `${(100 * share).toFixed(1)} % (object ${f.busiest_object}; goal ≤ ${(100 * f.share_goal).toFixed(1)} %)`,
+    );
+    row(
+      `shards ${N}: per job`,
+      `${f.steps_per_job.toFixed(2)} steps, ${f.rows_written_per_job.toFixed(2)} rows written, ${f.rows_read_per_job.toFixed(1)} read`,
+    );
+    const ja = f.join_after_last_task_done_ms;
+    const js = f.join_from_last_task_done_sent_ms;
+    row(
+      `shards ${N}: join after the last task_done's answer`,
+      `p50 ${ja.p50.toFixed(1)} / max ${ja.max.toFixed(1)} ms (${ja.samples}; from its sending p50 ${js.p50.toFixed(1)} / max ${js.max.toFixed(1)})`,
+    );
+    row(
+      `shards ${N}: projected deployed (1,000 req/s an object)`,
+      `${Math.round(f.projected_jobs_per_s)} jobs/s (local ${Math.round(f.jobs_per_s_local)} jobs/s)`,
+    );
+    if (N > 1) goal(`shards ${N}: busiest object ≤ 1.25 / N of the steps`, share, 1.25 / N, share <= 1.25 / N);
+  }
+  for (const N of [4, 8]) {
+    const rows1 = fig.by_n[1].rows_written_per_job;
+    const r = fig.by_n[N].rows_written_per_job / rows1;
+    results.ratios[`shards_${N}_rows_per_job`] = r;
+    goal(`shards ${N}: rows written per job ≤ 1.05× one object's`, r, 1.05, r <= 1.05);
+  }
+
+  // An item beside an idle getter: getters long-poll, single items are put one at a time, a pause between.
+  const idle = async (N) => {
+    const name = `shards-idle-${N}-${serial++}`;
+    await call(q(name), { shards: N, lease_seconds: 300 }, {}, "PUT");
+    let stop = false;
+    let pending;
+    const early = [];
+    let broken;
+    const getters = Array.from({ length: GETTERS }, async () => {
+      while (!stop && !broken) {
+        const d = await attempt(`${q(name)}/get`, { timeout: 20 });
+        if (!d) continue;
+        const at = performance.now();
+        if (pending) pending({ at, shard: Number(/^[0-9a-f]{8}-(\d{1,2})\./.exec(d.receipt)?.[1] ?? 0) });
+        else early.push(at);
+        pending = undefined;
+        await call(`${q(name)}/task_done`, { receipt: d.receipt });
+      }
+    }).map((g) => g.catch((e) => (broken = e)));
+    const waits = [];
+    const slowest = []; // the three slowest, with the shard each item was put on (its receipt's)
+    let lost = 0;
+    try {
+      for (let i = 0; i < SAMPLES; i++) {
+        await sleep(PAUSE_MS); // every getter blocked again, and its shard has asked its siblings
+        if (broken) throw broken;
+        const answered = new Promise((r) => (pending = r));
+        await call(`${q(name)}/put`, { item: i });
+        const put = performance.now();
+        const got = await Promise.race([answered, sleep(5000).then(() => undefined)]);
+        if (got === undefined) {
+          lost++;
+          waits.push(5000);
+          pending = undefined;
+        } else {
+          waits.push(got.at - put);
+          slowest.push({ ms: got.at - put, sample: i, item_shard: got.shard });
+        }
+      }
+    } catch (e) {
+      stop = true; // the getters give up at their next answer
+      throw e;
+    }
+    slowest.sort((a, b) => b.ms - a.ms).splice(3);
+    stop = true;
+    for (let g = 0; g < GETTERS; g++) await call(`${q(name)}/put`, { item: "release" });
+    await Promise.all(getters);
+    if (broken) throw broken;
+    waits.sort((a, b) => a - b);
+    const f = {
+      getters: GETTERS,
+      samples: SAMPLES,
+      pause_ms: PAUSE_MS,
+      p50: pct(waits, 0.5),
+      p99: pct(waits, 0.99),
+      max: waits.at(-1),
+      over_5s: lost,
+      slowest,
+    };
+    return f;
+  };
+  for (const N of [1, 4, 8]) {
+    const f = await retrying(() => idle(N));
+    fig.delivery[N] = f;
+    row(
+      `shards ${N}: item beside idle getters, put's answer → get's`,
+      `p50 ${f.p50.toFixed(1)} / max ${f.max.toFixed(1)} ms (${SAMPLES}${f.over_5s ? `, ${f.over_5s} over 5 s` : ""})`,
+    );
+  }
+  results.figures.shards = fig;
+  for (const N of [1, 4, 8]) results.ratios[`shards_${N}_busiest_share`] = fig.by_n[N].busiest_share;
 }

@@ -154,12 +154,14 @@ bench.post("/fill", async (c) => {
   return c.json(await q.stats());
 });
 
-// The queue object's meter (rows written and read, alarms set), and its clock run ahead, for the cost table.
+// The queue object's meter (rows written and read, alarms set, steps run), and its clock run ahead, for the cost
+// table. `object` names one object of a sharded queue (`name#i`, src/objects/shards/names.ts); `queue`, its first.
 const benchQueue = (env: BenchEnv, name: string) =>
   env.QUEUES.get(env.QUEUES.idFromName(name)) as unknown as DurableObjectStub<BenchQueueObject>;
-bench.post("/meter", async (c) =>
-  c.json(await benchQueue(c.env, (await c.req.json<{ queue: string }>()).queue).meter()),
-);
+bench.post("/meter", async (c) => {
+  const { queue, object } = await c.req.json<{ queue?: string; object?: string }>();
+  return c.json(await benchQueue(c.env, object ?? queue!).meter());
+});
 bench.post("/later", async (c) => {
   const { queue, ms } = await c.req.json<{ queue: string; ms: number }>();
   await benchQueue(c.env, queue).later(ms);
