@@ -103,6 +103,21 @@ it("groups: put --group, stats --group, join --group with its progress line", as
   });
 });
 
+it("shards: create --shards, put --shard-key (keeps its order), stats sums them, join drained", async () => {
+  expect(await json(["create", "cli-shards", "--shards", "4"])).toMatchObject({ name: "cli-shards", shards: 4 });
+  for (const n of [1, 2, 3]) await json(["put", "cli-shards", String(n), "--shard-key", "user-7"]);
+  await cli(["put", "cli-shards", "--shard-key", "user-7"], "4\n5\n");
+  expect(await json(["stats", "cli-shards"])).toMatchObject({ shards: 4, qsize: 5, unfinished_tasks: 5 });
+  const jobs = await json(["get", "cli-shards", "--max", "5"]);
+  expect(jobs.map((j: { item: number }) => j.item)).toEqual([1, 2, 3, 4, 5]); // one key: one shard, in order
+  for (const job of jobs) await json(["task-done", "cli-shards", job.receipt]);
+  expect(await json(["join", "cli-shards"])).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
+  expect(await cli(["create", "cli-shards-bounded", "--shards", "2", "--maxsize", "5"])).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/maxsize: a sharded queue is unbounded/),
+  });
+});
+
 it("dead-letters, redrive, watch, shutdown, delete", async () => {
   await json(["create", "cli-dlq", "--max-deliveries", "1", "--lease-seconds", "1"]);
   await json(["put", "cli-dlq", '"poison"']);

@@ -132,6 +132,30 @@ describe("over the network", () => {
   });
 });
 
+describe("a sharded queue", () => {
+  it("puts by shard key over HTTP and the socket keep their order; batch task_done across shards; join", async () => {
+    const q = await client.createQueue<number>(`sharded-${process.pid}`, { shards: 4 });
+    await q.putMany([1, 2, 3], { shardKey: "k" });
+    const socket = q.socket();
+    await socket.put(4, { shardKey: "k" });
+    await socket.putMany([5, 6], { shardKey: "k" });
+    socket.close();
+    await q.put(7); // a shard at random
+    const jobs = [];
+    for (let i = 0; i < 7; i++) jobs.push(await q.get({ timeout: 5 }));
+    const keyed = jobs.filter((j) => j.item !== 7);
+    expect(keyed.map((j) => j.item)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(new Set(keyed.map((j) => Math.floor((j.id - 1) / 2 ** 47))).size).toBe(1); // one shard (ids name it)
+    expect(await q.join({ timeout: 0.2 })).toMatchObject({ drained: false, unfinished_tasks: 7 });
+    await expect(q.taskDone()).rejects.toMatchObject({ code: "invalid_request" }); // no receipt, no shard
+    const done = await q.taskDoneMany(jobs);
+    expect(done.results).toEqual(Array(7).fill("done"));
+    expect(await q.join()).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
+    expect(await q.stats()).toMatchObject({ shards: 4, puts: 7, completed: 7 });
+    await client.deleteQueue(q.name);
+  });
+});
+
 describe("the examples run as the README says, against the installed package", () => {
   const example = (file: string) =>
     run(process.execPath, [join(root, "examples", file)], { env: { ...process.env, JOINABLE_QUEUES_URL: server.url } });
@@ -163,6 +187,15 @@ describe("the examples run as the README says, against the installed package", (
       "request b: its 40 photos are done",
     ]);
     expect(lines[2]).toBe("{ done: 50, failed: 0 }");
+  });
+
+  it("shards: each customer's events on one shard, one exact join over 8", async () => {
+    expect((await example("shards.mjs")).stdout).toBe(
+      "join: { drained: true, unfinished_tasks: 0, dead_lettered: 0 }\n" +
+        "shards=8 puts=30 completed=30 unfinished=0\n" +
+        "each customer's events were on one shard: true\n" +
+        "{ done: 30, failed: 0 }\n",
+    );
   });
 
   it("fan-out: 1,000 jobs, 8 consumers, the CLI's join", async () => {

@@ -70,7 +70,7 @@ it("pip installs the package, and its unittest suite passes against the service"
   // On sockets: a missing library fails test_sockets (JOINABLE_QUEUES_SOCKETS=required) instead of skipping it.
   run(debianPython, ["discover", "-s", ".", "-t", "."], { JOINABLE_QUEUES_SOCKETS: "required" });
   // The queue's behaviour again, on the other Python (over HTTP where it lacks the library).
-  run("python3", ["test_queue", "test_simple_queue", "test_sockets.WithoutTheLibraryTest"]);
+  run("python3", ["test_queue", "test_simple_queue", "test_shards", "test_sockets.WithoutTheLibraryTest"]);
 }, 400_000);
 
 it("a TypeScript consumer reads the items a Python program put as plain JSON, tuples and bytes tagged", async () => {

@@ -56,7 +56,8 @@ class Queue:
 
     With the ``websockets`` library installed, a get that waits does so on the queue's WebSocket, holding no HTTP
     request open; ``prefetch`` items are then kept ready ahead of the gets (0: none, queue.Queue's exact view of
-    qsize). ``sockets=False`` stays on HTTP; ``sockets=True`` insists on the library."""
+    qsize). ``sockets=False`` stays on HTTP; ``sockets=True`` insists on the library. ``shards=n`` creates the
+    queue over n objects (docs/shards.md): unbounded, ordered per shard and per ``put(shard_key=...)``."""
 
     _order = "fifo"
     __class_getitem__ = classmethod(types.GenericAlias)
@@ -73,6 +74,7 @@ class Queue:
         serializer: Optional[Tuple[Callable[[Any], Any], Callable[[Any], Any]]] = None,
         prefetch: int = 0,
         sockets: Optional[bool] = None,
+        shards: int = 1,
     ) -> None:
         if sockets and not _socket.AVAILABLE:
             raise ImportError('sockets=True needs the websockets library: pip install "joinable-queues[sockets]"')
@@ -86,17 +88,19 @@ class Queue:
         explicit = maxsize is not _UNSET
         maxsize = max(0, maxsize) if explicit else 0  # as in CPython, any maxsize <= 0 is unbounded
         config = {"maxsize": maxsize, "order": self._order, "lease_seconds": lease_seconds,
-                  "max_deliveries": max_deliveries}
+                  "max_deliveries": max_deliveries, **({"shards": shards} if shards != 1 else {})}
         try:
             stats = self._http.request("GET", self._path)
         except QueueError as e:
             if e.code != "not_found":
                 raise
             stats = self._http.request("PUT", self._path, config)
-        if stats["order"] != self._order or (explicit and stats["maxsize"] != maxsize):
+        other_shards = shards != 1 and stats.get("shards", 1) != shards  # 1, the default, opens any
+        if stats["order"] != self._order or (explicit and stats["maxsize"] != maxsize) or other_shards:
             raise ValueError(
-                f"the queue {self.name!r} exists as order={stats['order']!r}, maxsize={stats['maxsize']}; "
-                f"asked for order={self._order!r}" + (f", maxsize={maxsize}" if explicit else "")
+                f"the queue {self.name!r} exists as order={stats['order']!r}, maxsize={stats['maxsize']}, "
+                f"shards={stats.get('shards', 1)}; asked for order={self._order!r}"
+                + (f", maxsize={maxsize}" if explicit else "") + (f", shards={shards}" if shards != 1 else "")
             )
         self._lease = stats["lease_seconds"]
 
@@ -125,10 +129,11 @@ class Queue:
     # ---- queue.Queue's interface
 
     def put(self, item: Any, block: bool = True, timeout: Optional[float] = None, *,
-            group: Optional[str] = None) -> None:
-        """queue.Queue's put; with ``group``, the item belongs to that group, which ``join(group=...)`` waits for."""
+            group: Optional[str] = None, shard_key: Optional[str] = None) -> None:
+        """queue.Queue's put; with ``group``, the item belongs to that group, which ``join(group=...)`` waits for;
+        on a sharded queue, items with the same ``shard_key`` go to one shard, in order."""
         with self._in_flight():
-            self._put([item], block, timeout, group=group)
+            self._put([item], block, timeout, group=group, shard_key=shard_key)
 
     def put_nowait(self, item: Any) -> None:
         self.put(item, block=False)
@@ -193,7 +198,7 @@ class Queue:
         return self._http.request("GET", self._path)
 
     def put_many(self, items: List[Any], block: bool = True, timeout: Optional[float] = None, *,
-                 group: Optional[str] = None) -> None:
+                 group: Optional[str] = None, shard_key: Optional[str] = None) -> None:
         """Puts many items, 100 to a request; each request is all or nothing, and ``timeout`` bounds them all.
         Batch ``start`` carries the key ``<key>:<start>``, as the TypeScript client's putMany sends it."""
         items = list(items)
@@ -203,7 +208,7 @@ class Queue:
             for start in range(0, len(items), _BATCH):
                 # The first batch takes the caller's timeout as it is, so a negative one is refused as put refuses it.
                 left = timeout if deadline is None or start == 0 else max(0.0, deadline - time.monotonic())
-                self._put(items[start : start + _BATCH], block, left, f"{key}:{start}", group=group)
+                self._put(items[start : start + _BATCH], block, left, f"{key}:{start}", group, shard_key)
 
     def get_job(self, block: bool = True, timeout: Optional[float] = None) -> Job:
         """One delivery. A get that waits (without limit, or for a second or more) waits on the socket where there
@@ -285,13 +290,12 @@ class Queue:
     # ---- plumbing
 
     def _put(self, items: List[Any], block: bool, timeout: Optional[float], key: Optional[str] = None,
-             group: Optional[str] = None) -> None:
+             group: Optional[str] = None, shard_key: Optional[str] = None) -> None:
         entries = [self._encode(i) for i in items]
         # One key for every attempt of this put: a retry after a lost answer never adds the items twice.
         headers = {"idempotency-key": key or uuid.uuid4().hex}
         body: Dict[str, Any] = {"items": entries, "block": bool(block)}
-        if group is not None:
-            body["group"] = group
+        body.update({k: v for k, v in (("group", group), ("shard_key", shard_key)) if v is not None})
         self._poll("put", body, timeout, headers)
 
     def _poll(self, verb: str, body: Dict[str, Any], timeout: Optional[float],

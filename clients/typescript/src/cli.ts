@@ -15,9 +15,10 @@ const USAGE = `usage: joinable-queues [--url URL] [--token TOKEN] [--json] COMMA
 
   ls                                   list queues
   create NAME [--maxsize N] [--order fifo|lifo|priority] [--lease-seconds N|none] [--max-deliveries N|none]
+        [--shards N]                   N objects (1-64) hold the queue: see docs/shards.md
   stats NAME [--group G]               exact statistics (of one group with --group)
   put NAME [ITEM]                      put one JSON value; without ITEM, one JSON value per line of stdin
-        [--priority KEY] [--delay S] [--timeout S] [--nowait] [--group G]
+        [--priority KEY] [--delay S] [--timeout S] [--nowait] [--group G] [--shard-key K]
   get NAME [--timeout S] [--lease-seconds N] [--max N] [--nowait]
   task-done NAME [RECEIPT]             without RECEIPT: Python's anonymous task_done
   join NAME [--timeout S] [--group G]  wait until every item put (into group G) is done; shows progress
@@ -54,6 +55,8 @@ const OPTIONS = {
   limit: { type: "string" },
   immediate: { type: "boolean" },
   group: { type: "string" },
+  shards: { type: "string" },
+  "shard-key": { type: "string" },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -98,7 +101,8 @@ async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promis
   // timeout): a message per 100 items instead of a request. Otherwise HTTP, as before.
   const socket = globalThis.WebSocket && options.block && options.timeout === undefined ? q.socket() : undefined;
   const flush = async () => {
-    await (socket ? socket.putMany(batch, { delay: options.delay, group: options.group }) : q.putMany(batch, options));
+    const { delay, group, shardKey } = options;
+    await (socket ? socket.putMany(batch, { delay, group, shardKey }) : q.putMany(batch, options));
     count += batch.length;
     batch = [];
     progress.show(line());
@@ -179,6 +183,7 @@ async function run(argv: string[]): Promise<number> {
       const config: Partial<QueueConfig> = {
         maxsize: number(flags, "maxsize"),
         order: flags.order as QueueConfig["order"],
+        shards: number(flags, "shards"),
       };
       config.lease_seconds = nullable(flags, "lease-seconds");
       config.max_deliveries = nullable(flags, "max-deliveries");
@@ -195,6 +200,7 @@ async function run(argv: string[]): Promise<number> {
         timeout: number(flags, "timeout"),
         block: !flags.nowait,
         group: flags.group,
+        shardKey: flags["shard-key"],
       };
       if (arg === undefined) {
         await putLines(q, flags, options);

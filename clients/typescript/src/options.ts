@@ -19,6 +19,8 @@ export interface PutOptions extends WaitOptions {
   idempotencyKey?: string;
   /** The group of the item (of every item, for putMany): `join({ group })` waits for that group only. */
   group?: string;
+  /** A sharded queue puts items with the same key on the same shard, in order (docs/shards.md); ignored with one. */
+  shardKey?: string;
 }
 
 export interface PutManyOptions extends Omit<PutOptions, "priority"> {

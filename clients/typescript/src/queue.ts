@@ -71,8 +71,8 @@ export class Queue<T = unknown> {
 
   /** Python's put: waits while the queue is full (up to `timeout`); answers the item's id. */
   async put(item: T, options: PutOptions = {}): Promise<number> {
-    const { priority, delay, idempotencyKey = crypto.randomUUID(), group } = options;
-    const body = { item, priority, delay, group, block: options.block };
+    const { priority, delay, idempotencyKey = crypto.randomUUID(), group, shardKey: shard_key } = options;
+    const body = { item, priority, delay, group, shard_key, block: options.block };
     const added = await this.poll<{ id: number }>("put", body, options, { "idempotency-key": idempotencyKey });
     return added.id;
   }
@@ -82,18 +82,19 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * Puts many items, 100 to a request; each request is all-or-nothing against maxsize, and `timeout` bounds them all.
+   * Puts many items, 100 to a request; each request is all-or-nothing against maxsize (on a sharded queue, each
+   * request goes to one shard), and `timeout` bounds them all.
    * Batch `start` carries the key `<idempotencyKey>:<start>`, so a retried call adds no batch twice. Answers the ids.
    */
   async putMany(items: T[], options: PutManyOptions = {}): Promise<number[]> {
-    const { priorities, delay, idempotencyKey = crypto.randomUUID(), timeout, group } = options;
+    const { priorities, delay, idempotencyKey = crypto.randomUUID(), timeout, group, shardKey: shard_key } = options;
     const deadline = timeout === undefined ? undefined : Date.now() + timeout * 1000;
     const ids: number[] = [];
     for (let start = 0; start < items.length; start += BATCH) {
       const batch = items.slice(start, start + BATCH).map((item, i) => ({ item, priority: priorities?.[start + i] }));
       const headers = { "idempotency-key": `${idempotencyKey}:${start}` };
       const left = deadline === undefined ? undefined : Math.max(0, (deadline - Date.now()) / 1000);
-      const body = { items: batch, delay, group, block: options.block };
+      const body = { items: batch, delay, group, shard_key, block: options.block };
       ids.push(...(await this.poll<{ ids: number[] }>("put", body, { ...options, timeout: left }, headers)).ids);
     }
     return ids;

@@ -4,9 +4,10 @@
 // resume. The service gives back what a closed socket's consumers held, so a delivery held across a drop comes
 // again: its old receipt then answers StaleReceipt.
 import { type Problem, QueueError, toError, Unavailable } from "./errors.ts";
+import type { PutOptions } from "./options.ts";
 import { type Subscribable, socketUrl } from "./subscribe.ts";
 import { backoff, sleep } from "./transport.ts";
-import { type Job, type PriorityKey, type TaskDoneResult, toJob } from "./types.ts";
+import { type Job, type TaskDoneResult, toJob } from "./types.ts";
 
 export interface ConsumeOptions {
   /** Deliveries held unfinished at once (1-100): the service sends the next when one is done or released. */
@@ -36,21 +37,19 @@ export class QueueSocket<T = unknown> {
   }
 
   /** Puts one item; answers its id once it is stored (a full queue holds the answer, as HTTP does). */
-  async put(
-    item: T,
-    options: { priority?: PriorityKey; delay?: number; idempotencyKey?: string; group?: string } = {},
-  ) {
-    const { idempotencyKey = crypto.randomUUID(), ...rest } = options;
-    return ((await this.waiting("put", { item, ...rest, idempotency_key: idempotencyKey })).ids as number[])[0]!;
+  async put(item: T, options: Pick<PutOptions, "priority" | "delay" | "idempotencyKey" | "group" | "shardKey"> = {}) {
+    const { idempotencyKey = crypto.randomUUID(), shardKey: shard_key, ...rest } = options;
+    const frame = { item, ...rest, shard_key, idempotency_key: idempotencyKey };
+    return ((await this.waiting("put", frame)).ids as number[])[0]!;
   }
 
   /** Puts up to 100 items, all or nothing, and answers their ids. */
   async putMany(
     items: T[],
-    options: { delay?: number; idempotencyKey?: string; group?: string } = {},
+    options: Pick<PutOptions, "delay" | "idempotencyKey" | "group" | "shardKey"> = {},
   ): Promise<number[]> {
-    const { idempotencyKey = crypto.randomUUID(), delay, group } = options;
-    const body = { items: items.map((item) => ({ item })), delay, group, idempotency_key: idempotencyKey };
+    const { idempotencyKey = crypto.randomUUID(), delay, group, shardKey: shard_key } = options;
+    const body = { items: items.map((item) => ({ item })), delay, group, shard_key, idempotency_key: idempotencyKey };
     return (await this.waiting("put", body)).ids as number[];
   }
 

@@ -134,11 +134,17 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
       const same = JSON.stringify(this.queue.config) === JSON.stringify(config);
       return same
         ? { ok: true, created: false }
-        : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.queue.config)}`);
+        : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.publicConfig)}`);
     }
     this.queue = JoinableQueue.create(Store.create(this.sql), config, this.limits);
     this.sharded();
     return { ok: true, created: true, ...this.push.configured(config.push) };
+  }
+
+  /** The queue's configuration as its owner set it (a shard's place among the others is the service's own). */
+  private get publicConfig(): object {
+    const { shard: _, ...config } = this.queue!.config;
+    return config;
   }
 
   /** Deletes the queue and everything in it; waiting calls and subscribers are told so. */

@@ -49,6 +49,7 @@ interface Host {
 }
 
 const key = (t: Target) => t ?? "";
+const RETRY_MS = 500;
 
 export class ShardJoin {
   private pending: Pending[] = [];
@@ -111,7 +112,11 @@ export class ShardJoin {
     if (targets.length === 0) return;
     this.running = true;
     this.waves(targets)
-      .catch((e) => console.error("a join wave failed", e))
+      .catch((e) => {
+        // A shard out of reach (restarting, say): the joins still wait, so the wave is tried again shortly.
+        console.error("a join wave failed; trying again", e);
+        setTimeout(() => this.wave(), RETRY_MS);
+      })
       .finally(() => {
         this.running = false;
         for (const p of this.pending.filter((p) => p.late)) this.end(p, p.late);
