@@ -224,9 +224,9 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return this.run((q, now) => ({ ok: true, ...this.shard!.watch.read(q, targets, now) }));
   }
 
-  /** A shard reports a zero the coordinator's joins may be waiting for: the coordinator runs a wave. */
-  zero(): void {
-    this.shard?.joins?.wave();
+  /** A shard reports a zero the coordinator's joins may be waiting for (shards/coordinator.ts). */
+  zero(from: number, fell: Target[] | null): void {
+    this.shard?.joins?.zero(from, fell);
   }
 
   /** One group's counters (not_found: a group the queue does not know, or has forgotten). */

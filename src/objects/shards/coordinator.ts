@@ -54,6 +54,13 @@ const RETRY_MS = 500;
 export class ShardJoin {
   private pending: Pending[] = [];
   private readonly verdicts = new Map<string, Wave & { dead: number }>();
+  /**
+   * For each target its last wave did not prove drained, the shards it found something unfinished on: no drain can
+   * come before each of them falls to 0, so a report from any other shard starts no wave.
+   */
+  private readonly blockers = new Map<string, Set<number>>();
+  /** Reports that came during a wave. */
+  private readonly heard: [number, Target[] | null][] = [];
   private running = false;
   private again = false;
 
@@ -102,13 +109,35 @@ export class ShardJoin {
     };
   }
 
+  /** Shard `from` reports that targets fell to 0 on it (null: any may have): a wave, if a drain may be near. */
+  zero(from: number, fell: Target[] | null): void {
+    // During a wave the report is kept: it applies to the blockers that wave finds (the fall may follow its read).
+    if (this.running) this.heard.push([from, fell]);
+    else if (this.hear(from, fell)) this.wave();
+  }
+
+  /** Takes a report off the blockers; answers whether some target may now be drained. */
+  private hear(from: number, fell: Target[] | null): boolean {
+    let near = false;
+    for (const t of this.targets()) {
+      const blockers = this.blockers.get(key(t));
+      if (fell === null || fell.includes(t)) blockers?.delete(from);
+      near ||= !blockers || blockers.size === 0;
+    }
+    return near;
+  }
+
+  private targets(): Target[] {
+    return [...new Set([...this.pending.map((p) => p.target), ...this.host.standing()])];
+  }
+
   /** Runs waves until every pending join is answered or waits on a report; one at a time, coalesced. */
   wave(): void {
     if (this.running) {
       this.again = true;
       return;
     }
-    const targets = [...new Set([...this.pending.map((p) => p.target), ...this.host.standing()])];
+    const targets = this.targets();
     if (targets.length === 0) return;
     this.running = true;
     this.waves(targets)
@@ -119,6 +148,7 @@ export class ShardJoin {
       })
       .finally(() => {
         this.running = false;
+        for (const [from, fell] of this.heard.splice(0)) if (this.hear(from, fell)) this.again = true;
         for (const p of this.pending.filter((p) => p.late)) this.end(p, p.late);
         if (this.again) {
           this.again = false;
@@ -156,8 +186,12 @@ export class ShardJoin {
           puts: v.puts,
         });
       }
+      const last = s < 0 ? column(first, t) : column(second, s);
+      const blockers = shards.filter((i) => last[i]!.unfinished > 0);
+      if (v.drained) this.blockers.delete(key(target));
+      else this.blockers.set(key(target), new Set(blockers));
       // Nothing unfinished anywhere now, yet not proven: work came and went between the waves. Read again.
-      if (!v.drained && s >= 0 && column(second, s).every((c) => c.unfinished === 0)) this.again = true;
+      if (!v.drained && blockers.length === 0) this.again = true;
     });
     if (changed) this.host.changed();
   }

@@ -15,7 +15,7 @@ export interface ShardCalls {
   release(receipt: string, delay: number): unknown;
   poke(from: number): void;
   readCounts(targets: Target[]): Outcome<Read>;
-  zero(): void;
+  zero(from: number, fell: Target[] | null): void;
   joinAcross(request: ShardJoinRequest): Promise<Outcome<Joined>>;
 }
 
@@ -59,7 +59,9 @@ export class Shard {
           })
         : undefined;
     // The coordinator runs its wave in place; the others tell it.
-    this.watch = new ZeroWatch(async () => (this.joins ? this.joins.wave() : await this.coordinator().zero()));
+    this.watch = new ZeroWatch(async (fell) =>
+      this.joins ? this.joins.zero(index, fell) : await this.coordinator().zero(index, fell),
+    );
     this.local = host;
   }
 

@@ -8,7 +8,8 @@ export class ZeroWatch {
   /** A woken shard forgot what it watched: it reports once, and the coordinator's next wave reads it again. */
   private fresh = true;
 
-  constructor(private readonly report: () => Promise<void>) {}
+  /** `fell`: the targets that fell to 0 here (null: any may have, as a woken shard cannot tell). */
+  constructor(private readonly report: (fell: Target[] | null) => Promise<void>) {}
 
   read(q: JoinableQueue, targets: Target[], now: number): Read {
     const counts = targets.map((t) => q.counts(t ?? undefined, now));
@@ -19,23 +20,24 @@ export class ZeroWatch {
 
   /** After every step. */
   changed(q: JoinableQueue): void {
-    let fell = this.fresh;
-    this.fresh = false;
+    const fell: Target[] = [];
     for (const [t, above] of this.watched) {
       if (q.unfinishedOf(t ?? undefined) > 0) {
         if (!above) this.watched.set(t, true);
       } else if (above) {
         this.watched.delete(t);
-        fell = true;
+        fell.push(t);
       }
     }
-    if (fell) this.send(0);
+    if (this.fresh) this.send(null, 0);
+    else if (fell.length > 0) this.send(fell, 0);
+    this.fresh = false;
   }
 
   /** A report lost on its way (the coordinator restarting, say) is made again, backing off. */
-  private send(attempt: number): void {
-    this.report().catch(() => {
-      if (attempt < 10) setTimeout(() => this.send(attempt + 1), 250 * 2 ** Math.min(attempt, 4));
+  private send(fell: Target[] | null, attempt: number): void {
+    this.report(fell).catch(() => {
+      if (attempt < 10) setTimeout(() => this.send(fell, attempt + 1), 250 * 2 ** Math.min(attempt, 4));
     });
   }
 }
