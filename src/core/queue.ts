@@ -183,24 +183,24 @@ export class JoinableQueue {
   }
 
   /**
-   * Hands deliveries taken from another shard to the waiting getters, in the order they came, each up to its max;
-   * answers those no getter was left to take.
+   * Hands deliveries taken from another shard, leased for `lease_seconds`, to the waiting getters that asked for that
+   * lease, in the order they came, each up to its max; answers those no getter was left to take.
    */
-  serve(deliveries: Delivery[]): Delivery[] {
+  serve(deliveries: Delivery[], lease_seconds: number | undefined): Delivery[] {
     const left = [...deliveries];
-    for (const getter of [...this.waiting.getters]) {
+    for (const getter of this.waiting.getters.filter((g) => g.request.lease_seconds === lease_seconds)) {
       if (left.length === 0) break;
-      this.waiting.answer(this.waiting.getters, getter, {
-        ok: true,
-        deliveries: left.splice(0, getter.request.max ?? 1),
-      });
+      const taken = left.splice(0, getter.request.max ?? 1);
+      this.waiting.answer(this.waiting.getters, getter, { ok: true, deliveries: taken });
     }
     return left;
   }
 
-  /** The lease the first waiting getter asked for (undefined: the queue's). */
-  get wantedLease(): number | undefined {
-    return this.waiting.getters[0]?.request.lease_seconds;
+  /** The lease the first waiting getter asked for (undefined: the queue's), and how many getters asking it want. */
+  get firstWanted(): { lease_seconds: number | undefined; count: number } {
+    const lease_seconds = this.waiting.getters[0]?.request.lease_seconds;
+    const alike = this.waiting.getters.filter((g) => g.request.lease_seconds === lease_seconds);
+    return { lease_seconds, count: alike.reduce((n, g) => n + (g.request.max ?? 1), 0) };
   }
 
   /** Items a get could take now: ready and not delayed. */

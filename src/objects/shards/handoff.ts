@@ -90,18 +90,23 @@ export class Handoff {
     const order = this.shuffled().sort((a, b) => Number(b === first) - Number(a === first));
     this.asking = (async () => {
       for (const i of order) {
-        const q = this.host.queue();
-        if (!q || q.wanted === 0 || q.visible(Date.now()) > 0) return;
-        const sibling = this.host.sibling(i);
-        const out = await sibling.handOut(this.host.index, q.wanted, q.wantedLease).catch(() => undefined);
-        if (!out?.ok || out.deliveries.length === 0) continue;
-        let left: Delivery[] = [];
-        this.host.run((q) => {
-          left = q.serve(out.deliveries);
-          return { ok: true };
-        });
-        // The getters went away meanwhile: the deliveries go back, visible again at once.
-        for (const d of left) await sibling.release(d.receipt!, 0).catch(() => undefined);
+        // One lease at a time: a getter gets the lease it asked for, whichever shard its item is on.
+        for (;;) {
+          const q = this.host.queue();
+          if (!q || q.wanted === 0 || q.visible(Date.now()) > 0) return;
+          const { lease_seconds, count } = q.firstWanted;
+          const sibling = this.host.sibling(i);
+          const out = await sibling.handOut(this.host.index, count, lease_seconds).catch(() => undefined);
+          if (!out?.ok || out.deliveries.length === 0) break;
+          let left: Delivery[] = [];
+          this.host.run((q) => {
+            left = q.serve(out.deliveries, lease_seconds);
+            return { ok: true };
+          });
+          // The getters went away meanwhile: the deliveries go back, visible again at once.
+          for (const d of left) await sibling.release(d.receipt!, 0).catch(() => undefined);
+          if (out.deliveries.length < count) break; // the sibling has no more
+        }
       }
     })().finally(() => (this.asking = undefined));
     return this.asking;
