@@ -25,11 +25,12 @@ interface Host {
 }
 
 export class Handoff {
-  /** Siblings that asked while this shard had nothing to give (memory: a woken shard pokes every sibling once). */
+  /** Siblings that asked while this shard had nothing to give (memory only: see `fresh`). */
   private readonly hungry = new Set<number>();
   /** How many items this shard last asked for: it asks again only for more, or when poked. */
   private asked = 0;
   private asking: Promise<void> | undefined;
+  /** Until it first has items to spare, a woken shard does not know who is hungry. */
   private fresh = true;
 
   constructor(private readonly host: Host) {}
@@ -42,16 +43,17 @@ export class Handoff {
       this.asked = wanted;
       void this.ask();
     } else if (wanted === 0 && (this.hungry.size > 0 || this.fresh) && q.visible(now) > 0) {
-      // A woken shard forgot who was hungry: it pokes them all once, and each asks again if it still is.
+      // A woken shard forgot who was hungry: the first time it has items to spare it pokes them all, and each
+      // asks again if it still is.
       const poked = this.fresh ? this.shuffled() : [...this.hungry];
       this.hungry.clear();
+      this.fresh = false;
       for (const i of poked)
         this.host
           .sibling(i)
           .poke(this.host.index)
           .catch(() => undefined);
     }
-    this.fresh = false;
   }
 
   /** A get that may not wait, on a shard with nothing visible: a sibling's deliveries, if any has some. */

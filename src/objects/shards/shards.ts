@@ -45,7 +45,7 @@ export class Shard {
     private readonly name: string,
     readonly index: number,
     readonly count: number,
-    host: ShardHost,
+    private readonly host: ShardHost,
   ) {
     this.handoff = new Handoff({ index, count, sibling: (i) => this.sibling(i), ...host });
     this.joins =
@@ -62,10 +62,7 @@ export class Shard {
     this.watch = new ZeroWatch(async (fell) =>
       this.joins ? this.joins.zero(index, fell) : await this.coordinator().zero(index, fell),
     );
-    this.local = host;
   }
-
-  private readonly local: ShardHost;
 
   /** The shard a receipt, or a shard key, belongs to. */
   sibling<T = ShardCalls>(i: number): Api<T> {
@@ -89,7 +86,7 @@ export class Shard {
       if (read.ok) return read;
       throw new Error(`shard ${i} answered ${read.code}: ${read.message}`);
     }
-    const q = this.local.queue();
+    const q = this.host.queue();
     if (!q) throw new Error("the queue was deleted");
     return this.watch.read(q, targets, Date.now());
   }
