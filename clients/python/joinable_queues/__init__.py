@@ -5,7 +5,9 @@ runs with its queue in the service, shared by name with other processes, survivi
 multiprocessing program, ``from joinable_queues import JoinableQueue`` stands in for multiprocessing's.
 """
 from ._errors import Empty, Full, QueueError, ShutDown
-from ._queue import Group, Job, LifoQueue, PriorityQueue, Queue
+from ._deliveries import Job
+from ._group import Group
+from ._queue import LifoQueue, PriorityQueue, Queue
 from ._simple import SimpleQueue
 from .webhooks import WebhookVerificationError, verify_webhook
 

@@ -1,53 +1,26 @@
 """queue.Queue's interface over the service: same methods, same exceptions, same blocking rules."""
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import time
 import types
 import uuid
-import weakref
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from . import _items, _socket
+from ._deliveries import Deliveries, Job
 from ._errors import QueueError
+from ._group import Group
 from ._http import Transport
+from ._process import PerProcess
 
 _UNSET: Any = object()
 _MAX_TIMEOUT = 86_400  # the longest timeout the service takes in one call; a longer wait is more polls
 _BATCH = 100  # the most items one put carries (the service's batch; the TypeScript client's BATCH)
 _SHORT = 1.0  # a get that may wait less than this is one HTTP call; a longer one waits on the socket
-# What a process that unpickles a queue, or a forked child, starts anew (as multiprocessing's queues do after fork).
-_PER_PROCESS = ("_lock", "_held", "_heartbeat", "_socket", "_closed", "_putting", "_flushed", "_join_cancelled")
-_live: "weakref.WeakSet[Queue]" = weakref.WeakSet()
-_orphans: List[Any] = []  # a forked child's copies of its parent's sockets: kept, never closed, never used
 
 
-@dataclass
-class Job:
-    """One delivery of an item: ``done()`` completes exactly it; ``release()`` gives it back."""
-
-    item: Any
-    id: int
-    receipt: Optional[str]
-    deliveries: int
-    priority: Any
-    lease_expires_at: Optional[float]
-    _queue: "Queue" = field(repr=False, compare=False)
-    _thread: int = field(default=0, repr=False, compare=False)
-    group: Optional[str] = None
-
-    def done(self) -> None:
-        self._queue._complete(self)
-
-    def release(self, delay: float = 0) -> None:
-        self._queue._release(self, delay)
-
-
-class Queue:
+class Queue(Deliveries, PerProcess):
     """A queue.Queue whose items live in the service. ``Queue(maxsize)`` creates a fresh, uniquely named queue;
     ``Queue(name="jobs")`` opens (or creates) the queue that other processes share by that name.
 
@@ -103,28 +76,6 @@ class Queue:
                 + (f", maxsize={maxsize}" if explicit else "") + (f", shards={shards}" if shards != 1 else "")
             )
         self._lease = stats["lease_seconds"]
-
-    def __getstate__(self) -> Dict[str, Any]:
-        """The reference: URL, token, name and settings. The items this process holds stay its own."""
-        state = {k: v for k, v in self.__dict__.items() if k not in _PER_PROCESS}
-        state["_http"] = (self._http.url, self._http.token)
-        return state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        self.__dict__.update(state, _http=Transport(*state["_http"]))
-        self._begin()
-
-    def _begin(self) -> None:
-        """This process's own part of the queue; its connections are the Transport's, one per thread."""
-        self._lock = threading.Lock()
-        self._held: List[Job] = []  # items this process took and has not task_done'd, oldest first
-        self._heartbeat: Optional[threading.Thread] = None
-        self._socket: Optional[_socket.SocketConsumer] = None  # opened by the first get that waits
-        self._closed = False  # multiprocessing's close(): no more put or get from this process
-        self._putting = 0  # puts under way in this process's threads, which join_thread() waits for
-        self._flushed = threading.Condition(self._lock)
-        self._join_cancelled = False
-        _live.add(self)
 
     # ---- queue.Queue's interface
 
@@ -253,31 +204,6 @@ class Queue:
         """Deletes the queue and everything in it, for every process."""
         self._http.request("DELETE", self._path)
 
-    # ---- multiprocessing.Queue's process-side calls
-
-    def close(self) -> None:
-        """No more put or get from this process (they raise ValueError); task_done and join still work. Prefetched
-        items go back to the queue, and the socket closes once this process holds nothing."""
-        with self._lock:
-            self._closed = True
-            consumer = self._socket
-        if consumer is not None:
-            consumer.close()
-
-    def join_thread(self) -> None:
-        """After close(): waits until the puts other threads of this process have under way are acknowledged (here
-        they are the data a feeder thread would still be flushing), unless cancel_join_thread() was called."""
-        assert self._closed, f"Queue {self!r} not closed"
-        with self._flushed:
-            while self._putting and not self._join_cancelled:
-                self._flushed.wait()
-
-    def cancel_join_thread(self) -> None:
-        """join_thread() returns at once from now on, puts under way or not."""
-        with self._flushed:
-            self._join_cancelled = True
-            self._flushed.notify_all()
-
     # ---- the parts that differ between the three orders
 
     def _encode(self, item: Any) -> Dict[str, Any]:
@@ -314,127 +240,6 @@ class Queue:
                 if e.code != "poll_again":
                     raise
 
-    @contextlib.contextmanager
-    def _in_flight(self) -> Iterator[None]:
-        with self._flushed:
-            self._check_open()
-            self._putting += 1
-        try:
-            yield
-        finally:
-            with self._flushed:
-                self._putting -= 1
-                self._flushed.notify_all()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ValueError(f"Queue {self!r} is closed")
-
-    def _consumer(self) -> Optional[_socket.SocketConsumer]:
-        """This process's socket consumer, if sockets are on (a queue without leases stays on HTTP: its deliveries
-        carry no receipt to count credit by)."""
-        if not self._sockets or self._lease is None:
-            return None
-        with self._lock:
-            if self._socket is None:
-                self._socket = _socket.SocketConsumer(self._http.url, self._http.token, self._path, self._prefetch)
-            return self._socket
-
-    def _hold(self, jobs: List[Job]) -> List[Job]:
-        if jobs and jobs[0].receipt is not None:
-            with self._lock:
-                self._held.extend(jobs)
-            self._keep_alive()
-        return jobs
-
-    def _job(self, d: Dict[str, Any]) -> Job:
-        item = self._decode(d["item"])
-        return Job(item, d["id"], d["receipt"], d["deliveries"], d["priority"], d["lease_expires_at"], self,
-                   threading.get_ident(), d.get("group"))
-
-    def _pick(self) -> Optional[Job]:
-        with self._lock:
-            mine = [j for j in self._held if j._thread == threading.get_ident()]
-            return (mine or self._held or [None])[0]
-
-    def _complete(self, job: Job) -> None:
-        self._forget(job)
-        if self._over_socket("task_done", job.receipt) is None:
-            self._http.request("POST", f"{self._path}/task_done", {"receipt": job.receipt} if job.receipt else {})
-
-    def _release(self, job: Job, delay: float) -> None:
-        self._forget(job)
-        if self._over_socket("release", job.receipt, delay=delay) is None:
-            self._http.request("POST", f"{self._path}/release", {"receipt": job.receipt, "delay": delay})
-
-    def _over_socket(self, op: str, receipt: Optional[str], **fields: Any) -> Optional[Dict[str, Any]]:
-        """A delivery the socket holds ends (or is extended) on the socket: the answer, or None to use HTTP."""
-        consumer = self._socket
-        if consumer is None or not consumer.holds(receipt):
-            return None
-        try:
-            return consumer.finish(op, receipt, **fields)  # type: ignore[arg-type]
-        except _socket.Unavailable:
-            return None
-
-    def _forget(self, job: Job) -> None:
-        with self._lock:
-            if job in self._held:
-                self._held.remove(job)
-
-    def _keep_alive(self) -> None:
-        """Starts the heartbeat: while this process holds an item, its lease is extended before half of it passes,
-        so a slow but live consumer keeps its job and one killed loses it after one lease."""
-        with self._lock:
-            if self._heartbeat is None or not self._heartbeat.is_alive():
-                name = f"joinable-queues heartbeat {self.name}"
-                self._heartbeat = threading.Thread(target=self._beat, name=name, daemon=True)
-                self._heartbeat.start()
-
-    def _beat(self) -> None:
-        while True:
-            with self._lock:
-                held = list(self._held)
-            if not held:
-                return
-            now_ms = time.time() * 1000
-            for job in held:
-                if job.lease_expires_at is not None and job.lease_expires_at - now_ms < self._lease * 500:
-                    try:
-                        extend = {"receipt": job.receipt, "lease_seconds": self._lease}
-                        answer = self._over_socket("extend", job.receipt, lease_seconds=self._lease) or \
-                            self._http.request("POST", f"{self._path}/extend", extend)
-                        job.lease_expires_at = answer["lease_expires_at"]
-                    except QueueError:
-                        self._forget(job)  # already completed, or lost: nothing left to keep alive
-            time.sleep(min(1.0, self._lease / 4))
-
-
-class Group:
-    """One group of a queue: the items a producer put under one name, which ``join`` waits for apart from the rest.
-    Every item put through it carries the group; ``stats()`` raises QueueError (not_found) for a group the queue
-    does not know or has forgotten."""
-
-    def __init__(self, queue: Queue, name: str) -> None:
-        self.queue = queue
-        self.name = name
-
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
-        self.queue.put(item, block, timeout, group=self.name)
-
-    def put_many(self, items: List[Any], block: bool = True, timeout: Optional[float] = None) -> None:
-        self.queue.put_many(items, block, timeout, group=self.name)
-
-    def join(self, timeout: Optional[float] = None) -> Optional[bool]:
-        return self.queue.join(timeout, group=self.name)
-
-    def stats(self) -> Dict[str, Any]:
-        return self.queue._http.request("GET", f"{self.queue._path}/groups/{quote(self.name, safe='')}")
-
-    @property
-    def unfinished_tasks(self) -> int:
-        return int(self.stats()["unfinished_tasks"])
-
 
 class LifoQueue(Queue):
     """The most recently put item first."""
@@ -460,16 +265,3 @@ class PriorityQueue(Queue):
     def _decode(self, value: Any) -> Any:
         value = super()._decode(value)
         return tuple(value) if isinstance(value, list) else value
-
-
-def _after_fork_in_child() -> None:
-    """A forked child has copies of the parent's queues, whose kept-alive sockets would answer both processes and
-    whose held items are the parent's to complete: each copy starts anew, as if unpickled. The copy of a WebSocket
-    (whose loop thread did not survive the fork) is kept unused, so that nothing in the child ever closes it."""
-    for q in list(_live):
-        _orphans.append(q.__dict__.get("_socket"))
-        q.__setstate__(q.__getstate__())
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
