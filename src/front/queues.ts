@@ -14,6 +14,8 @@ import { queueObject, shardObject } from "../objects/stubs.ts";
 type Queue = Api<QueueObject>;
 
 const CACHE_MS = 10_000;
+/** Second reads a sharded queue's stats may take to find its shards still. */
+const STATS_ROUNDS = 3;
 const counts = new Map<string, { shards: number; until: number }>();
 
 /** How many objects hold the queue: 1 for a queue that is not sharded (or does not exist). */
@@ -156,8 +158,23 @@ class ShardedQueue {
     return (await Promise.all(this.all().map((s) => s.withdraw(waiter)))).some(Boolean);
   }
 
+  /**
+   * The shards' stats added up, taken the way the join takes its counts: every shard read, then every shard read
+   * again. Where no shard changed between its two reads, there was an instant (between the two rounds) when each
+   * stood as read, so the sums are the queue's at that instant. Under steady work a round or two may not find one:
+   * then each shard's figures are its own as of its last read.
+   */
   async stats(): Of<"stats"> {
-    // The first shard last: its join callbacks and push state are the queue's.
+    let reads = await this.statsOnce();
+    for (let round = 0; round < STATS_ROUNDS && reads.ok; round++) {
+      const again = await this.statsOnce();
+      if (!again.ok || again.key === reads.key) return again.ok ? again.answer : again;
+      reads = again;
+    }
+    return reads.ok ? reads.answer : reads;
+  }
+
+  private async statsOnce() {
     const all = await Promise.all(this.all().map((s) => s.stats()));
     const failed = all.find((o) => !o.ok);
     if (failed) return failed;
@@ -165,7 +182,8 @@ class ShardedQueue {
     const { shard: _, ...first } = stats[0]!;
     // A group on several shards counts on each: the catalog's gauge is an upper bound on a sharded queue.
     const groups = sum(all.map((o) => (o.ok ? o.groups : 0)));
-    return { ok: true, stats: { ...first, ...addStats(stats) }, groups };
+    const key = JSON.stringify(stats.map(({ waiting: _, ...counts }) => counts));
+    return { ok: true as const, key, answer: { ok: true as const, stats: { ...first, ...addStats(stats) }, groups } };
   }
 
   async configure(...args: Args<"configure">): Of<"configure"> {
