@@ -31,6 +31,7 @@ import { Headlines } from "../catalog/headlines.ts";
 import { Push } from "../push/push.ts";
 import type { Api } from "../rpc.ts";
 import type { Joined, Read, ShardJoinRequest, Target } from "../shards/coordinator.ts";
+import type { Handed } from "../shards/handoff.ts";
 import { Shard, type ShardCalls, shardFor } from "../shards/shards.ts";
 import { error, parse } from "../sockets/frames.ts";
 import { Subscriptions } from "../sockets/subscriptions.ts";
@@ -207,10 +208,10 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   /** A sibling shard asks for deliveries for its waiting getters (shards/handoff.ts). */
-  handOut(from: number, max: number, lease_seconds?: number): Outcome<{ deliveries: Delivery[] }> {
+  handOut(from: number, max: number, lease_seconds?: number): Outcome<Handed> {
     return this.run((q, now) => ({
       ok: true,
-      deliveries: this.shard?.handoff.handOut(from, max, lease_seconds, q, now) ?? [],
+      ...(this.shard?.handoff.handOut(from, max, lease_seconds, q, now) ?? { deliveries: [], visible: 0 }),
     }));
   }
 

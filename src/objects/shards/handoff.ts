@@ -8,9 +8,15 @@
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { Delivery, GetRequest, Outcome } from "../../core/types.ts";
 
+/** A sibling's answer: its deliveries, and how many items it still has visible (where to ask first next time). */
+export interface Handed {
+  deliveries: Delivery[];
+  visible: number;
+}
+
 /** What a shard asks of a sibling (the queue object's methods, over RPC). */
 export interface Sibling {
-  handOut(from: number, max: number, lease_seconds?: number): Promise<Outcome<{ deliveries: Delivery[] }>>;
+  handOut(from: number, max: number, lease_seconds?: number): Promise<Outcome<Handed>>;
   release(receipt: string, delay: number): Promise<unknown>;
   poke(from: number): Promise<unknown>;
 }
@@ -30,6 +36,8 @@ export class Handoff {
   /** How many items this shard last asked for: it asks again only for more, or when poked. */
   private asked = 0;
   private asking: Promise<void> | undefined;
+  /** What each sibling last said it had visible (or, poking, that it had some): who is asked first. */
+  private readonly seen = new Map<number, number>();
   /** Until it first has items to spare, a woken shard does not know who is hungry. */
   private fresh = true;
 
@@ -60,38 +68,39 @@ export class Handoff {
   async elsewhere(request: GetRequest): Promise<Delivery[] | undefined> {
     const q = this.host.queue();
     if (!q || q.visible(Date.now()) > 0) return undefined;
-    for (const i of this.shuffled()) {
+    for (const i of this.order()) {
       const out = await this.host.sibling(i).handOut(this.host.index, request.max ?? 1, request.lease_seconds);
+      if (out.ok) this.seen.set(i, out.visible);
       if (out.ok && out.deliveries.length > 0) return out.deliveries;
     }
     return undefined;
   }
 
   /** A sibling asks for up to `max` deliveries: it gets what this shard has visible, or is remembered as hungry. */
-  handOut(from: number, max: number, lease_seconds: number | undefined, q: JoinableQueue, now: number): Delivery[] {
+  handOut(from: number, max: number, lease_seconds: number | undefined, q: JoinableQueue, now: number): Handed {
     if (q.visible(now) === 0) {
       this.hungry.add(from);
-      return [];
+      return { deliveries: [], visible: 0 };
     }
-    let out: Delivery[] = [];
+    let deliveries: Delivery[] = [];
     q.get({ block: false, max, lease_seconds }, now, (o) => {
-      if (o.ok) out = o.deliveries;
+      if (o.ok) deliveries = o.deliveries;
     });
-    return out;
+    return { deliveries, visible: q.visible(now) };
   }
 
   /** A sibling has items now: ask again, that one first. */
   poke(from: number): void {
     this.asked = 0;
+    this.seen.set(from, Math.max(1, this.seen.get(from) ?? 0));
     if ((this.host.queue()?.wanted ?? 0) > 0) void this.ask(from);
   }
 
   /** Asks each sibling in turn (`first` first) while getters wait here with nothing visible. */
   private ask(first?: number): Promise<void> {
     if (this.asking !== undefined) return this.asking.then(() => this.ask(first));
-    const order = this.shuffled().sort((a, b) => Number(b === first) - Number(a === first));
     this.asking = (async () => {
-      for (const i of order) {
+      for (const i of this.order(first)) {
         // One lease at a time: a getter gets the lease it asked for, whichever shard its item is on.
         for (;;) {
           const q = this.host.queue();
@@ -99,6 +108,7 @@ export class Handoff {
           const { lease_seconds, count } = q.firstWanted;
           const sibling = this.host.sibling(i);
           const out = await sibling.handOut(this.host.index, count, lease_seconds).catch(() => undefined);
+          if (out?.ok) this.seen.set(i, out.visible);
           if (!out?.ok || out.deliveries.length === 0) break;
           let left: Delivery[] = [];
           this.host.run((q) => {
@@ -112,6 +122,12 @@ export class Handoff {
       }
     })().finally(() => (this.asking = undefined));
     return this.asking;
+  }
+
+  /** The siblings to ask: `first` first, then those last seen with the most visible (unknown: as one), ties at random. */
+  private order(first?: number): number[] {
+    const rank = (i: number) => (i === first ? Infinity : (this.seen.get(i) ?? 1));
+    return this.shuffled().sort((a, b) => rank(b) - rank(a));
   }
 
   private shuffled(): number[] {

@@ -2,16 +2,16 @@
 // (handoff.ts), watches for the zeros the join waits on (zero-watch.ts) and, on the first shard, runs the join's
 // waves (coordinator.ts). A queue of one object builds none of it.
 import type { JoinableQueue } from "../../core/queue.ts";
-import type { Delivery, Outcome, QueueError } from "../../core/types.ts";
+import type { Outcome, QueueError } from "../../core/types.ts";
 import { type Api, rpc } from "../rpc.ts";
 import { type Joined, type Read, ShardJoin, type ShardJoinRequest, type Target } from "./coordinator.ts";
-import { Handoff } from "./handoff.ts";
+import { type Handed, Handoff } from "./handoff.ts";
 import { queueNameOf, shardName } from "./names.ts";
 import { ZeroWatch } from "./zero-watch.ts";
 
 /** What a shard offers its siblings: the queue object's methods of that name. */
 export interface ShardCalls {
-  handOut(from: number, max: number, lease_seconds?: number): Outcome<{ deliveries: Delivery[] }>;
+  handOut(from: number, max: number, lease_seconds?: number): Outcome<Handed>;
   release(receipt: string, delay: number): unknown;
   poke(from: number): void;
   readCounts(targets: Target[]): Outcome<Read>;
