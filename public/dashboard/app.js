@@ -1,7 +1,6 @@
 // The dashboard: every queue with live counters (one catalog feed socket), and one queue in detail. Plain modules,
-// no build, no framework: it uses the service's own API (/v1) and WebSockets (no polling but a sharded queue's
-// counters), with a token typed once when authentication is on (kept in sessionStorage; sockets open with single-use
-// tickets).
+// no build, no framework: it uses the service's own API (/v1) and WebSockets (no polling), with a token typed once
+// when authentication is on (kept in sessionStorage; sockets open with single-use tickets).
 import { esc, setToken, stopAll, token, Unauthorized } from "./api.js";
 import { overview } from "./overview.js";
 import { queueView } from "./queue-view.js";

@@ -1,7 +1,7 @@
-// One queue in detail: live counters from its `watch` socket (a sharded queue's from GET, once a second), what join
-// is waiting for (the deliveries in flight, who knows them by id, their deliveries and lease ends), each group's
-// counters, the next ready and delayed items, the dead letters with their items, a chart, and the admin actions.
-// Items are peeked, never taken: looking changes no counter.
+// One queue in detail: live counters from its `watch` socket, what join is waiting for (the deliveries in flight,
+// who knows them by id, their deliveries and lease ends), each group's counters, the next ready and delayed items,
+// the dead letters with their items, a chart, and the admin actions. Items are peeked, never taken: looking changes
+// no counter.
 import { api, duration, enc, esc, every, fmt, itemCell, LiveSocket, relative, scheduler } from "./api.js";
 import { Chart, RANGES, sample } from "./chart.js";
 
@@ -203,17 +203,12 @@ export async function queueView(main, name, onError) {
   const report = (e) => {
     $("message").textContent = String(e.message ?? e);
   };
-  // A sharded queue's socket lands on one of its shards, whose frames count that shard alone (shards are fixed when
-  // the queue is created): its counters are the sum GET answers, asked once a second while the page is in view.
-  const sharded = stats.shards > 1;
-  const poll = () => api(path).then(changed, report);
   const act = (button, ask, call) =>
     $(button).addEventListener("click", async () => {
       if (ask && !confirm(ask)) return;
       try {
         await call();
         $("message").textContent = "Done.";
-        if (sharded) await poll();
         await refresh();
       } catch (e) {
         report(e);
@@ -248,12 +243,11 @@ export async function queueView(main, name, onError) {
     path: `${path}/ws`,
     ticketPath: `${path}/ws-ticket`,
     onOpen: (ws) => ws.send('{"op":"watch"}'),
-    onMessage: (m) => m.stats && !sharded && changed(m.stats),
+    onMessage: (m) => m.stats && changed(m.stats),
     onError,
   });
   changed(stats);
   every(1000, () => {
-    if (sharded && !document.hidden) return void poll(); // changed() samples what it brings
     sample(name, stats); // the last values hold until the next change: the chart's time keeps moving
     schedule();
   });

@@ -5,10 +5,11 @@
 // which takes a sibling's items when it has none (objects/shards/handoff.ts); a receipt names its shard; join and
 // join callbacks go to the first shard, which proves drains across all of them; the rest is asked of every shard
 // and added up. A stale cache only spreads calls over fewer shards: each object knows its own place.
-import type { GroupStats, Stats } from "../core/types.ts";
+import type { GroupStats } from "../core/types.ts";
 import type { QueueObject } from "../objects/queue/queue-object.ts";
 import type { Api } from "../objects/rpc.ts";
 import { shardFor } from "../objects/shards/shards.ts";
+import { addStats, sum } from "../objects/shards/totals.ts";
 import { queueObject, shardObject } from "../objects/stubs.ts";
 
 type Queue = Api<QueueObject>;
@@ -37,37 +38,6 @@ export async function queueOf(env: Env, name: string): Promise<Queue> {
 }
 
 const random = (n: number) => Math.floor(Math.random() * n);
-
-const sum = (all: number[]) => all.reduce((a, b) => a + b, 0);
-
-/** Every shard's stats as one queue's: counts added up, settings and push state from the first. */
-export function addStats(all: Stats[]): Stats {
-  const [first] = all as [Stats, ...Stats[]];
-  const { shard: _, ...config } = first;
-  const total = (f: (s: Stats) => number) => sum(all.map(f));
-  const qsize = total((s) => s.qsize);
-  return {
-    ...config,
-    qsize,
-    empty: qsize === 0,
-    unfinished_tasks: total((s) => s.unfinished_tasks),
-    in_flight: total((s) => s.in_flight),
-    leased: total((s) => s.leased),
-    delayed: total((s) => s.delayed),
-    dead_lettered: total((s) => s.dead_lettered),
-    deliveries: total((s) => s.deliveries),
-    redeliveries: total((s) => s.redeliveries),
-    puts: total((s) => s.puts),
-    completed: total((s) => s.completed),
-    shutdown: all.every((s) => s.shutdown),
-    immediate: all.every((s) => s.immediate),
-    waiting: {
-      getters: total((s) => s.waiting.getters),
-      putters: total((s) => s.waiting.putters),
-      joiners: total((s) => s.waiting.joiners),
-    },
-  };
-}
 
 type Method<K extends keyof QueueObject> = QueueObject[K] extends (...a: infer A) => infer R ? [A, R] : never;
 type Of<K extends keyof QueueObject> = Promise<Awaited<Method<K>[1]>>;

@@ -229,6 +229,19 @@ describe("sharded queues over sockets and callbacks", () => {
     for (const s of [consumer, joiner]) s.ws.close();
   });
 
+  it("a socket that watches a sharded queue is sent the queue's totals, not its own shard's", async () => {
+    const name = await createQueue({ shards: 4 });
+    const watcher = await subscribe(name);
+    watcher.send({ op: "watch" });
+    for (const k of ["a", "b", "c", "d", "e", "f", "g", "h"]) await op(name, "put", { item: k, shard_key: k });
+    expect(new Set((await shardStats(name, 4)).filter((s) => s.qsize > 0)).size).toBeGreaterThan(1);
+    await until(async () => watcher.messages.some((m) => m.type === "stats" && m.stats.qsize === 8), 10_000);
+    const last = watcher.messages.filter((m) => m.type === "stats").at(-1)!.stats;
+    expect(last).toMatchObject({ shards: 4, qsize: 8, puts: 8, unfinished_tasks: 8 });
+    expect(last.shard).toBeUndefined();
+    watcher.ws.close();
+  });
+
   it("a join callback fires once, signed, when every shard has drained", async () => {
     const name = await createQueue({ shards: 3 });
     for (const k of ["a", "b", "c"]) await op(name, "put", { item: k, shard_key: k });

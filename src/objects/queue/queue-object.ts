@@ -122,7 +122,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     this.sharded();
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
-      this.subscriptions.resumeJoins();
+      this.subscriptions.resumeAcross();
       // Consumers that waited through a hibernation wait again, in the order they came; after the alarm is
       // known, so that re-arming timers does not set an alarm that is already set (each setAlarm is a row).
       this.work.resume();
@@ -397,6 +397,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   private sharded(): void {
     this.shard = Shard.of(this.env, this.ctx.id.name, this.queue, {
       queue: () => this.queue,
+      stats: () => this.stats(),
       run: (step) => this.run(step),
       maxWaitMs: this.limits.maxWaitMs,
       callbackTargets: () => this.push.callbackTargets(),
@@ -404,6 +405,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     });
     this.push.view = this.shard?.joins && (() => this.shard!.joins!.view());
     this.subscriptions.across = this.shard && ((request) => this.joinAcross(request));
+    this.subscriptions.totals = this.shard && (() => this.shard!.totals());
   }
 
   /**

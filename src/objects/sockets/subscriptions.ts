@@ -52,6 +52,8 @@ export interface Session {
 }
 
 export const WATCH_INTERVAL_MS = 100;
+/** How often a sharded queue's totals are read for its watchers. */
+export const TOTALS_INTERVAL_MS = 1000;
 /** Close codes (4000-4999 are the application's): the queue was shut down, or deleted. */
 export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_DELETED = 4004;
@@ -66,6 +68,9 @@ export class Subscriptions {
   private cache: Map<WebSocket, Session> | undefined;
   /** Set on a sharded queue: its joins wait on the coordinator, each a call held open until a drain is proven. */
   across: JoinAcross | undefined;
+  /** Set on a sharded queue: a watch reports the queue's totals, read from every shard while anyone watches. */
+  totals: (() => Promise<Stats | undefined>) | undefined;
+  private polling: ReturnType<typeof setInterval> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -121,7 +126,8 @@ export class Subscriptions {
       session.watch = true;
       session.sent = "";
       session.sentAt = 0;
-      this.sendStats(ws, session, this.statsOf(q, now), now);
+      if (this.totals) this.poll();
+      else this.sendStats(ws, session, this.statsOf(q, now), now);
     } else {
       session.watch = false;
     }
@@ -129,10 +135,35 @@ export class Subscriptions {
   }
 
   /** After waking: the joins of a sharded queue's sockets wait on the coordinator again. */
-  resumeJoins(): void {
+  resumeAcross(): void {
     if (!this.across) return;
     for (const [ws, session] of this.all())
       for (const sub of session.joins) void this.joinAcross(ws, session.key, sub, 0);
+    if ([...this.all().values()].some((s) => s.watch)) this.poll();
+  }
+
+  /**
+   * A sharded queue's watchers: the queue's totals, read from every shard now and then each TOTALS_INTERVAL_MS
+   * while anyone watches, sent to each watcher when they changed (the object stays awake meanwhile).
+   */
+  private poll(): void {
+    const tick = async () => {
+      const watching = [...this.all()].filter(([, s]) => s.watch);
+      if (watching.length === 0) {
+        clearInterval(this.polling);
+        this.polling = undefined;
+        return;
+      }
+      const stats = await this.totals!().catch(() => undefined);
+      const json = JSON.stringify(stats);
+      for (const [ws, session] of watching) {
+        if (!stats || json === session.sent || !session.watch) continue;
+        this.sendStats(ws, session, stats, Date.now());
+        this.save(ws, session);
+      }
+    };
+    void tick();
+    this.polling ??= setInterval(() => void tick(), TOTALS_INTERVAL_MS);
   }
 
   /** Waits for a drain the coordinator proves; a repeating join then waits for the next one (more puts). */
@@ -165,7 +196,8 @@ export class Subscriptions {
     const sessions = this.all();
     if (sessions.size === 0) return;
     if (q.isShutdown) return this.close("shutdown");
-    const stats = [...sessions.values()].some((s) => s.watch) ? this.statsOf(q, now) : undefined;
+    // A sharded queue's watchers are sent its totals by `poll`, not this shard's own stats.
+    const stats = !this.totals && [...sessions.values()].some((s) => s.watch) ? this.statsOf(q, now) : undefined;
     const statsJson = JSON.stringify(stats);
     let due = Infinity;
     for (const [ws, session] of sessions) {
