@@ -9,14 +9,12 @@ import type { GroupStats } from "../core/types.ts";
 import type { QueueObject } from "../objects/queue/queue-object.ts";
 import type { Api } from "../objects/rpc.ts";
 import { shardFor } from "../objects/shards/shards.ts";
-import { addStats, sum } from "../objects/shards/totals.ts";
+import { sum } from "../objects/shards/totals.ts";
 import { queueObject, shardObject } from "../objects/stubs.ts";
 
 type Queue = Api<QueueObject>;
 
 const CACHE_MS = 10_000;
-/** Second reads a sharded queue's stats may take to find its shards still. */
-const STATS_ROUNDS = 3;
 const counts = new Map<string, { shards: number; until: number }>();
 
 /** How many objects hold the queue: 1 for a queue that is not sharded (or does not exist). */
@@ -128,32 +126,9 @@ class ShardedQueue {
     return (await Promise.all(this.all().map((s) => s.withdraw(waiter)))).some(Boolean);
   }
 
-  /**
-   * The shards' stats added up, taken the way the join takes its counts: every shard read, then every shard read
-   * again. Where no shard changed between its two reads, there was an instant (between the two rounds) when each
-   * stood as read, so the sums are the queue's at that instant. Under steady work a round or two may not find one:
-   * then each shard's figures are its own as of its last read.
-   */
-  async stats(): Of<"stats"> {
-    let reads = await this.statsOnce();
-    for (let round = 0; round < STATS_ROUNDS && reads.ok; round++) {
-      const again = await this.statsOnce();
-      if (!again.ok || again.key === reads.key) return again.ok ? again.answer : again;
-      reads = again;
-    }
-    return reads.ok ? reads.answer : reads;
-  }
-
-  private async statsOnce() {
-    const all = await Promise.all(this.all().map((s) => s.stats()));
-    const failed = all.find((o) => !o.ok);
-    if (failed) return failed;
-    const stats = all.map((o) => (o as Extract<typeof o, { ok: true }>).stats);
-    const { shard: _, ...first } = stats[0]!;
-    // A group on several shards counts on each: the catalog's gauge is an upper bound on a sharded queue.
-    const groups = sum(all.map((o) => (o.ok ? o.groups : 0)));
-    const key = JSON.stringify(stats.map(({ waiting: _, ...counts }) => counts));
-    return { ok: true as const, key, answer: { ok: true as const, stats: { ...first, ...addStats(stats) }, groups } };
+  /** The shards' stats added up, as the first shard takes them (objects/shards/totals.ts). */
+  stats(): Of<"stats"> {
+    return this.shard(0).totals();
   }
 
   async configure(...args: Args<"configure">): Of<"configure"> {

@@ -172,6 +172,11 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return this.run((q, now) => ({ ok: true, stats: this.statsAt(q, now), groups: q.groupCount }));
   }
 
+  /** A sharded queue's stats, every shard's added up (shards/totals.ts); a queue of one object's own. */
+  async totals(): Promise<Outcome<{ stats: Stats; groups: number }>> {
+    return this.shard ? this.shard.totals() : this.stats();
+  }
+
   /** How many objects hold this queue (the Worker spreads calls over them); 0: there is no such queue. */
   shardCount(): number {
     return this.queue ? (this.queue.config.shards ?? 1) : 0;
@@ -405,7 +410,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     });
     this.push.view = this.shard?.joins && (() => this.shard!.joins!.view());
     this.subscriptions.across = this.shard && ((request) => this.joinAcross(request));
-    this.subscriptions.totals = this.shard && (() => this.shard!.totals());
+    this.subscriptions.totals = this.shard && (() => this.totals());
   }
 
   /**

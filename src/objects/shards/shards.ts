@@ -2,12 +2,12 @@
 // (handoff.ts), watches for the zeros the join waits on (zero-watch.ts) and, on the first shard, runs the join's
 // waves (coordinator.ts). A queue of one object builds none of it.
 import type { JoinableQueue } from "../../core/queue.ts";
-import type { Outcome, QueueError, Stats } from "../../core/types.ts";
+import type { Outcome, QueueError } from "../../core/types.ts";
 import { type Api, rpc } from "../rpc.ts";
 import { type Joined, type Read, ShardJoin, type ShardJoinRequest, type Target } from "./coordinator.ts";
 import { type Handed, Handoff } from "./handoff.ts";
 import { queueNameOf, shardName } from "./names.ts";
-import { addStats } from "./totals.ts";
+import { type ShardStats, totals } from "./totals.ts";
 import { ZeroWatch } from "./zero-watch.ts";
 
 /** What a shard offers its siblings: the queue object's methods of that name. */
@@ -18,7 +18,7 @@ export interface ShardCalls {
   readCounts(targets: Target[]): Outcome<Read>;
   zero(from: number, fell: Target[] | null): void;
   joinAcross(request: ShardJoinRequest): Promise<Outcome<Joined>>;
-  stats(): Outcome<{ stats: Stats }>;
+  stats(): ShardStats;
 }
 
 /** The shard a shard key's items go to: FNV-1a of the key, so every door and every Worker agrees. */
@@ -30,7 +30,7 @@ export function shardFor(key: string, count: number): number {
 
 export interface ShardHost {
   queue(): JoinableQueue | undefined;
-  stats(): Outcome<{ stats: Stats }>;
+  stats(): ShardStats;
   run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError;
   maxWaitMs: number;
   callbackTargets(): Target[];
@@ -76,12 +76,11 @@ export class Shard {
     return this.sibling(0);
   }
 
-  /** The queue's stats: every shard's, added up (undefined if a shard could not say). */
-  async totals(): Promise<Stats | undefined> {
+  /** The queue's stats: every shard's, added up (totals.ts). */
+  totals(): Promise<ShardStats> {
     const shards = Array.from({ length: this.count }, (_, i) => i);
-    const all = await Promise.all(shards.map((i) => (i === this.index ? this.host.stats() : this.sibling(i).stats())));
-    const stats = all.flatMap((o) => (o.ok ? [o.stats] : []));
-    return stats.length === this.count ? addStats(stats) : undefined;
+    const read = async (i: number) => (i === this.index ? this.host.stats() : await this.sibling(i).stats());
+    return totals(() => Promise.all(shards.map(read)));
   }
 
   /** After every step of this shard. */

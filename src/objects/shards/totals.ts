@@ -1,5 +1,5 @@
 // A sharded queue's figures as one queue's: its shards' stats added up.
-import type { Stats } from "../../core/types.ts";
+import type { Outcome, Stats } from "../../core/types.ts";
 
 export const sum = (all: number[]) => all.reduce((a, b) => a + b, 0);
 
@@ -30,4 +30,36 @@ export function addStats(all: Stats[]): Stats {
       joiners: total((s) => s.waiting.joiners),
     },
   };
+}
+
+/** A shard's stats, and how many groups it holds. */
+export type ShardStats = Outcome<{ stats: Stats; groups: number }>;
+
+/** Second reads the totals may take to find every shard still. */
+const ROUNDS = 3;
+
+/**
+ * The shards' stats added up, taken the way the join takes its counts: every shard read, then every shard read
+ * again. Where no shard changed between its two reads, there was an instant (between the two rounds) when each
+ * stood as read, so the sums are the queue's at that instant. Under steady work a few rounds may not find one: then
+ * each shard's figures are its own as of its last read.
+ */
+export async function totals(read: () => Promise<ShardStats[]>): Promise<ShardStats> {
+  let last = once(await read());
+  for (let round = 0; round < ROUNDS && last.ok; round++) {
+    const again = once(await read());
+    if (!again.ok || again.key === last.key) return again.ok ? again.answer : again;
+    last = again;
+  }
+  return last.ok ? last.answer : last;
+}
+
+function once(all: ShardStats[]) {
+  const failed = all.find((o) => !o.ok);
+  if (failed) return failed;
+  const stats = all.map((o) => (o as Extract<ShardStats, { ok: true }>).stats);
+  // A group on several shards counts on each: the catalog's gauge is an upper bound on a sharded queue.
+  const groups = sum(all.map((o) => (o.ok ? o.groups : 0)));
+  const key = JSON.stringify(stats.map(({ waiting: _, ...counts }) => counts));
+  return { ok: true as const, key, answer: { ok: true as const, stats: addStats(stats), groups } };
 }

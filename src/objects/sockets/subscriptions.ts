@@ -69,7 +69,7 @@ export class Subscriptions {
   /** Set on a sharded queue: its joins wait on the coordinator, each a call held open until a drain is proven. */
   across: JoinAcross | undefined;
   /** Set on a sharded queue: a watch reports the queue's totals, read from every shard while anyone watches. */
-  totals: (() => Promise<Stats | undefined>) | undefined;
+  totals: (() => Promise<Outcome<{ stats: Stats }>>) | undefined;
   private polling: ReturnType<typeof setInterval> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -154,7 +154,8 @@ export class Subscriptions {
         this.polling = undefined;
         return;
       }
-      const stats = await this.totals!().catch(() => undefined);
+      const read = await this.totals!().catch(() => undefined);
+      const stats = read?.ok ? read.stats : undefined;
       const json = JSON.stringify(stats);
       for (const [ws, session] of watching) {
         if (!stats || json === session.sent || !session.watch) continue;
