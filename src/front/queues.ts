@@ -3,8 +3,9 @@
 // A sharded queue's first object knows how many shards it has; each Worker caches that for a while (it is fixed
 // when the queue is created). Puts go to a shard at random, or by their shard key; gets to a shard at random,
 // which takes a sibling's items when it has none (objects/shards/handoff.ts); a receipt names its shard; join and
-// join callbacks go to the first shard, which proves drains across all of them; the rest is asked of every shard
-// and added up. A stale cache only spreads calls over fewer shards: each object knows its own place.
+// join callbacks go to the first shard, which proves drains across all of them, and stats too, which it adds up;
+// the rest is asked of every shard and merged. A stale cache only spreads calls over fewer shards, or reaches one
+// no longer there, which is asked again as the queue is now: each object knows its own place.
 import type { GroupStats } from "../core/types.ts";
 import type { QueueObject } from "../objects/queue/queue-object.ts";
 import type { Api } from "../objects/rpc.ts";
