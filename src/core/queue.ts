@@ -33,6 +33,9 @@ export type { Limits } from "./limits.ts";
 
 type Got = Outcome<{ deliveries: Delivery[] }>;
 
+/** How many items these waiting getters would take. */
+const demand = (getters: { request: GetRequest }[]) => getters.reduce((n, g) => n + (g.request.max ?? 1), 0);
+
 const SHUTDOWN = fail("shutdown", "the queue has been shut down");
 const FULL = fail("full", "the queue is full");
 const EMPTY = fail("empty", "the queue is empty");
@@ -179,7 +182,7 @@ export class JoinableQueue {
 
   /** How many items the waiting getters would take now: what a shard asks its siblings for when it has none. */
   get wanted(): number {
-    return this.waiting.getters.reduce((n, g) => n + (g.request.max ?? 1), 0);
+    return demand(this.waiting.getters);
   }
 
   /**
@@ -200,7 +203,7 @@ export class JoinableQueue {
   get firstWanted(): { lease_seconds: number | undefined; count: number } {
     const lease_seconds = this.waiting.getters[0]?.request.lease_seconds;
     const alike = this.waiting.getters.filter((g) => g.request.lease_seconds === lease_seconds);
-    return { lease_seconds, count: alike.reduce((n, g) => n + (g.request.max ?? 1), 0) };
+    return { lease_seconds, count: demand(alike) };
   }
 
   /** Items a get could take now: ready and not delayed. */

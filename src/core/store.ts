@@ -344,8 +344,10 @@ export class Store {
     return n;
   }
 
-  /** Moves up to `limit` dead letters back into the queue as fresh items; returns their ids. */
-  /** Dead letters back as fresh work: a redrive counts as a put of its group, as its unfinished count rises. */
+  /**
+   * Moves up to `limit` dead letters back into the queue as fresh items; returns their ids. A redrive counts as a
+   * put of its item's group, as that group's unfinished count rises again.
+   */
   redrive(limit: number, now: number): number[] {
     const ids = this.select("dead", limit).map((i) => i.id);
     for (const id of ids)

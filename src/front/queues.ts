@@ -6,6 +6,7 @@
 // join callbacks go to the first shard, which proves drains across all of them, and stats too, which it adds up;
 // the rest is asked of every shard and merged. A stale cache only spreads calls over fewer shards, or reaches one
 // no longer there, which is asked again as the queue is now: each object knows its own place.
+import { shardOf } from "../core/receipt.ts";
 import type { GroupStats } from "../core/types.ts";
 import type { QueueObject } from "../objects/queue/queue-object.ts";
 import type { Api } from "../objects/rpc.ts";
@@ -60,7 +61,7 @@ class ShardedQueue {
 
   /** The shard a receipt names (its tag ends in `-<shard>`); a receipt of no shard goes to the first, to be refused. */
   private byReceipt(receipt: string | undefined): Queue {
-    const i = Number(/^[0-9a-f]{8}-(\d{1,2})\./.exec(receipt ?? "")?.[1] ?? 0);
+    const i = receipt === undefined ? 0 : shardOf(receipt);
     return this.shard(i < this.count ? i : 0);
   }
 

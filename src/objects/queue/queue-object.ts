@@ -260,15 +260,21 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   async taskDoneMany(receipts: string[]): Promise<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
-    const mine = receipts.filter((r) => !this.elsewhere(r));
+    const shard = this.shard;
+    const batches = new Map<number, string[]>();
+    for (const r of receipts) {
+      const i = shard ? shardOf(r) : 0;
+      if (!batches.has(i)) batches.set(i, []);
+      batches.get(i)!.push(r);
+    }
+    const mine = batches.get(shard?.index ?? 0) ?? [];
     const here = this.ending(mine, (q, now) => ({ ok: true, ...q.taskDoneMany(mine, now) }));
     if (!here.ok || mine.length === receipts.length) return here;
     // A batch across shards: each shard completes its own receipts; the results keep the batch's order.
     const results = new Map(mine.map((r, i) => [r, here.results[i]!]));
-    const others = new Map<number, string[]>();
-    for (const r of receipts) if (this.elsewhere(r)) others.set(shardOf(r), [...(others.get(shardOf(r)) ?? []), r]);
-    for (const [i, batch] of others) {
-      const done = await this.ended(batch, this.shard!.sibling<QueueObject>(i).taskDoneMany(batch));
+    for (const [i, batch] of batches) {
+      if (i === shard!.index) continue;
+      const done = await this.ended(batch, shard!.sibling<QueueObject>(i).taskDoneMany(batch));
       for (const [k, r] of batch.entries()) results.set(r, done.ok ? done.results[k]! : "invalid");
     }
     return { ...here, results: receipts.map((r) => results.get(r)!) };
@@ -409,8 +415,10 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
       afterChange: () => this.afterChange(),
     });
     this.push.view = this.shard?.joins && (() => this.shard!.joins!.view());
-    this.subscriptions.across = this.shard && ((request) => this.joinAcross(request));
-    this.subscriptions.totals = this.shard && (() => this.totals());
+    this.subscriptions.across = this.shard && {
+      join: (request) => this.joinAcross(request),
+      totals: () => this.totals(),
+    };
   }
 
   /**

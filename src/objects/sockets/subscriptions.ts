@@ -58,18 +58,21 @@ export const TOTALS_INTERVAL_MS = 1000;
 export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_DELETED = 4004;
 
-/** A sharded queue's join, proven across its shards by the coordinator (shards/coordinator.ts). */
-export type JoinAcross = (request: {
-  group?: string;
-  since?: number;
-}) => Promise<Outcome<JoinResult & { puts: number }>>;
+/** What a sharded queue's sockets ask across its shards. */
+export interface Across {
+  /** A join, proven across the shards by the coordinator (shards/coordinator.ts). */
+  join(request: { group?: string; since?: number }): Promise<Outcome<JoinResult & { puts: number }>>;
+  /** The queue's stats: every shard's, added up (shards/totals.ts). */
+  totals(): Promise<Outcome<{ stats: Stats }>>;
+}
 
 export class Subscriptions {
   private cache: Map<WebSocket, Session> | undefined;
-  /** Set on a sharded queue: its joins wait on the coordinator, each a call held open until a drain is proven. */
-  across: JoinAcross | undefined;
-  /** Set on a sharded queue: a watch reports the queue's totals, read from every shard while anyone watches. */
-  totals: (() => Promise<Outcome<{ stats: Stats }>>) | undefined;
+  /**
+   * Set on a sharded queue: its joins wait on the coordinator, each a call held open until a drain is proven, and
+   * a watch reports the queue's totals, read from every shard while anyone watches.
+   */
+  across: Across | undefined;
   private polling: ReturnType<typeof setInterval> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -126,7 +129,7 @@ export class Subscriptions {
       session.watch = true;
       session.sent = "";
       session.sentAt = 0;
-      if (this.totals) this.poll();
+      if (this.across) this.poll();
       else this.sendStats(ws, session, this.statsOf(q, now), now);
     } else {
       session.watch = false;
@@ -154,7 +157,7 @@ export class Subscriptions {
         this.polling = undefined;
         return;
       }
-      const read = await this.totals!().catch(() => undefined);
+      const read = await this.across!.totals().catch(() => undefined);
       const stats = read?.ok ? read.stats : undefined;
       const json = JSON.stringify(stats);
       for (const [ws, session] of watching) {
@@ -170,7 +173,7 @@ export class Subscriptions {
   /** Waits for a drain the coordinator proves; a repeating join then waits for the next one (more puts). */
   private async joinAcross(ws: WebSocket, key: string, sub: JoinSubscription, since: number): Promise<void> {
     for (;;) {
-      const joined = await this.across!({ ...(sub.group === undefined ? {} : { group: sub.group }), since });
+      const joined = await this.across!.join({ ...(sub.group === undefined ? {} : { group: sub.group }), since });
       const session = this.all().get(ws);
       if (session?.key !== key || !session.joins.includes(sub)) return; // closed, or unjoined meanwhile
       if (!joined.ok && joined.code === "poll_again") continue;
@@ -198,7 +201,7 @@ export class Subscriptions {
     if (sessions.size === 0) return;
     if (q.isShutdown) return this.close("shutdown");
     // A sharded queue's watchers are sent its totals by `poll`, not this shard's own stats.
-    const stats = !this.totals && [...sessions.values()].some((s) => s.watch) ? this.statsOf(q, now) : undefined;
+    const stats = !this.across && [...sessions.values()].some((s) => s.watch) ? this.statsOf(q, now) : undefined;
     const statsJson = JSON.stringify(stats);
     let due = Infinity;
     for (const [ws, session] of sessions) {
