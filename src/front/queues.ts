@@ -17,14 +17,20 @@ import { queueObject, shardObject } from "../objects/stubs.ts";
 type Queue = Api<QueueObject>;
 
 const CACHE_MS = 10_000;
-const counts = new Map<string, { shards: number; until: number }>();
+/** What each queue's first object answered, or is answering: the calls that arrive meanwhile wait for that one. */
+const counts = new Map<string, { shards: Promise<number>; until: number }>();
 
 /** How many objects hold the queue: 1 for a queue that is not sharded (or does not exist). */
-export async function shardsOf(env: Env, name: string): Promise<number> {
+export function shardsOf(env: Env, name: string): Promise<number> {
   const known = counts.get(name);
   if (known && known.until > Date.now()) return known.shards;
-  const shards = Math.max(1, await queueObject(env, name).shardCount());
-  counts.set(name, { shards, until: Date.now() + CACHE_MS });
+  const shards = queueObject(env, name)
+    .shardCount()
+    .then((n) => Math.max(1, n));
+  const entry = { shards, until: Date.now() + CACHE_MS };
+  counts.set(name, entry);
+  // A failed ask is not remembered: the next call asks again.
+  shards.catch(() => counts.get(name) === entry && counts.delete(name));
   return shards;
 }
 

@@ -2,6 +2,7 @@
 // that name their shard, and a join proven across every shard (src/objects/shards, docs/shards.md).
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { shardsOf } from "../../src/front/queues.ts";
 import type { Meter, QueueObject } from "../../src/objects/queue/queue-object.ts";
 import { shardName } from "../../src/objects/shards/names.ts";
 import {
@@ -13,6 +14,7 @@ import {
   raw,
   stats,
   subscribe,
+  uniqueName,
   until,
   waitForMessages,
 } from "./helpers.ts";
@@ -51,6 +53,22 @@ describe("sharded queues", () => {
     expect(per.reduce((n, s) => n + s.qsize, 0)).toBe(40);
     expect(per.filter((s) => s.qsize > 0).length).toBeGreaterThan(1);
     expect(await stats(name)).toMatchObject({ qsize: 40, unfinished_tasks: 40, puts: 40, shards: 4 });
+  });
+
+  it("a Worker asks a queue's first object for its shard count once, however many calls arrive together", async () => {
+    let asked = 0;
+    const first = {
+      shardCount: async () => {
+        asked++;
+        await new Promise((r) => setTimeout(r, 10));
+        return 4;
+      },
+    };
+    const worker = { QUEUES: { idFromName: (n: string) => n, get: () => first } } as unknown as Env;
+    const name = uniqueName();
+    const counts = await Promise.all(Array.from({ length: 50 }, () => shardsOf(worker, name)));
+    expect(counts).toEqual(Array(50).fill(4));
+    expect(asked).toBe(1);
   });
 
   it("refuses what a shard cannot keep alone, with the reason, and creates nothing", async () => {
