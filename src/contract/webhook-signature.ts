@@ -13,17 +13,17 @@ export function newSecret(): string {
   return PREFIX + base64(crypto.getRandomValues(new Uint8Array(24)));
 }
 
-// Importing a key costs a little each time: a queue signs every push with the same one or two secrets.
-const keys = new Map<string, Promise<CryptoKey>>();
-function key(secret: string): Promise<CryptoKey> {
-  let found = keys.get(secret);
-  if (!found) {
-    const raw = unbase64(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret);
-    found = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    if (keys.size > 1000) keys.clear();
-    keys.set(secret, found);
-  }
-  return found;
+// Importing a key costs a little each time: a queue signs every push with the same one or two secrets. The keys
+// are kept once imported, never as promises: objects of one isolate must not await each other's work in flight.
+const keys = new Map<string, CryptoKey>();
+async function key(secret: string): Promise<CryptoKey> {
+  const kept = keys.get(secret);
+  if (kept) return kept;
+  const raw = unbase64(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret);
+  const imported = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  if (keys.size > 1000) keys.clear();
+  keys.set(secret, imported);
+  return imported;
 }
 
 /** `v1,<signature>` for one secret. */

@@ -1,7 +1,7 @@
 // The queue a door calls: its one object, or for a sharded queue the object each call belongs to.
 //
-// A sharded queue's first object knows how many shards it has; each Worker caches that for a while (it is fixed
-// when the queue is created). Puts go to a shard at random, or by their shard key; gets to a shard at random,
+// A sharded queue's first object knows how many shards it has; each Worker keeps that for a while (it is fixed
+// when the queue is created), as a settled number: see settled-cache.ts for why no ask in flight is shared. Puts go to a shard at random, or by their shard key; gets to a shard at random,
 // which takes a sibling's items when it has none (objects/shards/handoff.ts); a receipt names its shard; join and
 // join callbacks go to the first shard, which proves drains across all of them, and stats too, which it adds up;
 // the rest is asked of every shard and merged. A stale cache only spreads calls over fewer shards, or reaches one
@@ -10,28 +10,19 @@ import { shardOf } from "../core/receipt.ts";
 import type { GroupStats } from "../core/types.ts";
 import type { QueueObject } from "../objects/queue/queue-object.ts";
 import type { Api } from "../objects/rpc.ts";
-import { shardFor } from "../objects/shards/shards.ts";
+import { homeOf } from "../objects/shards/shards.ts";
 import { sum } from "../objects/shards/totals.ts";
 import { queueObject, shardObject } from "../objects/stubs.ts";
+import { SettledCache } from "./settled-cache.ts";
 
 type Queue = Api<QueueObject>;
 
-const CACHE_MS = 10_000;
-/** What each queue's first object answered, or is answering: the calls that arrive meanwhile wait for that one. */
-const counts = new Map<string, { shards: Promise<number>; until: number }>();
+/** Each queue's shard count as its first object answered it (a stale one is refreshed by one call at a time). */
+const counts = new SettledCache<string, number>(10_000, 2_000);
 
 /** How many objects hold the queue: 1 for a queue that is not sharded (or does not exist). */
 export function shardsOf(env: Env, name: string): Promise<number> {
-  const known = counts.get(name);
-  if (known && known.until > Date.now()) return known.shards;
-  const shards = queueObject(env, name)
-    .shardCount()
-    .then((n) => Math.max(1, n));
-  const entry = { shards, until: Date.now() + CACHE_MS };
-  counts.set(name, entry);
-  // A failed ask is not remembered: the next call asks again.
-  shards.catch(() => counts.get(name) === entry && counts.delete(name));
-  return shards;
+  return counts.get(name, async () => Math.max(1, await queueObject(env, name).shardCount()));
 }
 
 /** Forgets what this Worker knew of a queue (it was created or deleted here). */
@@ -72,8 +63,7 @@ class ShardedQueue {
   }
 
   async put(...[request]: Args<"put">): Of<"put"> {
-    const key = request.shard_key;
-    const i = key === undefined ? random(this.count) : shardFor(key, this.count);
+    const i = homeOf(request, this.count) ?? random(this.count);
     return this.fresh(i, await this.shard(i).put(request), async (q) => q.put(request));
   }
 

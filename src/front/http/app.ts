@@ -93,11 +93,30 @@ app.onError((err, c) => {
       : "the queue's object restarted during the call; retry (puts with an idempotency key retry safely)";
     return problem("unavailable", detail, c.req.path, err.overloaded ? {} : { "retry-after": "1" });
   }
-  // Nothing of the error reaches the caller; the id ties the answer to this log line.
-  const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
-  console.error(`request ${requestId}: ${c.req.method} ${c.req.path} failed`, err);
-  return problem("internal", "an internal error occurred", c.req.path, {}, { request_id: requestId });
+  return internal(err, c.req.raw);
 });
+
+/** A failure of ours: nothing of the error reaches the caller; the request id ties the answer to its log line. */
+function internal(err: unknown, request: Request): Response {
+  const requestId = request.headers.get("cf-ray") ?? crypto.randomUUID();
+  const path = new URL(request.url).pathname;
+  console.error(`request ${requestId}: ${request.method} ${path} failed`, err);
+  return problem("internal", "an internal error occurred", path, {}, { request_id: requestId });
+}
+
+/**
+ * The Worker's fetch: the app, and around it the same problem document for anything thrown past the app's own
+ * error handler, so that no caller is ever shown the runtime's plain-text stack.
+ */
+export const worker: ExportedHandler<Env> = {
+  async fetch(request, env, ctx) {
+    try {
+      return await app.fetch(request, env, ctx);
+    } catch (err) {
+      return internal(err, request);
+    }
+  },
+};
 
 app.notFound((c) => problem("not_found", `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`, c.req.path));
 

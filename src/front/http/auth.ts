@@ -12,6 +12,7 @@ import { LIMITS } from "../../contract/limits.ts";
 import { problem } from "../../contract/problems.ts";
 import { type Grant, inScope, RIGHTS, type Right, SOCKET_RIGHTS } from "../../contract/rights.ts";
 import { catalog } from "../../objects/stubs.ts";
+import { SettledCache } from "../settled-cache.ts";
 
 export type App = { Bindings: Env; Variables: { grant: Grant } };
 
@@ -165,22 +166,15 @@ export async function issueTicket(secret: string, name: string, rights: Right[] 
   return { ticket: await sign(claims, secret, "HS256"), expiresAt: claims.exp! };
 }
 
-// Revoked token ids, per isolate. A refresh is shared by the calls that arrive while it runs.
-let revoked: { ids: Set<string>; until: number; refresh?: Promise<Set<string>> } = { ids: new Set(), until: 0 };
+// Revoked token ids, per isolate, as the catalog last listed them (settled-cache.ts: no ask in flight is shared).
+// No grace: while the list is stale, every call asks until one answer is kept, so a revocation never outlives
+// `revocationRefreshSeconds`.
+const revoked = new SettledCache<"revoked", Set<string>>(LIMITS.revocationRefreshSeconds * 1000, 0);
 
 async function isRevoked(env: Env, id: string): Promise<boolean> {
-  if (Date.now() >= revoked.until) {
-    revoked.refresh ??= catalog(env)
-      .revokedTokens()
-      .then((ids) => {
-        revoked = { ids: new Set(ids), until: Date.now() + LIMITS.revocationRefreshSeconds * 1000 };
-        return revoked.ids;
-      })
-      .finally(() => (revoked.refresh = undefined));
-    await revoked.refresh;
-  }
-  return revoked.ids.has(id);
+  const ids = await revoked.get("revoked", async () => new Set(await catalog(env).revokedTokens()));
+  return ids.has(id);
 }
 
 /** Takes a revocation into account at once in this isolate (others learn of it within the refresh period). */
-export const forgetToken = (id: string): void => void revoked.ids.add(id);
+export const forgetToken = (id: string): void => void revoked.peek("revoked")?.add(id);

@@ -32,7 +32,7 @@ import { Push } from "../push/push.ts";
 import type { Api } from "../rpc.ts";
 import type { Joined, Read, ShardJoinRequest, Target } from "../shards/coordinator.ts";
 import type { Handed } from "../shards/handoff.ts";
-import { Shard, type ShardCalls, shardFor } from "../shards/shards.ts";
+import { homeOf, Shard, type ShardCalls } from "../shards/shards.ts";
 import { error, parse } from "../sockets/frames.ts";
 import { Subscriptions } from "../sockets/subscriptions.ts";
 import { SocketWork } from "../sockets/work.ts";
@@ -183,8 +183,8 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   put(request: Waiting<PutRequest & { shard_key?: string }>): Promise<Outcome<PutResult>> {
-    const { shard_key: key, ...put } = request;
-    const home = this.shard && key !== undefined ? shardFor(key, this.shard.count) : undefined;
+    const { shard_key: _, ...put } = request;
+    const home = this.shard && homeOf(request, this.shard.count);
     if (home !== undefined && home !== this.shard!.index) return this.shard!.sibling<QueueObject>(home).put(request);
     return this.wait((q, now, reply) => q.put(put, now, reply, request.waiter));
   }

@@ -28,6 +28,16 @@ export function shardFor(key: string, count: number): number {
   return (h >>> 0) % count;
 }
 
+/**
+ * The shard a put belongs to, if it has one: its shard key's, else its idempotency key's, so that every retry of a
+ * keyed put reaches the one shard that remembers the key (and is answered `replayed` there). A put with neither may
+ * go anywhere.
+ */
+export function homeOf(put: { shard_key?: string; idempotency_key?: string }, count: number): number | undefined {
+  const key = put.shard_key ?? put.idempotency_key;
+  return key === undefined ? undefined : shardFor(key, count);
+}
+
 export interface ShardHost {
   queue(): JoinableQueue | undefined;
   stats(): ShardStats;
