@@ -44,6 +44,8 @@ export class JoinableQueue {
   private readonly waiting: Waiters;
   private readonly meta: QueueState;
   private readonly leases: Leases;
+  /** Set by `groupWrites`: steps leave their writes to `flush`, and when the last step ran. */
+  private grouped: { steppedAt: number } | undefined;
 
   private constructor(
     private readonly store: Store,
@@ -67,6 +69,25 @@ export class JoinableQueue {
 
   get config(): QueueConfig {
     return this.meta.config;
+  }
+
+  /**
+   * From now on a step changes the queue in memory only, and `flush` writes what every step since the last flush
+   * changed, at once: the owner's group commit (a Durable Object answers each step's caller after that write).
+   */
+  groupWrites(): void {
+    this.grouped = { steppedAt: 0 };
+  }
+
+  /** Writes what the steps since the last write changed: each changed segment once, the meta row if need be. */
+  flush(): void {
+    if (this.grouped) this.saved.save(this.grouped.steppedAt);
+  }
+
+  /** Ends a step: written now, or (grouped) left to the next flush. */
+  private stepped(now: number): void {
+    if (this.grouped) this.grouped.steppedAt = Math.max(this.grouped.steppedAt, now);
+    else this.saved.save(now);
   }
 
   get unfinishedTasks(): number {
@@ -264,7 +285,7 @@ export class JoinableQueue {
   extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number }> {
     this.leases.expire(now);
     const extended = this.leases.extend(receipt, seconds, now);
-    this.saved.save(now); // expiring other leases above changed the counts
+    this.stepped(now); // expiring other leases above changed the counts
     return extended;
   }
 
@@ -326,7 +347,7 @@ export class JoinableQueue {
     return this.store.nextDeadline(now);
   }
 
-  /** Hands every waiter whose condition now holds its answer, in arrival order; then persists the step. */
+  /** Hands every waiter whose condition now holds its answer, in arrival order; then ends the step. */
   private settle(now: number): void {
     for (let progress = true; progress; ) {
       progress = false;
@@ -352,7 +373,7 @@ export class JoinableQueue {
     for (const joiner of [...this.waiting.joiners])
       if (this.unfinishedOf(joiner.group) === 0)
         this.waiting.answer(this.waiting.joiners, joiner, this.joined(true, joiner.group));
-    this.saved.save(now);
+    this.stepped(now);
   }
 
   private fits(n: number): boolean {

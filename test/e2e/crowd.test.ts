@@ -29,9 +29,7 @@ async function call(token: string, method: string, path: string, body?: unknown)
 it("32 clients at once on a plain and a sharded queue: no answer but 2xx, and each drains to 0", async () => {
   const queues = { plain: `crowd-plain-${Date.now()}`, sharded: `crowd-sharded-${Date.now()}` };
   expect((await call(ADMIN, "PUT", `/v1/queues/${queues.plain}`, { lease_seconds: 30 })).status).toBe(201);
-  expect((await call(ADMIN, "PUT", `/v1/queues/${queues.sharded}`, { lease_seconds: 30, shards: 4 })).status).toBe(
-    201,
-  );
+  expect((await call(ADMIN, "PUT", `/v1/queues/${queues.sharded}`, { lease_seconds: 30, shards: 4 })).status).toBe(201);
   const issued = await call(ADMIN, "POST", "/v1/tokens", { queues: ["crowd-*"], rights: ["produce", "consume"] });
   const token = (JSON.parse(issued.text) as { token: string }).token;
 

@@ -10,11 +10,16 @@ import { call, uniqueName } from "./helpers.ts";
 const meter = (name: string) =>
   runInDurableObject(env.QUEUES.get(env.QUEUES.idFromName(name)), (o: QueueObject) => o.meter());
 
-/** Runs the queue's clock forward by `ms` inside its object (what an alarm or a later call would see then). */
+/**
+ * Runs the queue's clock forward by `ms` inside its object (what an alarm or a later call would see then), and
+ * writes what that changed, as the object's next flush would.
+ */
 const later = (name: string, ms: number) => () =>
-  runInDurableObject(env.QUEUES.get(env.QUEUES.idFromName(name)), (o: QueueObject) =>
-    (o as unknown as { queue: JoinableQueue }).queue.tick(Date.now() + ms),
-  );
+  runInDurableObject(env.QUEUES.get(env.QUEUES.idFromName(name)), (o: QueueObject) => {
+    const { queue } = o as unknown as { queue: JoinableQueue };
+    queue.tick(Date.now() + ms);
+    queue.flush();
+  });
 
 /** The rows written and alarms set by `step`, through the real Worker. */
 async function cost(name: string, step: () => Promise<unknown>): Promise<{ rows: number; alarms: number }> {

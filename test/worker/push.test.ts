@@ -228,9 +228,9 @@ describe("push delivery", () => {
 
 describe("join callbacks", () => {
   const register = (name: string, r: ReturnType<typeof receiver>, repeat = false, min_backoff_seconds = 0.02) =>
-    runInDurableObject(object(name), (o: QueueObject) => {
+    runInDurableObject(object(name), async (o: QueueObject) => {
       (o as unknown as Internals).push.send = r.send;
-      const added = o.addJoinCallback({ url: "https://coordinator.test/done", repeat, min_backoff_seconds });
+      const added = await o.addJoinCallback({ url: "https://coordinator.test/done", repeat, min_backoff_seconds });
       if (added.ok && added.webhook_secret) r.state.secret = added.webhook_secret;
       return added;
     });
@@ -269,9 +269,9 @@ describe("join callbacks", () => {
     const r = receiver(() => 200);
     await op(name, "put", { items: [{ item: 1 }, { item: 2 }], group: "g" });
     await op(name, "put", { item: "other", group: "h" });
-    const added = await runInDurableObject(object(name), (o: QueueObject) => {
+    const added = await runInDurableObject(object(name), async (o: QueueObject) => {
       (o as unknown as Internals).push.send = r.send;
-      const added = o.addJoinCallback({
+      const added = await o.addJoinCallback({
         url: "https://coordinator.test/done",
         repeat: false,
         min_backoff_seconds: 0.02,

@@ -29,7 +29,7 @@ const shardStats = (name: string, n: number) =>
   Promise.all(
     Array.from({ length: n }, (_, i) =>
       runInDurableObject(shardStub(name, i), async (o: QueueObject) => {
-        const s = o.stats();
+        const s = await o.stats();
         if (!s.ok) throw new Error(s.message);
         return s.stats;
       }),

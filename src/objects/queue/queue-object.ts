@@ -1,8 +1,9 @@
 // One Durable Object per queue: SQLite storage, timers and suspended calls around the pure core.
 //
 // A Durable Object runs one event at a time, which is exactly the mutex CPython's queue needs: each RPC method
-// below runs the core synchronously, so no await splits a put from the SQL writes that record it. Writes made in
-// one turn are committed together, and the runtime's output gate holds the answer until they are durable, so an
+// below runs a step of the core synchronously, in memory. The steps' writes are grouped (group-commit.ts): what the
+// calls that arrive while a write is out changed is written once, and each answer, socket frame or delivery waits
+// for the write that recorded it; the runtime's output gate then holds it until that write is durable, so an
 // acknowledged put survives any crash that follows it.
 import { DurableObject } from "cloudflare:workers";
 import { cap, coreLimits, LIMITS } from "../../contract/limits.ts";
@@ -37,6 +38,7 @@ import { error, parse } from "../sockets/frames.ts";
 import { Subscriptions } from "../sockets/subscriptions.ts";
 import { SocketWork } from "../sockets/work.ts";
 import { alarmTime } from "./alarm-time.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { type Peeked, type PeekState, peekItems } from "./peek.ts";
 
 const NOT_FOUND = fail("not_found", "no such queue: create it first with PUT /v1/queues/{name}");
@@ -56,6 +58,8 @@ export interface Meter {
   alarms_set: number;
   /** Steps of the core run: about one per request, socket frame or alarm (how busy the object is). */
   steps: number;
+  /** Writes of what the steps changed (group-commit.ts): one per step for a lone caller, fewer under load. */
+  flushes: number;
 }
 
 export class QueueObject extends DurableObject<Env> implements QueueCalls, ShardCalls {
@@ -75,7 +79,18 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     (q, now) => ({ ...this.statsAt(q, now), groups: q.groupCount }),
   );
   private readonly limits: Limits;
-  private readonly metered: Meter = { woke_at: Date.now(), rows_written: 0, rows_read: 0, alarms_set: 0, steps: 0 };
+  private readonly metered: Meter = {
+    ...{ woke_at: Date.now(), rows_written: 0, rows_read: 0, alarms_set: 0, steps: 0, flushes: 0 },
+  };
+  private readonly commit = new GroupCommit(
+    () => this.write(),
+    () => this.ctx.storage.sync(),
+    (e) => {
+      // Memory is ahead of storage: start again from what is stored. No call that waited on this write was answered.
+      this.ctx.abort(`a write failed: ${e}`);
+      throw e;
+    },
+  );
   /** Push delivery and join callbacks (push.ts): a plain queue never reaches past its first line. */
   private readonly push: Push;
   /** Where the queue is sharded: this object's part in it (shards/shards.ts). */
@@ -100,12 +115,14 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     // Until the queue is created the object writes nothing, so asking about any name leaves no storage behind.
     const store = Store.open(this.sql);
     this.queue = store && JoinableQueue.open(store, this.limits);
+    this.queue?.groupWrites();
     const subscribers = cap(env.MAX_SUBSCRIBERS, LIMITS.maxSubscribers);
     this.subscriptions = new Subscriptions(
       ctx,
       () => this.queue,
       subscribers,
       (q, now) => this.statsAt(q, now),
+      (effect) => this.commit.after(effect),
     );
     this.push = new Push(
       ctx,
@@ -116,7 +133,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
       () => this.afterChange(),
     );
     this.work = new SocketWork(
-      { calls: this, queue: () => this.queue, run: (step) => this.run(step) },
+      { calls: this.applied, queue: () => this.queue, run: (step) => this.apply(step) },
       this.subscriptions,
     );
     this.sharded();
@@ -138,6 +155,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
         : fail("conflict", `the queue exists with another configuration: ${JSON.stringify(this.publicConfig)}`);
     }
     this.queue = JoinableQueue.create(Store.create(this.sql), config, this.limits);
+    this.queue.groupWrites();
     this.sharded();
     return { ok: true, created: true, ...this.push.configured(config.push) };
   }
@@ -165,11 +183,11 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
 
   /** The billable work counted so far (the bench's meter and the cost tests read it). */
   meter(): Meter {
-    return { ...this.metered };
+    return { ...this.metered, flushes: this.commit.flushes };
   }
 
-  stats(): Outcome<{ stats: Stats; groups: number }> {
-    return this.run((q, now) => ({ ok: true, stats: this.statsAt(q, now), groups: q.groupCount }));
+  stats(): Promise<Outcome<{ stats: Stats; groups: number }>> {
+    return this.commit.answer(this.ownStats());
   }
 
   /** A sharded queue's stats, every shard's added up (shards/totals.ts); a queue of one object's own. */
@@ -177,19 +195,64 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return this.shard ? this.shard.totals() : this.stats();
   }
 
+  private ownStats(): Outcome<{ stats: Stats; groups: number }> {
+    return this.apply((q, now) => ({ ok: true, stats: this.statsAt(q, now), groups: q.groupCount }));
+  }
+
   /** How many objects hold this queue (the Worker spreads calls over them); 0: there is no such queue. */
   shardCount(): number {
     return this.queue ? (this.queue.config.shards ?? 1) : 0;
   }
 
+  // ---- The work. Each RPC method answers once the write that records its step has run; the object's own sockets
+  // call `applied`, which answers as soon as the step is applied: they hold their frames themselves, in order.
+
   put(request: Waiting<PutRequest & { shard_key?: string }>): Promise<Outcome<PutResult>> {
+    return this.held(this.applied.put(request));
+  }
+
+  get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
+    return this.held(this.applied.get(request));
+  }
+
+  join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>> {
+    return this.held(this.applied.join(request));
+  }
+
+  taskDone(receipt: string | undefined): Promise<Outcome<{ unfinished_tasks: number; replayed: boolean }>> {
+    return this.held(this.applied.taskDone(receipt));
+  }
+
+  taskDoneMany(receipts: string[]): Promise<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
+    return this.held(this.applied.taskDoneMany(receipts));
+  }
+
+  extend(receipt: string, seconds: number): Promise<Outcome<{ lease_expires_at: number }>> {
+    return this.held(this.applied.extend(receipt, seconds));
+  }
+
+  release(receipt: string, delay: number): Promise<Outcome<{ dead_lettered: boolean }>> {
+    return this.held(this.applied.release(receipt, delay));
+  }
+
+  private readonly applied: QueueCalls = {
+    put: (request) => this.putNow(request),
+    get: (request) => this.getNow(request),
+    join: (request) => this.joinNow(request),
+    taskDone: (receipt) => this.taskDoneNow(receipt),
+    taskDoneMany: (receipts) => this.taskDoneManyNow(receipts),
+    extend: (receipt, seconds) => this.extendNow(receipt, seconds),
+    release: (receipt, delay) => this.releaseNow(receipt, delay),
+  };
+
+  private putNow(request: Waiting<PutRequest & { shard_key?: string }>): Promise<Outcome<PutResult>> {
     const { shard_key: _, ...put } = request;
     const home = this.shard && homeOf(request, this.shard.count);
     if (home !== undefined && home !== this.shard!.index) return this.shard!.sibling<QueueObject>(home).put(request);
     return this.wait((q, now, reply) => q.put(put, now, reply, request.waiter));
   }
 
-  async get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
+  private async getNow(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
     // A get that cannot wait, or a shut-down shard's, takes a sibling's items before it answers empty or ShutDown.
     if (this.shard && (!mayWait(request) || this.queue?.isShutdown)) {
       const there = await this.shard.handoff.elsewhere(request);
@@ -198,7 +261,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return this.wait((q, now, reply) => q.get(request, now, reply, request.waiter));
   }
 
-  async join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>> {
+  private async joinNow(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>> {
     if (!this.shard) return this.wait((q, now, reply) => q.join(request, now, reply, request.waiter));
     const joined = await this.joinAcross(request);
     if (!joined.ok) return joined;
@@ -213,7 +276,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   /** A sibling shard asks for deliveries for its waiting getters (shards/handoff.ts). */
-  handOut(from: number, max: number, lease_seconds?: number): Outcome<Handed> {
+  handOut(from: number, max: number, lease_seconds?: number): Promise<Outcome<Handed>> {
     return this.run((q, now) => ({
       ok: true,
       ...(this.shard?.handoff.handOut(from, max, lease_seconds, q, now) ?? { deliveries: [], visible: 0 }),
@@ -226,7 +289,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   /** One shard's part of a join wave: its counts for each target, watched from now on. */
-  readCounts(targets: Target[]): Outcome<Read> {
+  readCounts(targets: Target[]): Promise<Outcome<Read>> {
     return this.run((q, now) => ({ ok: true, ...this.shard!.watch.read(q, targets, now) }));
   }
 
@@ -236,7 +299,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   /** One group's counters (not_found: a group the queue does not know, or has forgotten). */
-  groupStats(group: string): Outcome<{ stats: GroupStats }> {
+  groupStats(group: string): Promise<Outcome<{ stats: GroupStats }>> {
     return this.run((q, now) => {
       const stats = q.group(group, now);
       return stats ? { ok: true, stats } : fail("not_found", `this queue holds no group '${group}'`);
@@ -244,7 +307,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   /** The groups the queue holds, in name order, from after `after`: a page of `limit`, and where the next starts. */
-  groups(limit: number, after?: string): Outcome<{ groups: GroupStats[]; next: string | null }> {
+  groups(limit: number, after?: string): Promise<Outcome<{ groups: GroupStats[]; next: string | null }>> {
     return this.run((q, now) => {
       const page = q.groups(limit + 1, after, now);
       const groups = page.slice(0, limit);
@@ -252,14 +315,16 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     });
   }
 
-  taskDone(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>> {
+  private taskDoneNow(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>> {
     if (this.shard && receipt === undefined) return ANONYMOUS;
     const other = this.elsewhere(receipt);
     if (other) return this.ended([receipt!], other.taskDone(receipt));
     return this.ending(receipt === undefined ? [] : [receipt], (q, now) => q.taskDone(receipt, now));
   }
 
-  async taskDoneMany(receipts: string[]): Promise<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
+  private async taskDoneManyNow(
+    receipts: string[],
+  ): Promise<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
     const shard = this.shard;
     const batches = new Map<number, string[]>();
     for (const r of receipts) {
@@ -280,7 +345,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return { ...here, results: receipts.map((r) => results.get(r)!) };
   }
 
-  configure(changes: Partial<Omit<QueueConfig, "order">>): Outcome<{ stats: Stats; webhook_secret?: string }> {
+  configure(changes: Partial<Omit<QueueConfig, "order">>): Promise<Outcome<{ stats: Stats; webhook_secret?: string }>> {
     return this.run((q, now) => {
       q.configure(changes, now);
       return { ok: true, stats: this.statsAt(q, now), ...this.push.configured(changes.push) };
@@ -288,28 +353,28 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   }
 
   /** Join callbacks and the webhook secret (push/push.ts; docs/push-and-callbacks.md). */
-  addJoinCallback(request: Parameters<Push["addCallback"]>[0]): ReturnType<Push["addCallback"]> {
+  addJoinCallback(request: Parameters<Push["addCallback"]>[0]): Promise<ReturnType<Push["addCallback"]>> {
     const added = this.run(() => this.push.addCallback(request));
     this.shard?.joins?.wave(); // a sharded queue's drains are proven across its shards, starting now
     return added;
   }
 
-  removeJoinCallback(id: string): Outcome<{ removed: boolean }> {
+  removeJoinCallback(id: string): Promise<Outcome<{ removed: boolean }>> {
     return this.run(() => ({ ok: true, removed: this.push.removeCallback(id) }));
   }
 
-  rotateWebhookSecret(): Outcome<ReturnType<Push["rotateSecret"]>> {
+  rotateWebhookSecret(): Promise<Outcome<ReturnType<Push["rotateSecret"]>>> {
     return this.run((_, now) => ({ ok: true, ...this.push.rotateSecret(now) }));
   }
 
-  shutdown(immediate: boolean): Outcome<{ stats: Stats }> {
+  shutdown(immediate: boolean): Promise<Outcome<{ stats: Stats }>> {
     return this.run((q, now) => {
       q.shutdown(immediate, now);
       return { ok: true, stats: q.stats(now) };
     });
   }
 
-  extend(receipt: string, seconds: number): Sync<Outcome<{ lease_expires_at: number }>> {
+  private extendNow(receipt: string, seconds: number): Sync<Outcome<{ lease_expires_at: number }>> {
     const other = this.elsewhere(receipt);
     if (other) {
       return other.extend(receipt, seconds).then((o) => {
@@ -317,32 +382,33 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
         return o;
       });
     }
-    const extended = this.run((q, now) => q.extend(receipt, seconds, now));
+    const extended = this.apply((q, now) => q.extend(receipt, seconds, now));
     if (extended.ok) this.work.extended(receipt, extended.lease_expires_at);
     return extended;
   }
 
-  release(receipt: string, delay: number): Sync<Outcome<{ dead_lettered: boolean }>> {
+  private releaseNow(receipt: string, delay: number): Sync<Outcome<{ dead_lettered: boolean }>> {
     const other = this.elsewhere(receipt);
     if (other) return this.ended([receipt], other.release(receipt, delay));
     return this.ending([receipt], (q, now) => q.release(receipt, delay, now));
   }
 
-  deadLetters(limit: number): Outcome<{ deliveries: Delivery[] }> {
+  deadLetters(limit: number): Promise<Outcome<{ deliveries: Delivery[] }>> {
     return this.run((q) => ({ ok: true, deliveries: q.deadLetters(limit) }));
   }
 
-  redrive(limit: number): Outcome<{ ids: number[] }> {
+  redrive(limit: number): Promise<Outcome<{ ids: number[] }>> {
     return this.run((q, now) => ({ ok: true, ...q.redrive(limit, now) }));
   }
 
-  purgeDeadLetters(): Outcome<{ purged: number }> {
+  purgeDeadLetters(): Promise<Outcome<{ purged: number }>> {
     return this.run((q, now) => ({ ok: true, ...q.purgeDeadLetters(now) }));
   }
 
-  /** Items as they stand, for observers (peek.ts): reads only, so nothing is re-armed or reported. */
+  /** Items as they stand, for observers (peek.ts): read from the rows, once what changed is written to them. */
   peek(state: PeekState, limit: number): Outcome<{ items: Peeked[] }> {
     if (!this.queue) return NOT_FOUND;
+    this.commit.flush();
     return { ok: true, items: peekItems(Store.open(this.sql)!, this.queue.config.order, state, limit, Date.now()) };
   }
 
@@ -370,11 +436,12 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     const session = this.subscriptions.sessions().get(ws);
     if (!session || !this.queue) return;
     const parsed = parse(message);
-    if ("code" in parsed) return error(ws, parsed.code, parsed.detail, parsed.id);
+    const post = this.subscriptions.post; // after the answers to the frames before it
+    if ("code" in parsed) return error(ws, parsed.code, parsed.detail, parsed.id, post);
     const { op, id } = "work" in parsed ? parsed.work : { op: parsed.message.op, id: undefined };
     if (!session.rights.includes(NEEDS[op])) {
       const detail = `this socket's credentials lack the '${NEEDS[op]}' right (they have: ${session.rights.join(", ")})`;
-      return error(ws, "forbidden", detail, id);
+      return error(ws, "forbidden", detail, id, post);
     }
     if ("work" in parsed) await this.work.frame(ws, session, parsed.work);
     else this.subscriptions.message(ws, session, parsed.message, Date.now());
@@ -392,13 +459,14 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     this.alarmAt = null;
     try {
       this.tick();
+      this.commit.flush(); // before the handler returns: the next alarm must be set while `firing` is known
     } finally {
       this.firing = undefined;
     }
   }
 
   private tick(): void {
-    this.run((q, now) => {
+    this.apply((q, now) => {
       q.tick(now);
       return { ok: true };
     });
@@ -408,8 +476,8 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
   private sharded(): void {
     this.shard = Shard.of(this.env, this.ctx.id.name, this.queue, {
       queue: () => this.queue,
-      stats: () => this.stats(),
-      run: (step) => this.run(step),
+      stats: () => this.ownStats(),
+      run: (step) => this.apply(step),
       maxWaitMs: this.limits.maxWaitMs,
       callbackTargets: () => this.push.callbackTargets(),
       afterChange: () => this.afterChange(),
@@ -447,30 +515,60 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
 
   /** A step that ends deliveries, by whichever door: a socket consumer holding one gets its credit back. */
   private ending<T extends { ok: boolean }>(receipts: string[], step: (q: JoinableQueue, now: number) => T) {
-    const outcome = this.run(step);
+    const outcome = this.apply(step);
     this.work.ended(receipts);
     return outcome;
   }
 
-  /** Runs one non-blocking step of the core, then re-arms timers and tells subscribers what changed. */
-  private run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError {
+  /**
+   * Runs one non-blocking step of the core in memory, then re-arms timers and tells subscribers what changed; what
+   * it changed is written by the next flush.
+   */
+  private apply<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError {
     const q = this.queue;
     if (!q) return NOT_FOUND;
     this.metered.steps++;
     const outcome = step(q, Date.now());
+    this.commit.changed();
     this.afterChange();
     return outcome;
+  }
+
+  /** A step whose outcome is answered once the flush that writes it has run. */
+  private run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): Promise<T | QueueError> {
+    return this.commit.answer(this.apply(step));
+  }
+
+  /** A step's answer, given once the write that records it has run (the runtime holds it until that is durable). */
+  private async held<T>(answer: T | Promise<T>): Promise<T> {
+    return this.commit.answer(await answer);
   }
 
   /** Runs a step that may block: its answer comes when the core calls `reply`, now or later. */
   private wait<T>(step: (q: JoinableQueue, now: number, reply: (o: Outcome<T>) => void) => void): Promise<Outcome<T>> {
     return new Promise((resolve) => {
-      const outcome = this.run((q, now) => {
+      const outcome = this.apply((q, now) => {
         step(q, now, resolve);
         return { ok: true };
       });
       if (!outcome.ok) resolve(outcome);
     });
+  }
+
+  /** The flush: every segment the steps since the last one changed, the meta row if need be, the alarm. */
+  private write(): void {
+    const q = this.queue;
+    q?.flush();
+    const durable = [q?.nextDurableDeadline(Date.now()), q && this.push.nextDeadline()].reduce(
+      (a, b) => (b === undefined || (a !== undefined && a <= b) ? a : b),
+      undefined,
+    );
+    const at = alarmTime(durable, this.alarmAt, this.firing);
+    if (at !== undefined) {
+      this.alarmAt = at;
+      this.metered.alarms_set++;
+      void this.ctx.storage.setAlarm(at);
+    }
   }
 
   /** After every step: subscribers hear of it in the same turn, and timers are re-armed for the next deadline. */
@@ -492,15 +590,6 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     if (next !== undefined) {
       this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(next - Date.now())));
     }
-    const durable = [q?.nextDurableDeadline(Date.now()), q && this.push.nextDeadline()].reduce(
-      (a, b) => (b === undefined || (a !== undefined && a <= b) ? a : b),
-      undefined,
-    );
-    const at = alarmTime(durable, this.alarmAt, this.firing);
-    if (at !== undefined) {
-      this.alarmAt = at;
-      this.metered.alarms_set++;
-      void this.ctx.storage.setAlarm(at);
-    }
+    this.commit.changed(); // the alarm, with the rest
   }
 }

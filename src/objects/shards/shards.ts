@@ -10,15 +10,15 @@ import { queueNameOf, shardName } from "./names.ts";
 import { type ShardStats, totals } from "./totals.ts";
 import { ZeroWatch } from "./zero-watch.ts";
 
-/** What a shard offers its siblings: the queue object's methods of that name. */
+/** What a shard offers its siblings: the queue object's methods of that name (answered once written). */
 export interface ShardCalls {
-  handOut(from: number, max: number, lease_seconds?: number): Outcome<Handed>;
+  handOut(from: number, max: number, lease_seconds?: number): Promise<Outcome<Handed>>;
   release(receipt: string, delay: number): unknown;
   poke(from: number): void;
-  readCounts(targets: Target[]): Outcome<Read>;
+  readCounts(targets: Target[]): Promise<Outcome<Read>>;
   zero(from: number, fell: Target[] | null): void;
   joinAcross(request: ShardJoinRequest): Promise<Outcome<Joined>>;
-  stats(): ShardStats;
+  stats(): Promise<ShardStats>;
 }
 
 /** The shard a shard key's items go to: FNV-1a of the key, so every door and every Worker agrees. */

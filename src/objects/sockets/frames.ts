@@ -52,17 +52,23 @@ export function parse(data: string | ArrayBuffer): Parsed {
 const tooLarge = (max: number, what: string) =>
   ({ code: "payload_too_large", detail: `${what} may be at most ${max} bytes of UTF-8` }) as const;
 
-export function send(ws: WebSocket, message: unknown): void {
-  sendText(ws, JSON.stringify(message));
-}
+/**
+ * How a frame leaves: straight out, or (the queue object's sockets) held until the write that recorded what the
+ * frame tells has run (objects/queue/group-commit.ts).
+ */
+export type Post = (ws: WebSocket, text: string) => void;
 
-/** Sends prepared JSON text (a delivery splices its item's stored text in, never re-encoding it). */
-export function sendText(ws: WebSocket, text: string): void {
+/** Sends a frame now. */
+export const direct: Post = (ws, text) => {
   try {
     ws.send(text);
   } catch {
     // The peer is gone; webSocketClose will clean up.
   }
+};
+
+export function send(ws: WebSocket, message: unknown, post: Post = direct): void {
+  post(ws, JSON.stringify(message));
 }
 
 /** Answers a client's close (1005: it gave no code) by closing our side too. */
@@ -75,6 +81,6 @@ export function closeBack(ws: WebSocket, code: number): void {
 }
 
 /** An error frame: the HTTP answer's problem code and status, and the id of the frame it answers, if any. */
-export function error(ws: WebSocket, code: ProblemCode, detail: string, id?: string | number): void {
-  send(ws, { type: "error", ...(id === undefined ? {} : { id }), code, status: problemStatus(code), detail });
+export function error(ws: WebSocket, code: ProblemCode, detail: string, id?: string | number, post = direct): void {
+  send(ws, { type: "error", ...(id === undefined ? {} : { id }), code, status: problemStatus(code), detail }, post);
 }

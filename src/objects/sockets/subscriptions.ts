@@ -10,7 +10,7 @@ import type { Right } from "../../contract/rights.ts";
 import type { SubscriberMessage } from "../../contract/schemas.ts";
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { JoinResult, Outcome, Stats } from "../../core/types.ts";
-import { closeBack, error, send } from "./frames.ts";
+import { closeBack, direct, error, type Post, send } from "./frames.ts";
 
 /** A join subscription: told when unfinished_tasks reaches 0; a repeating one re-arms when work arrives. */
 interface JoinSubscription {
@@ -82,10 +82,15 @@ export class Subscriptions {
     private readonly maxSubscribers: number,
     /** The queue's stats as the object answers them (with push state where the queue pushes). */
     private readonly statsOf: (q: JoinableQueue, now: number) => Stats,
+    /** Runs an effect a client sees (a frame, a close) once the write that recorded what it tells has run. */
+    private readonly later: (effect: () => void) => void,
   ) {
     // Keep-alive pings are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
+
+  /** How this queue's frames leave: after the write that recorded what they tell. */
+  readonly post: Post = (ws, text) => this.later(() => direct(ws, text));
 
   accept(request: Request, path: string, rights: Right[]): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -115,7 +120,8 @@ export class Subscriptions {
     if (msg.op === "join") {
       // Every subscription lives in the socket's attachment, which the runtime caps at 16 KiB.
       if (session.joins.length >= LIMITS.maxJoinsPerSocket) {
-        return error(ws, "limit_exceeded", `a socket may hold at most ${LIMITS.maxJoinsPerSocket} join subscriptions`);
+        const detail = `a socket may hold at most ${LIMITS.maxJoinsPerSocket} join subscriptions`;
+        return error(ws, "limit_exceeded", detail, undefined, this.post);
       }
       const group = msg.group === undefined ? {} : { group: msg.group };
       const sub: JoinSubscription = { id: msg.id ?? null, repeat: msg.repeat ?? false, armed: true, ...group };
@@ -177,9 +183,9 @@ export class Subscriptions {
       const session = this.all().get(ws);
       if (session?.key !== key || !session.joins.includes(sub)) return; // closed, or unjoined meanwhile
       if (!joined.ok && joined.code === "poll_again") continue;
-      if (!joined.ok) return error(ws, joined.code, joined.message, sub.id ?? undefined);
+      if (!joined.ok) return error(ws, joined.code, joined.message, sub.id ?? undefined, this.post);
       const { puts, ok: _, drained: __, ...answer } = joined;
-      send(ws, { type: "joined", id: sub.id, ...answer });
+      send(ws, { type: "joined", id: sub.id, ...answer }, this.post);
       if (!sub.repeat) {
         session.joins.splice(session.joins.indexOf(sub), 1);
         return this.save(ws, session);
@@ -263,7 +269,7 @@ export class Subscriptions {
     for (const [ws, session] of this.all()) {
       if (reason === "shutdown" && session.consumers.length > 0) {
         if (session.toldShutdown) continue;
-        send(ws, { type: "shutdown", stats });
+        send(ws, { type: "shutdown", stats }, this.post);
         this.save(ws, { ...session, toldShutdown: true });
       } else {
         this.end(ws, reason, stats);
@@ -273,27 +279,33 @@ export class Subscriptions {
   }
 
   private end(ws: WebSocket, reason: "shutdown" | "deleted", stats: Stats | undefined): void {
-    send(ws, { type: reason, stats });
-    try {
-      if (reason === "shutdown") ws.close(CLOSE_SHUTDOWN, "queue shut down");
-      else ws.close(CLOSE_DELETED, "queue deleted");
-    } catch {
-      // the peer closed first
-    }
+    send(ws, { type: reason, stats }, this.post);
+    this.later(() => {
+      try {
+        if (reason === "shutdown") ws.close(CLOSE_SHUTDOWN, "queue shut down");
+        else ws.close(CLOSE_DELETED, "queue deleted");
+      } catch {
+        // the peer closed first
+      }
+    });
   }
 
   private fireJoin(ws: WebSocket, sub: JoinSubscription, q: JoinableQueue): boolean {
     if (!sub.armed || q.unfinishedOf(sub.group) > 0) return false;
     sub.armed = false;
     const group = sub.group === undefined ? {} : { group: sub.group };
-    send(ws, { type: "joined", id: sub.id, ...group, unfinished_tasks: 0, dead_lettered: q.deadLetteredOf(sub.group) });
+    send(
+      ws,
+      { type: "joined", id: sub.id, ...group, unfinished_tasks: 0, dead_lettered: q.deadLetteredOf(sub.group) },
+      this.post,
+    );
     return true;
   }
 
   private sendStats(ws: WebSocket, session: Session, stats: Stats, now: number): void {
     session.sent = JSON.stringify(stats);
     session.sentAt = now;
-    send(ws, { type: "stats", stats });
+    send(ws, { type: "stats", stats }, this.post);
   }
 
   private all(): Map<WebSocket, Session> {

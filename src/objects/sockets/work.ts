@@ -10,7 +10,7 @@ import { LIMITS } from "../../contract/limits.ts";
 import { putRequest, type QueueCalls, taskDone } from "../../contract/requests.ts";
 import type { JoinableQueue } from "../../core/queue.ts";
 import type { Delivery, Outcome, QueueError } from "../../core/types.ts";
-import { error, send, sendText, type WorkFrame } from "./frames.ts";
+import { error, send, type WorkFrame } from "./frames.ts";
 import type { Consumer, Held, Session, Subscriptions } from "./subscriptions.ts";
 
 /** What the queue object lends this layer: its queue operations, and its way of running a step of the core. */
@@ -40,15 +40,15 @@ export class SocketWork {
   async frame(ws: WebSocket, session: Session, frame: WorkFrame): Promise<void> {
     const { id } = frame;
     const answer = <T extends object>(type: string, outcome: Outcome<T> | QueueError, fields: (o: T) => object) => {
-      if (!outcome.ok) return error(ws, outcome.code, outcome.message, id);
+      if (!outcome.ok) return error(ws, outcome.code, outcome.message, id, this.sockets.post);
       const { ok: _, ...answered } = fields(outcome) as { ok?: true };
-      send(ws, { type, id, ...answered });
+      send(ws, { type, id, ...answered }, this.sockets.post);
     };
     const calls = this.door.calls;
     switch (frame.op) {
       case "put": {
         const prepared = putRequest(frame.body, frame.text);
-        if (!prepared.ok) return error(ws, prepared.code, prepared.message, id);
+        if (!prepared.ok) return error(ws, prepared.code, prepared.message, id, this.sockets.post);
         return answer("put", await calls.put(prepared.request), (o) => ({ ids: o.ids, replayed: o.replayed }));
       }
       case "consume":
@@ -132,33 +132,33 @@ export class SocketWork {
     const others = session.consumers.filter((c) => c.id !== id);
     if (others.length >= LIMITS.maxConsumersPerSocket) {
       const detail = `a socket may hold at most ${LIMITS.maxConsumersPerSocket} consumers`;
-      return error(ws, "limit_exceeded", detail, id);
+      return error(ws, "limit_exceeded", detail, id, this.sockets.post);
     }
     // The receipts a socket holds live in its attachment (16 KiB), so its consumers share one prefetch budget.
     const budget = others.reduce((n, c) => n + Math.max(c.prefetch, c.held.length), 0) + prefetch;
     if (budget > LIMITS.maxPrefetchPerSocket) {
       const detail = `the consumers of one socket may prefetch at most ${LIMITS.maxPrefetchPerSocket} in all`;
-      return error(ws, "limit_exceeded", detail, id);
+      return error(ws, "limit_exceeded", detail, id, this.sockets.post);
     }
     const existing = session.consumers.find((c) => c.id === id);
     const consumer: Consumer = { id, prefetch, lease_seconds: lease, since: Date.now(), held: existing?.held ?? [] };
     if (existing) this.withdraw(session, existing);
     this.sockets.save(ws, { ...session, consumers: [...others, consumer] });
-    send(ws, { type: "consume", id, prefetch });
+    send(ws, { type: "consume", id, prefetch }, this.sockets.post);
     this.serve(ws, id);
   }
 
   /** Stops a consumer; what it holds stays its own until it is task_done'd or released (or the socket closes). */
   private cancel(ws: WebSocket, session: Session, id: string | number): void {
     const consumer = session.consumers.find((c) => c.id === id);
-    if (!consumer) return error(ws, "not_found", `this socket has no consumer '${id}'`, id);
+    if (!consumer) return error(ws, "not_found", `this socket has no consumer '${id}'`, id, this.sockets.post);
     this.withdraw(session, consumer);
     consumer.prefetch = 0;
     this.sockets.save(ws, {
       ...session,
       consumers: session.consumers.filter((c) => c.held.length > 0 || c !== consumer),
     });
-    send(ws, { type: "cancel", id });
+    send(ws, { type: "cancel", id }, this.sockets.post);
   }
 
   /** Forgets the held deliveries that have `ended`, and lets their consumers take more, once this step is over. */
@@ -209,7 +209,7 @@ export class SocketWork {
     const session = this.sockets.sessions().get(ws);
     const consumer = session?.consumers.find((c) => c.id === id);
     if (!got.ok) {
-      if (got.code !== "poll_again") error(ws, got.code, got.message, id); // poll_again: withdrawn, by us
+      if (got.code !== "poll_again") error(ws, got.code, got.message, id, this.sockets.post); // poll_again: withdrawn, by us
       return;
     }
     if (!session || !consumer) {
@@ -226,10 +226,8 @@ export class SocketWork {
       }
       const { json, ...rest } = d;
       // The item's stored text is spliced in as it is, never parsed and encoded again.
-      sendText(
-        ws,
-        `{"type":"delivery","consumer":${JSON.stringify(id)},"item":${json},${JSON.stringify(rest).slice(1)}`,
-      );
+      const text = `{"type":"delivery","consumer":${JSON.stringify(id)},"item":${json},${JSON.stringify(rest).slice(1)}`;
+      this.sockets.post(ws, text);
     }
     consumer.since = Date.now();
     this.sockets.save(ws, session);
