@@ -39,6 +39,10 @@ const json = async (args: string[], stdin?: string) => {
 };
 
 it("create, put (an argument, and JSON lines from stdin in batches), stats, ls, get, task-done, join", async () => {
+  expect(await cli(["create", "cli-jobs", "--lease-seconds", "30", "--max-deliveries", "none"])).toMatchObject({
+    code: 0,
+    stdout: "created cli-jobs: fifo · unbounded · lease 30 s · no delivery limit\n",
+  });
   expect(await json(["create", "cli-jobs", "--lease-seconds", "30", "--max-deliveries", "none"])).toMatchObject({
     name: "cli-jobs",
     max_deliveries: null,
@@ -49,12 +53,23 @@ it("create, put (an argument, and JSON lines from stdin in batches), stats, ls, 
   expect(bulk).toMatchObject({ code: 0, stdout: "250 items put\n" });
   expect(bulk.stderr).toMatch(/^put cli-jobs: 250 items · [\d.]+\/s\n$/m); // not a TTY: plain lines
   expect(await json(["stats", "cli-jobs"])).toMatchObject({ qsize: 251, unfinished_tasks: 251 });
+  expect((await cli(["stats", "cli-jobs"])).stdout).toBe(
+    [
+      "cli-jobs: fifo · unbounded · lease 30 s · no delivery limit",
+      "join waits for 251 unfinished tasks: 251 queued, 0 in flight · 0 dead-lettered",
+      "puts 251 · completed 0 · deliveries 0 (0 redelivered)",
+      "waiting calls: 0 gets · 0 puts · 0 joins\n",
+    ].join("\n"),
+  );
   expect((await json(["ls"])).map((q: { name: string }) => q.name)).toContain("cli-jobs");
-  expect((await cli(["ls"])).stdout).toMatch(/^cli-jobs\tfifo\tmaxsize=0\tlease=30$/m);
   const job = await json(["get", "cli-jobs"]);
+  expect(Object.keys(job)).toEqual(["id", "item", "priority", "deliveries", "group", "receipt", "lease_expires_at"]);
   expect(job).toMatchObject({ id: 1, item: { n: 0 }, deliveries: 1, receipt: expect.any(String) });
+  expect((await cli(["get", "cli-jobs"])).stdout).toMatch(/^\{"id":2,"item":\{"n":1\},.*"lease_expires_at":\d+\}\n$/);
   expect(await json(["task-done", "cli-jobs", job.receipt])).toEqual({ unfinished_tasks: 250, replayed: false });
-  expect(await json(["get", "cli-jobs", "--max", "100", "--lease-seconds", "60"])).toHaveLength(100);
+  const many = await json(["get", "cli-jobs", "--max", "100", "--lease-seconds", "60"]);
+  expect(many).toHaveLength(100);
+  expect(many[0]).toHaveProperty("lease_expires_at");
   expect(await cli(["get", "cli-jobs", "--max", "101"])).toMatchObject({
     code: 1,
     stderr: expect.stringMatching(/max: Too big/),
@@ -69,7 +84,7 @@ it("join: exit 3 when its timeout passes, with a progress line; then drained", a
   expect(joined.code).toBe(3);
   expect(joined.stdout).toBe("timed out: 2 unfinished\n");
   expect(joined.stderr).toMatch(
-    /^join cli-join: 0\/2 done · 0\.0\/s · ETA \? · unfinished 2 · in flight 2 · dead-lettered 0$/m,
+    /^join cli-join: 0\/2 done · 0\.0\/s · ETA \? · waits for 2: 0 queued, 2 in flight · dead-lettered 0$/m,
   );
   for (let i = 0; i < 2; i++) await cli(["task-done", "cli-join"]); // anonymous: Python's task_done()
   expect(await json(["join", "cli-join"])).toEqual({ drained: true, unfinished_tasks: 0, dead_lettered: 0 });
@@ -79,6 +94,10 @@ it("groups: put --group, stats --group, join --group with its progress line", as
   await json(["create", "cli-groups"]);
   expect(await json(["put", "cli-groups", '"a1"', "--group", "a"])).toEqual({ id: 1 });
   await cli(["put", "cli-groups", "--group", "b"], '"b1"\n"b2"\n');
+  expect((await cli(["stats", "cli-groups", "--group", "b"])).stdout).toBe(
+    "cli-groups group b: join waits for 2 unfinished tasks: 2 queued, 0 in flight · 0 dead-lettered · puts 2 · " +
+      "completed 0\n",
+  );
   expect(await json(["stats", "cli-groups", "--group", "b"])).toEqual({
     group: "b",
     unfinished_tasks: 2,
@@ -92,7 +111,7 @@ it("groups: put --group, stats --group, join --group with its progress line", as
   const joined = await cli(["join", "cli-groups", "--group", "b", "--timeout", "0.5"]);
   expect(joined.code).toBe(3);
   expect(joined.stderr).toMatch(
-    /^join cli-groups group b: 0\/2 done · .* · unfinished 2 · in flight 0 · dead-lettered 0$/m,
+    /^join cli-groups group b: 0\/2 done · .* · waits for 2: 2 queued, 0 in flight · dead-lettered 0$/m,
   );
   await json(["task-done", "cli-groups", job.receipt]);
   expect(await json(["join", "cli-groups", "--group", "a"])).toEqual({
@@ -118,6 +137,17 @@ it("shards: create --shards, put --shard-key (keeps its order), stats sums them,
   });
 });
 
+it("ls: a table with each queue's settings, shards and groups (--json: the API's entries with both)", async () => {
+  const table = (await cli(["ls"])).stdout;
+  expect(table).toMatch(/^NAME +ORDER +MAXSIZE +LEASE +MAX-DELIVERIES +SHARDS +GROUPS\n/);
+  expect(table).toMatch(/^cli-groups +fifo +0 +30s +10 +1 +2$/m);
+  expect(table).toMatch(/^cli-jobs +fifo +0 +30s +none +1 +0$/m);
+  expect(table).toMatch(/^cli-shards +fifo +0 +30s +10 +4 +0$/m);
+  const listed = await json(["ls"]);
+  expect(listed.find((q: { name: string }) => q.name === "cli-groups")).toMatchObject({ shards: 1, groups: 2 });
+  expect(listed.find((q: { name: string }) => q.name === "cli-shards")).toMatchObject({ shards: 4, groups: 0 });
+});
+
 it("dead-letters, redrive, watch, shutdown, delete", async () => {
   await json(["create", "cli-dlq", "--max-deliveries", "1", "--lease-seconds", "1"]);
   await json(["put", "cli-dlq", '"poison"']);
@@ -125,15 +155,30 @@ it("dead-letters, redrive, watch, shutdown, delete", async () => {
   await new Promise((r) => setTimeout(r, 1500)); // the lease lapses: one delivery was the maximum
   expect((await json(["dead-letters", "cli-dlq"])).map((j: { item: unknown }) => j.item)).toEqual(["poison"]);
   expect((await json(["redrive", "cli-dlq"])).ids).toHaveLength(1);
-  const watch = spawn(bin, ["watch", "cli-dlq"], { env: { ...process.env, JOINABLE_QUEUES_URL: server.url } });
-  let out = "";
-  watch.stdout.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => watch.on("exit", resolve));
-  while (!out.includes("\n")) await new Promise((r) => setTimeout(r, 50));
-  expect(JSON.parse(out.split("\n")[0]!)).toMatchObject({ qsize: 1, dead_lettered: 0 });
-  expect(await json(["shutdown", "cli-dlq", "--immediate"])).toMatchObject({ shutdown: true, immediate: true });
-  expect(await exited).toBe(0); // watch ends when the queue shuts down
-  expect(out.trim().split("\n").at(-1)).toMatch(/"shutdown":true/);
+  const watching = (args: string[]) => {
+    const child = spawn(bin, ["watch", "cli-dlq", ...args], {
+      env: { ...process.env, JOINABLE_QUEUES_URL: server.url },
+    });
+    const seen = { out: "", exited: new Promise<number | null>((resolve) => child.on("exit", resolve)) };
+    child.stdout.on("data", (d) => (seen.out += d));
+    return seen;
+  };
+  const [lines, raw] = [watching([]), watching(["--json"])];
+  while (!lines.out.includes("\n") || !raw.out.includes("\n")) await new Promise((r) => setTimeout(r, 50));
+  const [time, line] = [lines.out.slice(0, 9), lines.out.slice(9, lines.out.indexOf("\n"))];
+  expect(time).toMatch(/^\d\d:\d\d:\d\d $/);
+  expect(line).toBe(
+    "cli-dlq: 1 queued, 0 in flight · unfinished 1 · dead-lettered 0 · puts 1 · completed 0 · 0 gets waiting",
+  );
+  expect(JSON.parse(raw.out.split("\n")[0]!)).toMatchObject({ qsize: 1, dead_lettered: 0 });
+  expect(await cli(["shutdown", "cli-dlq", "--immediate"])).toMatchObject({
+    code: 0,
+    stdout: "shut down cli-dlq (immediate): 0 queued, 0 in flight\n",
+  });
+  expect(await lines.exited).toBe(0); // watch ends when the queue shuts down
+  expect(await raw.exited).toBe(0);
+  expect(lines.out.trim().split("\n").at(-1)).toMatch(/ · shut down \(immediate\)$/);
+  expect(raw.out.trim().split("\n").at(-1)).toMatch(/"shutdown":true/);
   expect(await cli(["delete", "cli-dlq"])).toMatchObject({ code: 0, stdout: "deleted cli-dlq\n" });
 });
 
@@ -146,6 +191,14 @@ it("exit codes: 3 for Empty and Full, 2 for usage, 1 for errors", async () => {
   expect((await cli(["get", "cli-codes", "--timeout", "0.2"])).code).toBe(3);
   await cli(["put", "cli-codes", "1"]);
   expect((await cli(["put", "cli-codes", "2", "--timeout", "0.2"])).code).toBe(3);
+  for (const args of [["frobnicate", "x"], ["frob"]]) {
+    expect(await cli(args)).toMatchObject({
+      code: 2,
+      stderr:
+        `joinable-queues: unknown command '${args[0]}'; the commands: ls, create, stats, put, get, task-done, join, ` +
+        "watch, dead-letters, redrive, shutdown, delete\n(see joinable-queues --help)\n",
+    });
+  }
   for (const args of [
     ["frobnicate", "x"],
     ["put", "cli-codes", "not json"],

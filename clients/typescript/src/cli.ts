@@ -5,86 +5,25 @@ import { spawnSync } from "node:child_process";
 import { fstatSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import {
+  COMMANDS,
+  EXIT,
+  type Flags,
+  json,
+  nullable,
+  number,
+  OPTIONS,
+  print,
+  retries,
+  USAGE,
+  Usage,
+} from "./cli-args.ts";
+import { delivery, groupText, settings, statsText, table, waitsFor, watchLine } from "./cli-format.ts";
 import { QueueClient } from "./client.ts";
 import { Empty, Full, QueueError } from "./errors.ts";
 import { eta, Progress, rate } from "./progress.ts";
 import { BATCH, type PutManyOptions, type Queue } from "./queue.ts";
 import type { QueueConfig, QueueInfo } from "./types.ts";
-
-const USAGE = `usage: joinable-queues [--url URL] [--token TOKEN] [--json] COMMAND ...
-
-  ls                                   list queues
-  create NAME [--maxsize N] [--order fifo|lifo|priority] [--lease-seconds N|none] [--max-deliveries N|none]
-        [--shards N]                   N objects (1-64) hold the queue: see docs/shards.md
-  stats NAME [--group G]               exact statistics (of one group with --group)
-  put NAME [ITEM]                      put one JSON value; without ITEM, one JSON value per line of stdin
-        [--priority KEY] [--delay S] [--timeout S] [--nowait] [--group G] [--shard-key K]
-  get NAME [--timeout S] [--lease-seconds N] [--max N] [--nowait]
-  task-done NAME [RECEIPT]             without RECEIPT: Python's anonymous task_done
-  join NAME [--timeout S] [--group G]  wait until every item put (into group G) is done; shows progress
-  watch NAME                           live stats, one line each
-  dead-letters NAME [--limit N]
-  redrive NAME [--limit N]
-  shutdown NAME [--immediate]
-  delete NAME
-
-  --url    or JOINABLE_QUEUES_URL    (default http://localhost:8787)
-  --token  or JOINABLE_QUEUES_TOKEN
-  --json   machine-readable output on stdout (progress always goes to stderr)
-
-exit codes: 0 ok, 1 error, 2 usage, 3 Empty / Full / timeout`;
-
-const EXIT = { ok: 0, error: 1, usage: 2, timeout: 3 } as const;
-
-class Usage extends Error {}
-
-const OPTIONS = {
-  url: { type: "string" },
-  token: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  maxsize: { type: "string" },
-  order: { type: "string" },
-  "lease-seconds": { type: "string" },
-  "max-deliveries": { type: "string" },
-  priority: { type: "string" },
-  delay: { type: "string" },
-  timeout: { type: "string" },
-  max: { type: "string" },
-  nowait: { type: "boolean" },
-  limit: { type: "string" },
-  immediate: { type: "boolean" },
-  group: { type: "string" },
-  shards: { type: "string" },
-  "shard-key": { type: "string" },
-} as const;
-
-type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
-
-function number(flags: Flags, name: keyof Flags): number | undefined {
-  const raw = flags[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(n))
-    throw new Usage(`--${name} must be a number, not '${raw}'`);
-  return n;
-}
-
-/** `none` for a setting that can be off (Python's None), else a number. */
-const nullable = (flags: Flags, name: "lease-seconds" | "max-deliveries") =>
-  flags[name] === "none" ? null : number(flags, name);
-
-function json(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Usage(`${what} must be JSON (a string is quoted: '"hello"'), not ${text.slice(0, 80)}`);
-  }
-}
-
-function print(flags: Flags, value: unknown, human: () => string = () => JSON.stringify(value)): void {
-  process.stdout.write(`${flags.json ? JSON.stringify(value) : human()}\n`);
-}
 
 async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promise<void> {
   const size = fstatSync(0).isFile() ? fstatSync(0).size : undefined;
@@ -94,7 +33,8 @@ async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promis
   let bytes = 0;
   let lineNo = 0;
   const line = () => {
-    const known = size ? ` · ${Math.floor((100 * bytes) / size)}% · ${eta(bytes, size - bytes, progress.elapsed)}` : "";
+    const percent = Math.floor((100 * bytes) / (size ?? 1));
+    const known = size ? ` · ${percent}% · ${eta(bytes, size - bytes, progress.elapsed)}` : "";
     return `put ${q.name}: ${count} items · ${rate(count, progress.elapsed)}${known}`;
   };
   // Over one WebSocket where the runtime has one and the put may wait as long as it must (a socket put has no
@@ -124,22 +64,28 @@ async function join(q: Queue, flags: Flags): Promise<number> {
   const progress = new Progress(process.stderr);
   let total = 0;
   let polling = true;
+  let last = `join ${q.name}: waiting`;
   const group = flags.group;
   const zero = { unfinished_tasks: 0, in_flight: 0, dead_lettered: 0 };
   const report = async () => {
-    // A group's counters (an unknown or forgotten one has nothing unfinished), or the queue's.
-    const s =
+    // A group's counters (an unknown or forgotten one has nothing unfinished), or the queue's. Progress is best
+    // effort: a stats call that fails (after its retries) leaves the last line as it was.
+    const read = () =>
       group === undefined
-        ? await q.stats()
-        : await q
+        ? q.stats()
+        : q
             .group(group)
             .stats()
             .catch(() => zero);
+    const s = await read().catch(() => null);
+    if (s === null) return last;
     total = Math.max(total, s.unfinished_tasks);
     const done = total - s.unfinished_tasks;
-    const counts = `unfinished ${s.unfinished_tasks} · in flight ${s.in_flight} · dead-lettered ${s.dead_lettered}`;
     const pace = `${rate(done, progress.elapsed)} · ${eta(done, s.unfinished_tasks, progress.elapsed)}`;
-    return `join ${group === undefined ? q.name : `${q.name} group ${group}`}: ${done}/${total} done · ${pace} · ${counts}`;
+    const waits = `waits for ${s.unfinished_tasks}: ${waitsFor(s)} · dead-lettered ${s.dead_lettered}`;
+    const what = group === undefined ? q.name : `${q.name} group ${group}`;
+    last = `join ${what}: ${done}/${total} done · ${pace} · ${waits}`;
+    return last;
   };
   const poll = (async () => {
     while (polling) {
@@ -148,10 +94,48 @@ async function join(q: Queue, flags: Flags): Promise<number> {
     }
   })();
   const result = await q.join({ timeout: number(flags, "timeout"), group }).finally(() => (polling = false));
-  await poll.catch(() => undefined); // progress is best effort: the join's answer is what counts
+  await poll;
   progress.end(await report());
   print(flags, result, () => (result.drained ? "all tasks done" : `timed out: ${result.unfinished_tasks} unfinished`));
   return result.drained ? EXIT.ok : EXIT.timeout;
+}
+
+/** Every queue with its settings, shard count and how many groups it holds (null: not readable). */
+async function ls(client: QueueClient, flags: Flags): Promise<number> {
+  const queues: QueueInfo[] = [];
+  for await (const q of client.listQueues()) queues.push(q);
+  const groups: (number | null)[] = [];
+  // A page of groups per queue (1,000 to a page), 8 queues at a time.
+  for (let i = 0; i < queues.length; i += 8) {
+    groups.push(...(await Promise.all(queues.slice(i, i + 8).map((q) => countGroups(client.queue(q.name))))));
+  }
+  const rows = queues.map((q, i) => ({ ...q, shards: q.shards ?? 1, groups: groups[i] ?? null }));
+  const head = ["NAME", "ORDER", "MAXSIZE", "LEASE", "MAX-DELIVERIES", "SHARDS", "GROUPS"];
+  const cells = rows.map((q) => [
+    q.name,
+    q.order,
+    String(q.maxsize),
+    q.lease_seconds === null ? "none" : `${q.lease_seconds}s`,
+    String(q.max_deliveries ?? "none"),
+    String(q.shards),
+    String(q.groups ?? "?"),
+  ]);
+  print(flags, rows, () => (rows.length === 0 ? "no queues" : table([head, ...cells])));
+  return EXIT.ok;
+}
+
+async function countGroups(q: Queue): Promise<number | null> {
+  try {
+    let count = 0;
+    for (let after: string | undefined; ; ) {
+      const page = await q.groups({ limit: 1000, after });
+      count += page.groups.length;
+      if (page.next === null) return count;
+      after = page.next;
+    }
+  } catch {
+    return null;
+  }
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -166,16 +150,15 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return flags.help ? EXIT.ok : EXIT.usage;
   }
+  if (!COMMANDS.includes(command))
+    throw new Usage(`unknown command '${command}'; the commands: ${COMMANDS.join(", ")}`);
   const url = flags.url ?? process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787";
-  const client = new QueueClient(url, { token: flags.token ?? process.env.JOINABLE_QUEUES_TOKEN });
-  if (command === "ls") {
-    const queues: QueueInfo[] = [];
-    for await (const q of client.listQueues()) queues.push(q);
-    print(flags, queues, () =>
-      queues.map((q) => `${q.name}\t${q.order}\tmaxsize=${q.maxsize}\tlease=${q.lease_seconds ?? "none"}`).join("\n"),
-    );
-    return EXIT.ok;
-  }
+  const token = flags.token ?? process.env.JOINABLE_QUEUES_TOKEN;
+  const client = new QueueClient(url, {
+    token,
+    retries: retries(flags.retries ?? process.env.JOINABLE_QUEUES_RETRIES),
+  });
+  if (command === "ls") return ls(client, flags);
   if (name === undefined) throw new Usage(`'${command}' needs a queue NAME`);
   const q = client.queue(name);
   switch (command) {
@@ -188,12 +171,20 @@ async function run(argv: string[]): Promise<number> {
       config.lease_seconds = nullable(flags, "lease-seconds");
       config.max_deliveries = nullable(flags, "max-deliveries");
       await client.createQueue(name, JSON.parse(JSON.stringify(config)));
-      print(flags, await q.stats());
+      const stats = await q.stats();
+      print(flags, stats, () => `created ${name}: ${settings(stats)}`);
       return EXIT.ok;
     }
-    case "stats":
-      print(flags, flags.group === undefined ? await q.stats() : await q.group(flags.group).stats());
+    case "stats": {
+      if (flags.group === undefined) {
+        const stats = await q.stats();
+        print(flags, stats, () => statsText(stats));
+      } else {
+        const stats = await q.group(flags.group).stats();
+        print(flags, stats, () => groupText(name, stats));
+      }
       return EXIT.ok;
+    }
     case "put": {
       const options = {
         delay: number(flags, "delay"),
@@ -218,7 +209,7 @@ async function run(argv: string[]): Promise<number> {
         block: !flags.nowait,
       };
       const max = number(flags, "max");
-      print(flags, max === undefined ? await q.get(options) : await q.getMany(max, options));
+      print(flags, max === undefined ? delivery(await q.get(options)) : (await q.getMany(max, options)).map(delivery));
       return EXIT.ok;
     }
     case "task-done":
@@ -227,17 +218,19 @@ async function run(argv: string[]): Promise<number> {
     case "join":
       return join(q, flags);
     case "watch":
-      for await (const stats of q.watch()) print(flags, stats);
+      for await (const stats of q.watch()) print(flags, stats, () => watchLine(name, stats));
       return EXIT.ok;
     case "dead-letters":
-      print(flags, await q.deadLetters({ limit: number(flags, "limit") }));
+      print(flags, (await q.deadLetters({ limit: number(flags, "limit") })).map(delivery));
       return EXIT.ok;
     case "redrive":
       print(flags, { ids: await q.redrive({ limit: number(flags, "limit") }) });
       return EXIT.ok;
-    case "shutdown":
-      print(flags, await q.shutdown({ immediate: flags.immediate }));
+    case "shutdown": {
+      const stats = await q.shutdown({ immediate: flags.immediate });
+      print(flags, stats, () => `shut down ${name}${stats.immediate ? " (immediate)" : ""}: ${waitsFor(stats)}`);
       return EXIT.ok;
+    }
     case "delete":
       await client.deleteQueue(name);
       print(flags, { deleted: name }, () => `deleted ${name}`);

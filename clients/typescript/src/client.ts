@@ -1,4 +1,5 @@
 // The entry point: a service's URL and credentials, its queues, and the calls about whole queues.
+import type { QueueError } from "./errors.ts";
 import { Queue } from "./queue.ts";
 import { type ClientOptions, Transport } from "./transport.ts";
 import type { Answer, QueueConfig, QueueInfo } from "./types.ts";
@@ -34,8 +35,12 @@ export class QueueClient {
     }
   }
 
-  /** Deletes a queue and all its items; its waiting callers and subscribers are told. */
+  /**
+   * Deletes a queue and all its items; its waiting callers and subscribers are told. Retried as any call: a 404
+   * after an attempt that may have deleted it is that attempt's success (NotFound otherwise).
+   */
   async deleteQueue(name: string): Promise<void> {
-    await this.transport.request("DELETE", `/v1/queues/${encodeURIComponent(name)}`, { retry: false });
+    const landed = (e: QueueError) => e.code === "not_found";
+    await this.transport.request("DELETE", `/v1/queues/${encodeURIComponent(name)}`, { landed });
   }
 }

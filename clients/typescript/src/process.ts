@@ -67,7 +67,8 @@ export async function process<T>(
         counts.done++;
       } catch {
         counts.failed++;
-        await q.release(job, { delay: retryDelay(job as Job) }).catch(() => undefined); // a lapsed lease returns it anyway
+        // A release that fails is no loss: a lapsed lease returns the job anyway.
+        await q.release(job, { delay: retryDelay(job as Job) }).catch(() => undefined);
       } finally {
         clearInterval(beat);
       }

@@ -55,11 +55,14 @@ export class Queue<T = unknown> {
   ): Promise<R> {
     const { block = true, timeout, signal } = options;
     const deadline = !block ? 0 : timeout === undefined ? Infinity : Date.now() + timeout * 1000;
+    // Each attempt, a retry's included, asks for what is left of the timeout; each answer (poll_again too) is a
+    // fresh request, so a wait of any length survives failures as long as fewer than `retries` come in a row.
+    const left = () =>
+      deadline === Infinity ? null : Math.min(Math.max(0, (deadline - Date.now()) / 1000), MAX_TIMEOUT);
     for (;;) {
-      const left = deadline === Infinity ? null : Math.min(Math.max(0, (deadline - Date.now()) / 1000), MAX_TIMEOUT);
       try {
         return await this.transport.request<R>("POST", `${this.path}/${verb}`, {
-          body: { ...body, timeout: left },
+          bodyFor: () => ({ ...body, timeout: left() }),
           headers,
           signal,
         });
@@ -119,8 +122,9 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * With a job: completes exactly that delivery, once (a repeat is answered `replayed`). Without: Python's
-   * anonymous task_done, which is not retried, since a first attempt that took effect cannot be told apart.
+   * With a job: completes exactly that delivery, once (a repeat is answered `replayed`), retried as any call.
+   * Without: Python's anonymous task_done, which names nothing a repeat could be told apart by, so it is retried
+   * only after failures that show the service did nothing (no connection made, 429).
    */
   taskDone(
     job?: Pick<Job, "receipt">,
@@ -130,7 +134,7 @@ export class Queue<T = unknown> {
     return this.transport.request("POST", `${this.path}/task_done`, {
       body: { receipt },
       signal: options.signal,
-      retry: receipt !== undefined,
+      retry: receipt === undefined ? "unsent" : "any",
     });
   }
 
@@ -238,13 +242,16 @@ export class Queue<T = unknown> {
     return page.items.map((d) => toJob<T>(d));
   }
 
-  /** Puts dead letters back into the queue (each counts as unfinished again); answers their ids. */
+  /**
+   * Puts dead letters back into the queue (each counts as unfinished again); answers their ids. A repeat would
+   * redrive more, so it is retried only after failures that show the service did nothing.
+   */
   async redrive(options: { limit?: number } = {}): Promise<number[]> {
     const body = options.limit === undefined ? {} : { limit: options.limit };
     return (
       await this.transport.request<Answer<"redriveDeadLetters">>("POST", `${this.path}/dead_letters/redrive`, {
         body,
-        retry: false,
+        retry: "unsent",
       })
     ).ids;
   }

@@ -140,7 +140,8 @@ export class QueueSocket<T = unknown> {
   }
 
   private async open(): Promise<WebSocket> {
-    const { WebSocket: Socket = globalThis.WebSocket, retries = 4 } = this.q.transport.options;
+    const { WebSocket: Socket = globalThis.WebSocket } = this.q.transport.options;
+    const { retries } = this.q.transport;
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new Unavailable(gone("the socket was closed"));
       try {

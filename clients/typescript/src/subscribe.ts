@@ -51,10 +51,12 @@ export async function* watch(q: Subscribable, options: SubscribeOptions): AsyncG
 
 /** Every frame the service sends after `hello`, across reconnections, until the socket closes for good. */
 async function* frames(q: Subscribable, hello: object, signal?: AbortSignal): AsyncGenerator<Frame> {
-  const { WebSocket: Socket = globalThis.WebSocket, retries = 4 } = q.transport.options;
+  const { WebSocket: Socket = globalThis.WebSocket } = q.transport.options;
+  const { retries } = q.transport;
   if (!Socket) {
     throw new TypeError(
-      "this runtime has no WebSocket: pass { WebSocket } to QueueClient, use Node >= 22, or run Node 20 with --experimental-websocket",
+      "this runtime has no WebSocket: pass { WebSocket } to QueueClient, use Node >= 22, or run Node 20 with " +
+        "--experimental-websocket",
     );
   }
   for (let failures = 0; ; ) {
