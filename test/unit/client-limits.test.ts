@@ -6,14 +6,15 @@ import { expect, it } from "vitest";
 import { BATCH, MAX_TIMEOUT } from "../../clients/typescript/src/queue.ts";
 import { LIMITS } from "../../src/contract/limits.ts";
 
-const python = readFileSync(join(import.meta.dirname, "../../clients/python/joinable_queues/_queue.py"), "utf8");
-const constant = (name: string) =>
-  Number(new RegExp(`^${name} = ([\\d_]+)`, "m").exec(python)?.[1]?.replaceAll("_", ""));
+const python = (file: string) =>
+  readFileSync(join(import.meta.dirname, "../../clients/python/joinable_queues", file), "utf8");
+const constant = (file: string, name: string) =>
+  Number(new RegExp(`^${name} = ([\\d_]+)`, "m").exec(python(file))?.[1]?.replaceAll("_", ""));
 
 it("the TypeScript and Python clients batch and cap timeouts at the server's limits", () => {
   expect({ BATCH, MAX_TIMEOUT }).toEqual({ BATCH: LIMITS.maxBatch, MAX_TIMEOUT: LIMITS.maxTimeoutSeconds });
-  expect({ _BATCH: constant("_BATCH"), _MAX_TIMEOUT: constant("_MAX_TIMEOUT") }).toEqual({
+  expect({ _BATCH: constant("_queue.py", "_BATCH"), _LONGEST_WAIT: constant("_http.py", "_LONGEST_WAIT") }).toEqual({
     _BATCH: LIMITS.maxBatch,
-    _MAX_TIMEOUT: LIMITS.maxTimeoutSeconds,
+    _LONGEST_WAIT: LIMITS.maxTimeoutSeconds,
   });
 });

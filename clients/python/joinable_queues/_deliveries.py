@@ -65,12 +65,16 @@ class Deliveries:
     def _complete(self, job: Job) -> None:
         self._forget(job)
         if self._over_socket("task_done", job.receipt) is None:
-            self._http.request("POST", f"{self._path}/task_done", {"receipt": job.receipt} if job.receipt else {})
+            # By receipt a repeat answers "replayed"; without one (a queue without leases) it would be a second call.
+            receipt = {"receipt": job.receipt} if job.receipt else {}
+            self._http.request("POST", f"{self._path}/task_done", receipt, safe=bool(job.receipt))
 
     def _release(self, job: Job, delay: float) -> None:
         self._forget(job)
         if self._over_socket("release", job.receipt, delay=delay) is None:
-            self._http.request("POST", f"{self._path}/release", {"receipt": job.receipt, "delay": delay})
+            # A repeat of a release that landed finds its delivery closed: stale_receipt then means it was released.
+            body = {"receipt": job.receipt, "delay": delay}
+            self._http.request("POST", f"{self._path}/release", body, landed=("stale_receipt",))
 
     def _over_socket(self, op: str, receipt: Optional[str], **fields: Any) -> Optional[Dict[str, Any]]:
         """A delivery the socket holds ends (or is extended) on the socket: the answer, or None to use HTTP."""
@@ -110,6 +114,8 @@ class Deliveries:
                         answer = self._over_socket("extend", job.receipt, lease_seconds=self._lease) or \
                             self._http.request("POST", f"{self._path}/extend", extend)
                         job.lease_expires_at = answer["lease_expires_at"]
-                    except QueueError:
+                    except QueueError as e:
+                        if e.status == 0 or e.status >= 500 or e.status in (408, 429):
+                            continue  # the service is out of reach after the retries: try again on the next beat
                         self._forget(job)  # already completed, or lost: nothing left to keep alive
             time.sleep(min(1.0, self._lease / 4))

@@ -24,7 +24,7 @@ class PerProcess:
     def __getstate__(self) -> Dict[str, Any]:
         """The reference: URL, token, name and settings. The items this process holds stay its own."""
         state = {k: v for k, v in self.__dict__.items() if k not in _PER_PROCESS}
-        state["_http"] = (self._http.url, self._http.token)
+        state["_http"] = (self._http.url, self._http.token, self._http.retries)
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:

@@ -11,11 +11,10 @@ from . import _items, _socket
 from ._deliveries import Deliveries, Job
 from ._errors import QueueError
 from ._group import Group
-from ._http import Transport
+from ._http import Transport, Wait
 from ._process import PerProcess
 
 _UNSET: Any = object()
-_MAX_TIMEOUT = 86_400  # the longest timeout the service takes in one call; a longer wait is more polls
 _BATCH = 100  # the most items one put carries (the service's batch; the TypeScript client's BATCH)
 _SHORT = 1.0  # a get that may wait less than this is one HTTP call; a longer one waits on the socket
 
@@ -30,7 +29,11 @@ class Queue(Deliveries, PerProcess):
     With the ``websockets`` library installed, a get that waits does so on the queue's WebSocket, holding no HTTP
     request open; ``prefetch`` items are then kept ready ahead of the gets (0: none, queue.Queue's exact view of
     qsize). ``sockets=False`` stays on HTTP; ``sockets=True`` insists on the library. ``shards=n`` creates the
-    queue over n objects (docs/shards.md): unbounded, ordered per shard and per ``put(shard_key=...)``."""
+    queue over n objects (docs/shards.md): unbounded, ordered per shard and per ``put(shard_key=...)``.
+
+    ``retries``: how many times a call is retried after a transient failure (a network error, 408, 429, 5xx), with
+    exponential backoff and full jitter; default JOINABLE_QUEUES_RETRIES, else 4. A call that waits counts the
+    failures in a row: each answer of the service starts the count again."""
 
     _order = "fifo"
     __class_getitem__ = classmethod(types.GenericAlias)
@@ -48,12 +51,13 @@ class Queue(Deliveries, PerProcess):
         prefetch: int = 0,
         sockets: Optional[bool] = None,
         shards: int = 1,
+        retries: Optional[int] = None,
     ) -> None:
         if sockets and not _socket.AVAILABLE:
             raise ImportError('sockets=True needs the websockets library: pip install "joinable-queues[sockets]"')
         self._sockets = _socket.AVAILABLE if sockets is None else bool(sockets)
         self._prefetch = prefetch
-        self._http = Transport(url, token)
+        self._http = Transport(url, token, retries)
         self.name = name or f"py-{uuid.uuid4().hex[:16]}"
         self._path = f"/v1/queues/{quote(self.name, safe='')}"
         self._dumps, self._loads = serializer or (None, None)
@@ -99,8 +103,8 @@ class Queue(Deliveries, PerProcess):
         """Completes the calling thread's oldest item, else this process's oldest, else (an item another process
         took) CPython's anonymous task_done."""
         job = self._pick()
-        if job is None:
-            self._http.request("POST", f"{self._path}/task_done", {})
+        if job is None:  # a repeat would complete a second item: sent once, retried only if it never arrived
+            self._http.request("POST", f"{self._path}/task_done", {}, safe=False)
         else:
             self._complete(job)
 
@@ -201,8 +205,8 @@ class Queue(Deliveries, PerProcess):
         return outcomes
 
     def delete(self) -> None:
-        """Deletes the queue and everything in it, for every process."""
-        self._http.request("DELETE", self._path)
+        """Deletes the queue and everything in it, for every process (the name can then be created anew)."""
+        self._http.request("DELETE", self._path, landed=("not_found",))  # a retry finding none: the first landed
 
     # ---- the parts that differ between the three orders
 
@@ -232,10 +236,12 @@ class Queue(Deliveries, PerProcess):
         if block and timeout is not None and timeout < 0:
             raise ValueError("'timeout' must be a non-negative number")
         deadline = None if timeout is None or not block else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else min(max(0.0, deadline - time.monotonic()), _MAX_TIMEOUT)
+        # A get whose answer is lost leaves its delivery out for one lease, then the item comes back: safe to repeat.
+        # Without leases the item would be gone for good, so such a get is retried only if it never arrived.
+        extra = {} if verb != "get" or self._lease is not None else {"safe": False}
+        while True:  # each poll counts its own failures: a wait survives a failure and goes on waiting
             try:
-                return self._http.request("POST", f"{self._path}/{verb}", {**body, "timeout": left}, headers)
+                return self._http.request("POST", f"{self._path}/{verb}", Wait(body, deadline), headers, **extra)
             except QueueError as e:
                 if e.code != "poll_again":
                     raise

@@ -10,7 +10,7 @@ from ._queue import Queue
 class SimpleQueue:
     """Mirrors queue.SimpleQueue: ``put`` never blocks, ``get`` blocks as Queue's does, and an item got is done.
 
-    Keyword arguments (``name``, ``url``, ``token``, ``serializer``, ``sockets``...) are those of Queue; the
+    Keyword arguments (``name``, ``url``, ``token``, ``serializer``, ``sockets``, ``retries``...) are Queue's; the
     queue it opens by name must be an unbounded FIFO one. Each get completes its item at once (a get and a
     task_done), so the queue's join never waits on a SimpleQueue's consumers; an item whose consumer dies
     between the two is delivered again, never lost."""
