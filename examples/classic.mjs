@@ -5,7 +5,9 @@
 // Run (with `npm start` in another terminal): node examples/classic.mjs
 import { QueueClient, ShutDown } from "joinable-queues-client";
 
-const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787");
+const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787", {
+  token: process.env.JOINABLE_QUEUES_TOKEN, // for a deployment (docs/deploy.md); npm start needs none
+});
 const q = await client.createQueue(`classic-${process.pid}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -6,15 +6,16 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { QueueClient } from "joinable-queues-client";
 
-const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787");
+const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787", {
+  token: process.env.JOINABLE_QUEUES_TOKEN, // for a deployment (docs/deploy.md); npm start needs none
+});
 
 if (process.argv[2] === "--consumer") {
   // The doomed consumer: takes the job, then the process is killed mid-job.
   const q = client.queue(process.argv[3]);
   const job = await q.get();
-  console.log(
-    `doomed consumer: took job ${job.id} (${JSON.stringify(job.item)}), lease until ${new Date(job.leaseExpiresAt).toISOString()}`,
-  );
+  const until = new Date(job.leaseExpiresAt).toISOString();
+  console.log(`doomed consumer: took job ${job.id} (${JSON.stringify(job.item)}), lease until ${until}`);
   process.kill(process.pid, "SIGKILL");
 }
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { QueueClient } from "joinable-queues-client";
 
 const url = process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787";
-const client = new QueueClient(url);
+const client = new QueueClient(url, { token: process.env.JOINABLE_QUEUES_TOKEN }); // the CLI reads it from the env
 const q = await client.createQueue(`fan-out-${process.pid}`);
 
 const jobs = Array.from({ length: 1000 }, (_, i) => ({ image: `photo-${i}.jpg`, size: 256 }));

@@ -3,7 +3,9 @@
 // Run (with `npm start` in another terminal): node examples/groups.mjs
 import { QueueClient } from "joinable-queues-client";
 
-const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787");
+const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787", {
+  token: process.env.JOINABLE_QUEUES_TOKEN, // for a deployment (docs/deploy.md); npm start needs none
+});
 const q = await client.createQueue(`thumbnails-${process.pid}`, { lease_seconds: 60 });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

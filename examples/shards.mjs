@@ -4,7 +4,9 @@
 // Run (with `npm start` in another terminal): node examples/shards.mjs
 import { QueueClient } from "joinable-queues-client";
 
-const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787");
+const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787", {
+  token: process.env.JOINABLE_QUEUES_TOKEN, // for a deployment (docs/deploy.md); npm start needs none
+});
 const q = await client.createQueue(`events-${process.pid}`, { shards: 8, lease_seconds: 60 });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -5,7 +5,9 @@
 // (Node 22 and later need no flag.)
 import { QueueClient } from "joinable-queues-client";
 
-const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787");
+const client = new QueueClient(process.env.JOINABLE_QUEUES_URL ?? "http://localhost:8787", {
+  token: process.env.JOINABLE_QUEUES_TOKEN, // for a deployment (docs/deploy.md); npm start needs none
+});
 const q = await client.createQueue(`sockets-${process.pid}`);
 
 const producer = q.socket();
@@ -24,3 +26,4 @@ await q.join();
 console.log("All tasks processed!");
 await q.shutdown();
 console.log(await consumers); // { done: 5, failed: 0 }
+await client.deleteQueue(q.name);

@@ -27,6 +27,20 @@ function series(name, rangeMs, now) {
   return [xs, pts.map((s) => s.qsize), pts.map((s) => s.in_flight), done];
 }
 
+const two = (n) => String(n).padStart(2, "0");
+
+/**
+ * The time axis's labels, one line each and in local time: "14:05" where a minute starts (and wherever ticks are a
+ * minute or more apart), ":30" between. uPlot's own put the date under the first tick, a label wider than the space
+ * between ticks, so it ran into the next minute's.
+ */
+export const clockLabels = (_u, ticks, _axis, _space, incr) =>
+  ticks.map((t) => {
+    const d = new Date(t * 1000);
+    const minute = `${two(d.getHours())}:${two(d.getMinutes())}`;
+    return incr >= 60 || d.getSeconds() === 0 ? minute : `:${two(d.getSeconds())}`;
+  });
+
 // Counts and rates start at zero, so a flat line reads as what it is, not as noise blown up to fill the chart.
 const fromZero = (_u, _min, max) => [0, Math.max(1, max)];
 
@@ -57,7 +71,7 @@ export class Chart {
           },
         ],
         axes: [
-          axis({}),
+          axis({ values: clockLabels }),
           axis({ label: "items", values: count, size: 60 }),
           axis({ label: "done per second", scale: "rate", side: 1, grid: { show: false }, size: 60 }),
         ],

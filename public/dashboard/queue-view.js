@@ -117,8 +117,11 @@ export async function queueView(main, name, onError) {
       .map(([k, v]) => `<div><dt>${k}</dt><dd>${fmt(v)}</dd></div>`)
       .join("");
     const leased = peeked.leased;
+    // Nothing in flight: the heading alone, over "None." (join waits for no delivery, whatever the backlog).
     $("inflight-h").textContent =
-      `In flight: join is waiting for these ${fmt(s.in_flight)} task${s.in_flight === 1 ? "" : "s"}`;
+      s.in_flight === 0
+        ? "In flight"
+        : `In flight: join is waiting for ${s.in_flight === 1 ? "this task" : `these ${fmt(s.in_flight)} tasks`}`;
     $("inflight-note").textContent =
       s.lease_seconds === null
         ? "This queue has no leases (lease_seconds: null): a taken item is not kept, so it cannot be listed here."

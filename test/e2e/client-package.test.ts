@@ -1,14 +1,15 @@
 // The client as a user gets it: `npm pack`ed, installed into an empty project and imported from plain Node (no
 // flags, no TypeScript loader), against `wrangler dev`. Also what needs a real network: aborts, the WebSocket
-// subscriptions with a dropped socket, and the README's examples, whose output is asserted.
+// subscriptions with a dropped socket, and the README's examples, run as the docs say (the machine's own `node`),
+// whose output is asserted and which leave no queue behind.
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueClient, ShutDown } from "../../clients/typescript/src/index.ts";
-import { serve } from "./server.ts";
+import { freePort, serve } from "./server.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "../..");
@@ -157,8 +158,17 @@ describe("a sharded queue", () => {
 });
 
 describe("the examples run as the README says, against the installed package", () => {
-  const example = (file: string) =>
-    run(process.execPath, [join(root, "examples", file)], { env: { ...process.env, JOINABLE_QUEUES_URL: server.url } });
+  // The docs' `node examples/…`: the machine's own Node (20 here), which has WebSocket only behind the flag.
+  const node = plainNodes().at(-1)!;
+  const example = (file: string, ...args: string[]) =>
+    run(node, ["--experimental-websocket", join(root, "examples", file), ...args], {
+      env: { ...process.env, JOINABLE_QUEUES_URL: server.url },
+    });
+  const examplesQueues = async () => {
+    const names = [];
+    for await (const q of client.listQueues()) names.push(q.name);
+    return names.filter((n) => /^(classic|crash|thumbnails|events|fan-out|sockets)-\d+$|^jobs$/.test(n));
+  };
 
   it("classic: five tasks by three consumers, 'All tasks processed!', then shutdown ends every consumer", async () => {
     const lines = (await example("classic.mjs")).stdout.trim().split("\n");
@@ -202,6 +212,81 @@ describe("the examples run as the README says, against the installed package", (
     const { stdout, stderr } = await example("fan-out.mjs");
     expect(stdout).toMatch(/all tasks done\n/);
     expect(stdout).toMatch(/join exited 0; consumers did 1000 jobs, 0 failed/);
-    expect(stderr).toMatch(/join fan-out-\d+: \d+\/\d+ done .* unfinished 0 · in flight 0 · dead-lettered 0/);
+    expect(stderr).toMatch(/join fan-out-\d+: (\d+)\/\1 done .* dead-lettered 0\n$/); // its last line: all done
+  });
+
+  it("sockets: five jobs put over one socket and done by two socket consumers (docs/sockets.md)", async () => {
+    const lines = (await example("sockets.mjs")).stdout.trim().split("\n");
+    expect(lines[0]).toBe("put 5 jobs over one socket");
+    expect(lines.slice(1, 6).sort()).toEqual(["blur", "crop", "resize", "rotate", "sharpen"].map((j) => `done: ${j}`));
+    expect(lines.slice(6)).toEqual(["All tasks processed!", "{ done: 5, failed: 0 }"]);
+  });
+
+  it("subscribe-join: stats and the join of a queue that exists, as docs/sockets.md runs it; a missing one, said", async () => {
+    await client.createQueue("jobs");
+    expect((await example("subscribe-join.mjs", "jobs")).stdout).toBe(
+      "stats: qsize=0 unfinished_tasks=0 in_flight=0\n" +
+        "joined: all work on 'jobs' is done { drained: true, unfinished_tasks: 0, dead_lettered: 0 }\n",
+    );
+    await client.deleteQueue("jobs");
+    const missing = await example("subscribe-join.mjs", "jobs").catch((e) => e);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("jobs: no such queue: create it first with PUT /v1/queues/{name}\n");
+  });
+
+  it("every example deleted the queue it made", async () => {
+    expect(await examplesQueues()).toEqual([]);
+  });
+});
+
+/** A `sh` block of a page, found by a few words of it, with the `text` block that shows its output, if one follows. */
+function block(page: string, words: string) {
+  const text = readFileSync(join(root, page), "utf8");
+  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```\n(?:\n```text\n([\s\S]*?)```)?/g)];
+  const found = blocks.find((b) => b[1]!.includes(words));
+  if (!found) throw new Error(`${page} has no sh block with '${words}'`);
+  return { commands: found[1]!, shown: found[2] ?? "" };
+}
+
+describe("the docs' commands run as written against `npm start`, show what their page shows, and clean up", () => {
+  // Each block as a reader pastes it into a shell, on the machine's own `node` (no node_modules on the PATH), with
+  // only the server's address (and the push receiver's port) changed.
+  const PATH = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((d) => !d.includes("node_modules"))
+    .join(delimiter);
+  const blocks: [string, string][] = [
+    ["README.md", "readme-curl"],
+    ["docs/sockets.md", "examples/subscribe-join.mjs jobs"],
+    ["docs/sockets.md", "examples/sockets.mjs"],
+    ["docs/push-and-callbacks.md", "v1/queues/push-config"],
+    ["docs/push-and-callbacks.md", "v1/queues/callbacks"],
+    ["docs/push-and-callbacks.md", "receiver.py 8790"],
+    ["docs/observability.md", "peek-demo"],
+    ["docs/observability.md", "metrics-demo"],
+    ["docs/observability.md", "promtool check metrics"],
+  ];
+  it.each(blocks)("%s: the block with '%s'", async (page, words) => {
+    const { commands, shown } = block(page, words);
+    const receiver = String(await freePort());
+    const script = commands
+      .replaceAll("localhost:8787", server.url.slice("http://".length))
+      .replaceAll("8790", receiver);
+    const { stdout } = await run("bash", ["-eo", "pipefail", "-c", script], {
+      cwd: root,
+      env: { ...process.env, PATH, JOINABLE_QUEUES_URL: server.url }, // what the examples read, for localhost:8787
+      timeout: 60_000,
+    });
+    // Every line the page shows (but those it abbreviates with …) is printed; lines may come in another order.
+    const printed = stdout.split("\n");
+    const expected = shown.split("\n").filter((l) => l && !l.includes("…"));
+    expect(expected.filter((l) => !printed.includes(l.replaceAll("8790", receiver)))).toEqual([]);
+  });
+
+  it("and leave no queue behind", async () => {
+    const made = /^(readme-curl|jobs|sockets-\d+|push-config|callbacks|pushed|peek-demo|metrics-demo)$/;
+    const names = [];
+    for await (const q of client.listQueues()) names.push(q.name);
+    expect(names.filter((n) => made.test(n))).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@
 // see browser.ts) against `wrangler dev`: the overview over one catalog feed socket (a new queue within a second,
 // 2,000 queues paged without 2,000 sockets), what join waits for, peeking without changing a counter, dead letters,
 // groups' counters, a sharded queue as one, recovery after the server restarts, sign-in, no text cut at 1,280 and
-// 390 px, and every table readable at 390 px.
+// 390 px, every table readable at 390 px, the chart's labels clear of each other, and no request that fails (the
+// favicon included).
 // Screenshots go under test-artifacts/; the overview at 1,280 px also to docs/dashboard.png, which the README shows.
 // Every wait is for an event, bounded by EVENT: a bound for a busy machine, not a claim of speed.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -55,13 +56,15 @@ async function api(method: string, path: string, body?: unknown) {
   return text ? JSON.parse(text) : undefined;
 }
 
-/** A page that records the WebSockets it opens. */
+/** A page that records the WebSockets it opens and every answer that failed (a 4xx or 5xx, the favicon's too). */
 async function open(path: string, width = 1280) {
   const page = await browser.newPage({ viewport: { width, height: 900 } });
   const sockets: string[] = [];
+  const failed: string[] = [];
   page.on("websocket", (ws) => sockets.push(new URL(ws.url()).pathname));
+  page.on("response", (r) => r.status() >= 400 && failed.push(`${r.status()} ${new URL(r.url()).pathname}`));
   await page.goto(`${url()}${path}`);
-  return { page, sockets };
+  return { page, sockets, failed };
 }
 
 /** Nothing wider than the window, and no element that clips its own text (a scroll box counts as clipping). */
@@ -132,7 +135,7 @@ async function readable(page: Page, width: number) {
 }
 
 it("shows a queue created after the page loaded as the catalog pushes it, with live counters", async () => {
-  const { page, sockets } = await open("/"); // a browser at / is sent to the dashboard
+  const { page, sockets, failed } = await open("/"); // a browser at / is sent to the dashboard
   await page.locator("#connection", { hasText: "Live" }).waitFor(EVENT);
   // What makes a new queue show within a second is that the catalog pushes it down the open socket: the page asks
   // nothing over HTTP for it. That is asserted; the time it took is only printed (a busy machine may take longer).
@@ -161,6 +164,13 @@ it("shows a queue created after the page loaded as the catalog pushes it, with l
   await page.keyboard.press("Enter");
   expect(await page.locator("th[aria-sort]").innerText()).toBe("Backlog");
   expect(sockets).toEqual(["/v1/catalog/ws"]);
+  // The page names its icon (a browser asks for /favicon.ico, a 404, when a page names none), and it is there.
+  const icon: { status: number; type: string | null } = await page.evaluate(`(async () => {
+    const res = await fetch(document.querySelector('link[rel="icon"]').href);
+    return { status: res.status, type: res.headers.get("content-type") };
+  })()`);
+  expect(icon).toEqual({ status: 200, type: "image/svg+xml" });
+  expect(failed).toEqual([]);
   await page.close();
 });
 
@@ -195,6 +205,70 @@ it("at 1,280 and 390 px the overview and a queue's view cut no text, and read ac
   // The in-flight table (4 rows), the next ready (10): each item has the card's width, not the column's few px.
   expect(await readable(page, 390)).toEqual({ items: 14 });
   await shot(page, "queue-390");
+  await page.close();
+});
+
+/**
+ * Records the text the page's canvases draw (the chart's labels), as each canvas drew it last, with where each label
+ * starts and ends on its row. uPlot clears the whole canvas before it draws it again: that starts a canvas's record.
+ */
+const RECORD_CANVAS_TEXT = `(() => {
+  const proto = CanvasRenderingContext2D.prototype;
+  const { fillText, clearRect } = proto;
+  const drawn = new Map();
+  window.drawnText = () => [...drawn.values()].flat();
+  proto.clearRect = function (x, y, w, h) {
+    if (x === 0 && y === 0 && w >= this.canvas.width && h >= this.canvas.height) drawn.set(this.canvas, []);
+    return clearRect.call(this, x, y, w, h);
+  };
+  proto.fillText = function (text, x, y, ...rest) {
+    const m = this.getTransform();
+    if (m.b === 0 && m.c === 0) { // rotated text (the axes' titles) runs along no row
+      const w = this.measureText(text).width;
+      const at = m.a * x + m.e;
+      const left = this.textAlign === "center" ? at - w / 2 : ["right", "end"].includes(this.textAlign) ? at - w : at;
+      if (!drawn.has(this.canvas)) drawn.set(this.canvas, []);
+      drawn.get(this.canvas).push({ text: String(text), row: Math.round(m.d * y + m.f), left, right: left + w });
+    }
+    return fillText.call(this, text, x, y, ...rest);
+  };
+})()`;
+
+it("the chart's time labels never run into each other, at 1,280 and 390 px, over 5 minutes and an hour", async () => {
+  await api("PUT", "/v1/queues/dash-chart", {});
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC" });
+  await page.addInitScript(RECORD_CANVAS_TEXT);
+  // The page's clock stands at 12:05:44.5 (its timers run): the 5 minutes begin just before a tick at :45, a tick
+  // away from the next minute's label. uPlot's own labels put the date under that first tick, into 12:01's label.
+  await page.clock.setFixedTime(new Date(Date.UTC(2026, 11, 6, 12, 5, 44, 500)));
+  await page.goto(`${url()}/dashboard/#/queue/dash-chart`);
+  await page.locator("#chart canvas").waitFor(EVENT);
+  const overlaps = async () => {
+    await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
+    await page.waitForTimeout(1200); // the chart is drawn again every second: one whole drawing at this size
+    const drawn: { text: string; row: number; left: number; right: number }[] = await page.evaluate("drawnText()");
+    const rows = new Map<number, typeof drawn>();
+    for (const label of drawn) rows.set(label.row, [...(rows.get(label.row) ?? []), label]);
+    const time = [...rows.values()].find((labels) => labels.some((l) => /\d\d:\d\d/.test(l.text)));
+    expect(time, "the time axis's labels").toBeDefined();
+    const clashes: string[] = [];
+    for (const labels of rows.values()) {
+      labels.sort((a, b) => a.left - b.left);
+      for (let i = 1; i < labels.length; i++) {
+        if (labels[i]!.left < labels[i - 1]!.right + 4) clashes.push(`${labels[i - 1]!.text} / ${labels[i]!.text}`);
+      }
+    }
+    return { clashes, time: time!.map((l) => l.text) };
+  };
+  const fiveMinutes = await overlaps();
+  expect(fiveMinutes.clashes).toEqual([]);
+  expect(fiveMinutes.time.slice(0, 2)).toEqual([":45", "12:01"]); // one line each, the minute where it starts
+  await page.getByRole("button", { name: "Last 1 h" }).click();
+  expect((await overlaps()).clashes).toEqual([]);
+  await page.setViewportSize({ width: 390, height: 900 });
+  expect((await overlaps()).clashes).toEqual([]);
+  await page.getByRole("button", { name: "Last 5 min" }).click();
+  expect((await overlaps()).clashes).toEqual([]);
   await page.close();
 });
 
@@ -236,7 +310,7 @@ it("shows a delivery held in flight, peeking changes no counter, and the row lea
   const { page } = await open("/dashboard/#/queue/dash-flight");
   const row = page.locator(`#inflight tr[data-id="${held.id}"]`);
   await row.waitFor(EVENT);
-  expect(await page.locator("#inflight-h").innerText()).toBe("In flight: join is waiting for these 1 task");
+  expect(await page.locator("#inflight-h").innerText()).toBe("In flight: join is waiting for this task");
   // Held for seconds; the 2 min lease ends "in 2 min" (90 s and more), or "in N s" if the page came late.
   expect(await row.innerText()).toMatch(/^1\s+1\s+\d+ s\s+in (?:2 min|\d+ s)\s+\{"job":1\}$/);
   expect(await row.getAttribute("title")).toMatch(/^put \d+ s ago$/);
@@ -246,6 +320,11 @@ it("shows a delivery held in flight, peeking changes no counter, and the row lea
   await api("POST", "/v1/queues/dash-flight/task_done", { receipt: held.receipt });
   await row.waitFor({ state: "detached", ...EVENT });
   expect(await page.locator("#inflight").innerText()).toBe("None.");
+  // Nothing in flight (two items still queued): the heading says no more than that, never "these 0 tasks".
+  await expect.poll(() => page.locator("#inflight-h").innerText(), EVENT).toBe("In flight");
+  expect(await page.locator("#join").innerText()).toBe(
+    "Join is waiting for 2 unfinished tasks: 0 in flight, 2 in the queue.",
+  );
   await page.close();
 });
 
