@@ -418,7 +418,11 @@ export const Stats = z
     completed: z.number().int().openapi({ description: "task_dones since the queue was created." }),
     shutdown: z.boolean(),
     immediate: z.boolean(),
-    waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }),
+    waiting: z.object({ getters: z.number().int(), putters: z.number().int(), joiners: z.number().int() }).openapi({
+      description:
+        "Calls waiting now. A socket consumer counts as the gets its credit stands for (a client's gets waiting " +
+        "on one socket), an HTTP get as one.",
+    }),
     shards: z
       .number()
       .int()

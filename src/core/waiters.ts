@@ -38,8 +38,13 @@ export class Waiters {
     return [this.putters, this.getters, this.joiners] as Waiter<unknown>[][];
   }
 
+  /**
+   * The calls waiting. A socket consumer's standing get stands for as many gets as it has credit for (a client's
+   * gets that wait on one socket, each a credit), an HTTP get for one, whatever its `max`.
+   */
   get counts(): { getters: number; putters: number; joiners: number } {
-    return { getters: this.getters.length, putters: this.putters.length, joiners: this.joiners.length };
+    const getters = this.getters.reduce((n, g) => n + (g.request.standing ? (g.request.max ?? 1) : 1), 0);
+    return { getters, putters: this.putters.length, joiners: this.joiners.length };
   }
 
   /** Queues a call that must wait, or answers at once when it may not (CPython's block / timeout rules). */

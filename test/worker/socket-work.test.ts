@@ -253,13 +253,24 @@ describe("a socket's deliveries and its end", () => {
     second.ws.close();
   });
 
+  it("counts a consumer's credit as that many waiting gets, and each delivery as one fewer", async () => {
+    const name = await createQueue({ lease_seconds: 30 });
+    const s = await subscribe(name);
+    s.send({ op: "consume", id: "c", prefetch: 5 });
+    await waitingGetters(name, 5);
+    await op(name, "put", { items: [{ item: 1 }, { item: 2 }] });
+    await until(async () => deliveries(s).length === 2);
+    expect((await stats(name)).waiting).toEqual({ getters: 3, putters: 0, joiners: 0 });
+    s.ws.close();
+  });
+
   it("serves waiting HTTP gets and socket consumers in arrival order, each item exactly once", async () => {
     const name = await createQueue({ lease_seconds: 30 });
     const waiting = op(name, "get", { timeout: 10 });
     await waitingGetters(name, 1);
     const s = await subscribe(name);
     s.send({ op: "consume", id: "c", prefetch: 20 });
-    await waitingGetters(name, 2);
+    await waitingGetters(name, 21); // the HTTP get, and the consumer's 20 of credit
     await op(name, "put", { item: "first" });
     const first = (await waiting).body!;
     expect(first).toMatchObject({ item: "first" });
