@@ -1,7 +1,8 @@
 // The TypeScript client over one WebSocket against `wrangler dev`: put, consume with a prefetch, process() in
-// socket mode, and a socket dropped mid-work (reopened, consumers resumed, every job done exactly once).
+// socket mode, a socket dropped mid-work (reopened, consumers resumed, every job done exactly once), and sockets
+// to a queue that does not exist (NotFound, at once, with Node 24's WebSocket and with Node 20's).
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { QueueClient } from "../../clients/typescript/src/index.ts";
+import { NotFound, QueueClient } from "../../clients/typescript/src/index.ts";
 import { serve } from "./server.ts";
 
 let server: Awaited<ReturnType<typeof serve>>;
@@ -59,3 +60,42 @@ it("process() in socket mode survives a dropped socket: every job done once, joi
   expect(counts.done + counts.failed).toBe(seen.length);
   expect(await q.stats()).toMatchObject({ unfinished_tasks: 0, completed: 60, dead_lettered: 0 });
 });
+
+// Node 20's WebSocket, when the server refuses the upgrade, fires `error` and never `close` (Node 24's fires both):
+// this one stops the `close` of a socket that never opened before any other listener hears it, as Node 20 does.
+const Node20 = class extends globalThis.WebSocket {
+  constructor(url: string) {
+    super(url);
+    let opened = false;
+    this.addEventListener("open", () => (opened = true));
+    this.addEventListener("close", (e) => opened || e.stopImmediatePropagation());
+  }
+};
+
+it.each([
+  ["Node 24's", globalThis.WebSocket],
+  ["Node 20's", Node20 as typeof WebSocket],
+])(
+  "on a missing queue, subscribeJoin, watch and a socket's put and consume reject with NotFound at once (%s WebSocket)",
+  async (_, WebSocket) => {
+    const q = new QueueClient(server.url, { WebSocket }).queue(`sock-missing-${process.pid}`);
+    const started = Date.now();
+    const socket = q.socket();
+    const outcomes = await Promise.all(
+      [
+        q.subscribeJoin().next(),
+        q.subscribeJoin({ repeat: true, group: "g" }).next(),
+        q.watch().next(),
+        socket.put(1),
+        socket.consume().next(),
+      ].map((p) => p.catch((e: unknown) => e)),
+    );
+    socket.close();
+    for (const e of outcomes) {
+      expect(e).toBeInstanceOf(NotFound);
+      expect(e).toMatchObject({ status: 404, code: "not_found" });
+    }
+    expect(Date.now() - started).toBeLessThan(5_000); // asked once: no socket retries, no backoff
+  },
+  15_000,
+);

@@ -5,7 +5,7 @@
 // again: its old receipt then answers StaleReceipt.
 import { type Problem, QueueError, toError, Unavailable } from "./errors.ts";
 import type { PutOptions } from "./options.ts";
-import { type Subscribable, socketUrl } from "./subscribe.ts";
+import { opened, type Subscribable, socketUrl } from "./subscribe.ts";
 import { backoff, sleep } from "./transport.ts";
 import { type Job, type TaskDoneResult, toJob } from "./types.ts";
 
@@ -126,7 +126,12 @@ export class QueueSocket<T = unknown> {
     const id = `r${++this.seq}`;
     const frame = { op, id, ...body };
     const answered = new Promise<Answer>((resolve, reject) => this.pending.set(id, { frame, resolve, reject }));
-    (await this.connect()).send(JSON.stringify(frame));
+    try {
+      (await this.connect()).send(JSON.stringify(frame));
+    } catch (e) {
+      this.pending.delete(id); // no socket: its caller has the error, and close() must not reject it again
+      throw e;
+    }
     return answered;
   }
 
@@ -146,9 +151,10 @@ export class QueueSocket<T = unknown> {
       if (this.closed) throw new Unavailable(gone("the socket was closed"));
       try {
         const ws = new Socket(await socketUrl(this.q));
-        await new Promise((resolve, reject) => {
-          ws.addEventListener("open", resolve);
-          ws.addEventListener("close", () => reject(new Error("the WebSocket closed before it opened")));
+        // A refused upgrade says nothing of why: a stats call throws the reason (no queue, no right) if there is one.
+        await opened(ws).catch(async (e) => {
+          await this.q.stats({});
+          throw e;
         });
         this.ws = ws;
         ws.addEventListener("message", (e) => this.received(JSON.parse(String(e.data)) as Answer));

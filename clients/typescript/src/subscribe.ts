@@ -101,6 +101,19 @@ export async function socketUrl(q: Subscribable, signal?: AbortSignal): Promise<
   return base + url;
 }
 
+/**
+ * Resolves when the socket opens; rejects if it fails first. A refused upgrade (the service answers 404 for a queue
+ * that does not exist) reaches the client as a bare failure without its status, and Node 20's WebSocket then fires
+ * `error` alone, never `close`: waiting for `close` only would never settle.
+ */
+export function opened(ws: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ws.addEventListener("open", () => resolve());
+    ws.addEventListener("error", () => reject(new Error("the WebSocket failed before it opened")));
+    ws.addEventListener("close", (e) => reject(new Error(`the WebSocket closed before it opened (${e.code})`)));
+  });
+}
+
 /** A socket's frames as a pull queue, ending with CLOSED. */
 class Inbox {
   readonly opened: Promise<void>;
@@ -113,12 +126,8 @@ class Inbox {
 
   constructor(ws: WebSocket, signal?: AbortSignal) {
     this.signal = signal;
-    this.opened = new Promise((resolve, reject) => {
-      ws.addEventListener("open", () => {
-        this.wasOpen = true;
-        resolve();
-      });
-      ws.addEventListener("close", (e) => reject(new Error(`closed before opening (${e.code})`)));
+    this.opened = opened(ws).then(() => {
+      this.wasOpen = true;
     });
     ws.addEventListener("message", (e) => this.push(JSON.parse(String(e.data)) as Frame));
     ws.addEventListener("close", (e) => {
