@@ -676,6 +676,7 @@ async function cost() {
   const byJob = { name: "by-job", of: (n) => Math.floor(n / 100) % 10 };
   const single = { name: "single", of: (n) => n % 10 };
   const mixed = { name: "mixed", of: (_, i) => i % 10 };
+  await crowd(RATES);
   await run("single-item", 1, 200);
   await run("batched (100)", 100, 2000);
   await run("single-item unkeyed", 1, 200, { keyed: false });
@@ -689,6 +690,95 @@ async function cost() {
   results.figures.cost_reference = { cloudflare_queues: 1.2, sqs: 1.2, sqs_batches_of_10: 0.12 };
   row("cost: Cloudflare Queues (write + read + delete)", "$1.20/M jobs");
   row("cost: SQS (send + receive + delete; batches of 10)", "$1.20/M jobs; $0.12/M in batches");
+}
+
+/**
+ * 0b. The bill under concurrency, where group commit (src/objects/queue/group-commit.ts) shares one write among the
+ * calls that arrive together: single-item jobs from 32 HTTP clients at once (keyed put, leased get, task_done by
+ * receipt), and from 8 sockets each putting single items and consuming with prefetch 8.
+ */
+async function crowd(RATES) {
+  const price = (name, jobs, before, ran, requests, label) =>
+    (async () => {
+      await call("/later", { queue: name, ms: 61 * 60_000 }); // past the hour a completion is kept for replays
+      const after = await call("/meter", { queue: name });
+      const written = (m) => (m.rows_written + m.alarms_set - before.rows_written - before.alarms_set) / jobs;
+      const steady = written(after);
+      const dollars = requests * (RATES.worker_request + RATES.do_request) + steady * RATES.row_written;
+      const flushes = (ran.flushes - before.flushes) / jobs;
+      results.figures[`cost_${label}`] = {
+        jobs,
+        as_calls_run: written(ran),
+        steady,
+        flushes,
+        dollars_per_million: dollars,
+      };
+      row(
+        `cost: ${label}`,
+        `$${dollars.toFixed(2)}/M jobs, ${steady.toFixed(3)} rows, ${flushes.toFixed(3)} writes a job`,
+      );
+      return steady;
+    })();
+  const http = "cost-crowd-http";
+  await call(q(http), { lease_seconds: 300 }, {}, "PUT");
+  let before = await call("/meter", { queue: http });
+  const perClient = 40;
+  await Promise.all(
+    Array.from({ length: 32 }, async (_, c) => {
+      for (let i = 0; i < perClient; i++) {
+        await call(`${q(http)}/put`, { item }, { "idempotency-key": `${c}-${i}` });
+        const got = await call(`${q(http)}/get`, { block: false });
+        if (got.receipt) await call(`${q(http)}/task_done`, { receipt: got.receipt });
+      }
+    }),
+  );
+  const httpRows = await price(
+    http,
+    32 * perClient,
+    before,
+    await call("/meter", { queue: http }),
+    3,
+    "single-item, 32 HTTP clients at once",
+  );
+  goal("32 HTTP clients at once: ≤ 0.5 rows a single-item job", httpRows, 0.5, httpRows <= 0.5);
+
+  // Sockets bill an incoming message as 1/20 of a request; the Worker request is the upgrade's, once a socket.
+  const sockets = "cost-crowd-sockets";
+  await call(q(sockets), { lease_seconds: 300 }, {}, "PUT");
+  before = await call("/meter", { queue: sockets });
+  const perSocket = 200;
+  const total = 8 * perSocket;
+  let done = 0; // an item put on one socket may be delivered to any: the run ends when all are done
+  let allDone;
+  const finished = new Promise((resolve) => (allDone = resolve));
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, s) => {
+      const ws = new WebSocket(`${base.replace("http", "ws")}${q(sockets)}/ws`);
+      await new Promise((resolve, reject) => {
+        ws.addEventListener("open", resolve);
+        ws.addEventListener("error", reject);
+      });
+      ws.addEventListener("message", (e) => {
+        const m = JSON.parse(String(e.data));
+        if (m.type === "delivery") ws.send(JSON.stringify({ op: "task_done", id: `t${m.id}`, receipt: m.receipt }));
+        if (m.type === "task_done" && ++done === total) allDone();
+      });
+      ws.send(JSON.stringify({ op: "consume", id: "c", prefetch: 8 }));
+      for (let i = 0; i < perSocket; i++)
+        ws.send(JSON.stringify({ op: "put", id: `p${i}`, item, idempotency_key: `${s}-${i}` }));
+      await finished;
+      ws.close();
+    }),
+  );
+  const socketRows = await price(
+    sockets,
+    8 * perSocket,
+    before,
+    await call("/meter", { queue: sockets }),
+    3 / 20,
+    "single-item, 8 sockets (prefetch 8)",
+  );
+  goal("8 sockets, prefetch 8: ≤ 0.25 rows a single-item job", socketRows, 0.25, socketRows <= 0.25);
 }
 
 /** One WebSocket as a channel: `ask(frame, until)` sends and resolves with the first message `until` accepts. */

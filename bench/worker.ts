@@ -20,7 +20,9 @@ export class BenchQueueObject extends QueueObject {
 
   /** Runs the queue's clock `ms` ahead, as a later call would find it: what the meter's "forgotten" row costs. */
   later(ms: number): void {
-    (this as unknown as { queue: JoinableQueue }).queue.tick(Date.now() + ms);
+    const { queue } = this as unknown as { queue: JoinableQueue };
+    queue.tick(Date.now() + ms);
+    queue.flush(); // what the object's next flush would write of it
   }
 }
 
