@@ -314,13 +314,13 @@ export class Subscriptions {
   }
 
   /**
-   * Keeps a session, and writes its attachment once when this turn's work is done: one turn may change a socket's
-   * session several times (a delivery, a completion, its credit), and the runtime needs the attachment only once
-   * the object may hibernate, which it cannot do within the turn.
+   * Keeps a session, and writes its attachment once, with the queue's next flush: the steps a flush writes may change
+   * a socket's session many times (deliveries, completions, its credit), and the runtime needs the attachment only
+   * once the object may hibernate, which it cannot do while a flush is due.
    */
   save(ws: WebSocket, session: Session): void {
     this.all().set(ws, session);
-    if (this.unsaved.size === 0) queueMicrotask(() => this.flush());
+    if (this.unsaved.size === 0) this.later(() => this.flush()); // never ahead of what the storage holds
     this.unsaved.add(ws);
   }
 
