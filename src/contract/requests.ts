@@ -23,9 +23,9 @@ export type Waiting<T> = T & { waiter?: string };
  * called in the object itself by its sockets and its push delivery.
  */
 export interface QueueCalls {
-  put(request: Waiting<PutRequest & { shard_key?: string }>): Promise<Outcome<PutResult>>;
-  get(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>>;
-  join(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>>;
+  put(request: Waiting<PutRequest & { shard_key?: string }>): Sync<Outcome<PutResult>>;
+  get(request: Waiting<GetRequest>): Sync<Outcome<{ deliveries: Delivery[] }>>;
+  join(request: Waiting<{ timeout?: number; group?: string }>): Sync<Outcome<JoinResult>>;
   taskDone(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>>;
   taskDoneMany(receipts: string[]): Sync<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>>;
   extend(receipt: string, seconds: number): Sync<Outcome<{ lease_expires_at: number }>>;

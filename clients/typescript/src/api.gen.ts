@@ -46,6 +46,7 @@ export type QueueStats = {
   completed: number;
   shutdown: boolean;
   immediate: boolean;
+  /** Calls waiting now. A socket consumer counts as the gets its credit stands for (a client's gets waiting on one socket), an HTTP get as one. */
   waiting: {
     getters: number;
     putters: number;

@@ -30,10 +30,10 @@ export class GroupCommit {
   changed(): void {
     if (this.due) return;
     this.due = true;
-    // A turn's own continuations (an answer awaited, a frame posted after it) come first, and under load so do
-    // the calls that arrived meanwhile: the flush is a task of its own, after the last write is durable.
+    // A lone call's flush ends its own turn; under load, the calls that arrived while the last write was out come
+    // first, and the flush is a task of its own once that write is durable.
     const go = () => this.due && this.flush();
-    if (this.out === undefined) setTimeout(go, 0);
+    if (this.out === undefined) queueMicrotask(go);
     else void this.out.then(() => setTimeout(go, 0));
   }
 

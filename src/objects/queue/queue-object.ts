@@ -245,28 +245,30 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     release: (receipt, delay) => this.releaseNow(receipt, delay),
   };
 
-  private putNow(request: Waiting<PutRequest & { shard_key?: string }>): Promise<Outcome<PutResult>> {
+  private putNow(request: Waiting<PutRequest & { shard_key?: string }>): Sync<Outcome<PutResult>> {
     const { shard_key: _, ...put } = request;
     const home = this.shard && homeOf(request, this.shard.count);
     if (home !== undefined && home !== this.shard!.index) return this.shard!.sibling<QueueObject>(home).put(request);
     return this.wait((q, now, reply) => q.put(put, now, reply, request.waiter));
   }
 
-  private async getNow(request: Waiting<GetRequest>): Promise<Outcome<{ deliveries: Delivery[] }>> {
+  private getNow(request: Waiting<GetRequest>): Sync<Outcome<{ deliveries: Delivery[] }>> {
+    const here = () =>
+      this.wait<{ deliveries: Delivery[] }>((q, now, reply) => q.get(request, now, reply, request.waiter));
     // A get that cannot wait, or a shut-down shard's, takes a sibling's items before it answers empty or ShutDown.
     if (this.shard && (!mayWait(request) || this.queue?.isShutdown)) {
-      const there = await this.shard.handoff.elsewhere(request);
-      if (there) return { ok: true, deliveries: there };
+      return this.shard.handoff.elsewhere(request).then((there) => (there ? { ok: true, deliveries: there } : here()));
     }
-    return this.wait((q, now, reply) => q.get(request, now, reply, request.waiter));
+    return here();
   }
 
-  private async joinNow(request: Waiting<{ timeout?: number; group?: string }>): Promise<Outcome<JoinResult>> {
+  private joinNow(request: Waiting<{ timeout?: number; group?: string }>): Sync<Outcome<JoinResult>> {
     if (!this.shard) return this.wait((q, now, reply) => q.join(request, now, reply, request.waiter));
-    const joined = await this.joinAcross(request);
-    if (!joined.ok) return joined;
-    const { puts: _, ...result } = joined;
-    return result;
+    return this.joinAcross(request).then((joined) => {
+      if (!joined.ok) return joined;
+      const { puts: _, ...result } = joined;
+      return result;
+    });
   }
 
   /** A sharded queue's join: proven by the coordinator's waves across every shard (shards/coordinator.ts). */
@@ -322,9 +324,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return this.ending(receipt === undefined ? [] : [receipt], (q, now) => q.taskDone(receipt, now));
   }
 
-  private async taskDoneManyNow(
-    receipts: string[],
-  ): Promise<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
+  private taskDoneManyNow(receipts: string[]): Sync<Outcome<{ unfinished_tasks: number; results: TaskDoneResult[] }>> {
     const shard = this.shard;
     const batches = new Map<number, string[]>();
     for (const r of receipts) {
@@ -337,12 +337,14 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     if (!here.ok || mine.length === receipts.length) return here;
     // A batch across shards: each shard completes its own receipts; the results keep the batch's order.
     const results = new Map(mine.map((r, i) => [r, here.results[i]!]));
-    for (const [i, batch] of batches) {
-      if (i === shard!.index) continue;
-      const done = await this.ended(batch, shard!.sibling<QueueObject>(i).taskDoneMany(batch));
-      for (const [k, r] of batch.entries()) results.set(r, done.ok ? done.results[k]! : "invalid");
-    }
-    return { ...here, results: receipts.map((r) => results.get(r)!) };
+    return (async () => {
+      for (const [i, batch] of batches) {
+        if (i === shard!.index) continue;
+        const done = await this.ended(batch, shard!.sibling<QueueObject>(i).taskDoneMany(batch));
+        for (const [k, r] of batch.entries()) results.set(r, done.ok ? done.results[k]! : "invalid");
+      }
+      return { ...here, results: receipts.map((r) => results.get(r)!) };
+    })();
   }
 
   configure(changes: Partial<Omit<QueueConfig, "order">>): Promise<Outcome<{ stats: Stats; webhook_secret?: string }>> {
@@ -529,7 +531,6 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     if (!q) return NOT_FOUND;
     this.metered.steps++;
     const outcome = step(q, Date.now());
-    this.commit.changed();
     this.afterChange();
     return outcome;
   }
@@ -539,20 +540,26 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return this.commit.answer(this.apply(step));
   }
 
-  /** A step's answer, given once the write that records it has run (the runtime holds it until that is durable). */
-  private async held<T>(answer: T | Promise<T>): Promise<T> {
-    return this.commit.answer(await answer);
+  /**
+   * A step's answer, given once the write that records it has run (the runtime holds it until that is durable). An
+   * answer known now waits for the flush this turn ends with; one that comes later, for the flush after it.
+   */
+  private held<T>(answer: Sync<T>): Promise<T> {
+    return answer instanceof Promise ? answer.then((o) => this.commit.answer(o)) : this.commit.answer(answer);
   }
 
-  /** Runs a step that may block: its answer comes when the core calls `reply`, now or later. */
-  private wait<T>(step: (q: JoinableQueue, now: number, reply: (o: Outcome<T>) => void) => void): Promise<Outcome<T>> {
-    return new Promise((resolve) => {
-      const outcome = this.apply((q, now) => {
-        step(q, now, resolve);
-        return { ok: true };
-      });
-      if (!outcome.ok) resolve(outcome);
+  /** Runs a step that may block: its answer, now if the core replied in the step, else a promise of it. */
+  private wait<T>(step: (q: JoinableQueue, now: number, reply: (o: Outcome<T>) => void) => void): Sync<Outcome<T>> {
+    let answered: Outcome<T> | undefined;
+    let reply = (o: Outcome<T>) => {
+      answered = o;
+    };
+    const outcome = this.apply((q, now) => {
+      step(q, now, (o) => reply(o));
+      return { ok: true };
     });
+    if (!outcome.ok) return outcome;
+    return answered ?? new Promise((resolve) => (reply = resolve));
   }
 
   /** The flush: every segment the steps since the last one changed, the meta row if need be, the alarm. */
@@ -571,17 +578,17 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     }
   }
 
-  /** After every step: subscribers hear of it in the same turn, and timers are re-armed for the next deadline. */
+  /** After every step: subscribers hear of it (once written), timers are re-armed, and a flush is due. */
   private afterChange(): void {
     const q = this.queue;
     try {
       if (q && this.shard) this.shard.changed(q, Date.now());
-      this.push.changed(Date.now()); // first: the pushes it starts take leases, which the alarm below must cover
+      this.push.changed(Date.now()); // first: the pushes it starts take leases, which the flush's alarm must cover
       this.work.expired(Date.now()); // a lease that ran out in this step frees its socket consumer's credit
       this.subscriptions.changed(Date.now());
       this.headlines.changed(Date.now()); // the catalog's live feed and metrics, at most once a second
     } catch (e) {
-      // The queue step is already done and committed: a subscriber's trouble must not turn it into an error.
+      // The queue step is already applied: a subscriber's trouble must not turn it into an error.
       console.error("notifying subscribers failed", e);
     }
     clearTimeout(this.timer);
@@ -590,6 +597,6 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     if (next !== undefined) {
       this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(next - Date.now())));
     }
-    this.commit.changed(); // the alarm, with the rest
+    this.commit.changed(); // written by the next flush, with the alarm
   }
 }

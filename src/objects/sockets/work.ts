@@ -20,6 +20,14 @@ export interface Door {
   run<T extends { ok: boolean }>(step: (q: JoinableQueue, now: number) => T): T | QueueError;
 }
 
+/**
+ * Runs `then` on a value now, or once its promise settles: an answer known in the step is posted in the same turn,
+ * so it goes out with the flush the turn ends with, in the order of the frames it answers.
+ */
+function whenever<T>(value: T | Promise<T>, then: (v: T) => void): void | Promise<void> {
+  return value instanceof Promise ? value.then(then) : then(value);
+}
+
 export class SocketWork {
   /** Consumers with a standing wait in the core right now (memory only: rebuilt by `resume` after waking). */
   private readonly waiting = new Set<string>();
@@ -49,7 +57,9 @@ export class SocketWork {
       case "put": {
         const prepared = putRequest(frame.body, frame.text);
         if (!prepared.ok) return error(ws, prepared.code, prepared.message, id, this.sockets.post);
-        return answer("put", await calls.put(prepared.request), (o) => ({ ids: o.ids, replayed: o.replayed }));
+        return whenever(calls.put(prepared.request), (o) =>
+          answer("put", o, (p) => ({ ids: p.ids, replayed: p.replayed })),
+        );
       }
       case "consume":
         return this.consume(ws, session, id, frame.body.prefetch, frame.body.lease_seconds);
@@ -57,11 +67,13 @@ export class SocketWork {
         return this.cancel(ws, session, id);
       // Whichever door ends a delivery, the queue object tells `ended`, which gives its consumer the credit back.
       case "task_done":
-        return answer("task_done", await taskDone(calls, frame.body), (o) => o);
+        return whenever(taskDone(calls, frame.body), (o) => answer("task_done", o, (d) => d));
       case "extend":
-        return answer("extend", await calls.extend(frame.body.receipt, frame.body.lease_seconds), (o) => o);
+        return whenever(calls.extend(frame.body.receipt, frame.body.lease_seconds), (o) =>
+          answer("extend", o, (e) => e),
+        );
       case "release":
-        return answer("release", await calls.release(frame.body.receipt, frame.body.delay), (o) => o);
+        return whenever(calls.release(frame.body.receipt, frame.body.delay), (o) => answer("release", o, (r) => r));
     }
   }
 
