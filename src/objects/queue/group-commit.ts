@@ -2,11 +2,11 @@
 // queue in memory as they come, and what they all changed is written once, when that write is durable; each caller
 // is answered only after the write that recorded its call.
 //
-// As PostgreSQL's commit_delay or MySQL's binlog group commit, without a timer: a lone caller's write goes out at
-// the end of its own turn, and the batch grows by itself with the load (what arrives while a write is out). The
-// runtime's output gate then holds every answer released here until the write before it is durable, so an answered
-// call is never lost; a crash loses only calls nobody was answered for. A segment that 32 calls changed is one row
-// written, not 32 (core/segments.ts writes each changed segment once per flush).
+// As PostgreSQL's commit_delay or MySQL's binlog group commit, with no delay but a turn of the event loop: a lone
+// caller's write goes out right after its call, and the batch grows by itself with the load (what arrives while a
+// write is out). The runtime's output gate then holds every answer released here until the write before it is
+// durable, so an answered call is never lost; a crash loses only calls nobody was answered for. A segment that 32
+// calls changed is one row written, not 32 (core/segments.ts writes each changed segment once per flush).
 
 export class GroupCommit {
   /** What waits for the next flush: answers, socket frames, anything a client could see. */
@@ -30,10 +30,12 @@ export class GroupCommit {
   changed(): void {
     if (this.due) return;
     this.due = true;
-    // A lone call's flush ends its own turn; under load, the calls that arrived while the last write was out come
-    // first, and the flush is a task of its own once that write is durable.
+    // A flush is a task of its own: the calls that reach the object in the meantime come first and share it (under
+    // load, all those that arrived while the last write was on its way to disk). Flushing at the end of each call's
+    // own turn instead wrote twice the rows with 32 clients at once (0.6-0.77 rows a job against 0.38) for no lone
+    // call measurably faster over HTTP (bench, 2026-12-07).
     const go = () => this.due && this.flush();
-    if (this.out === undefined) queueMicrotask(go);
+    if (this.out === undefined) setTimeout(go, 0);
     else void this.out.then(() => setTimeout(go, 0));
   }
 
