@@ -39,12 +39,19 @@ class Unavailable(Exception):
     """The socket cannot serve this call: the caller makes it over HTTP."""
 
 
-async def _open(url: str, headers: Dict[str, str]) -> Any:
+async def open_socket(url: str, headers: Dict[str, str], close_timeout: float = 10.0) -> Any:
+    """Opens a queue's WebSocket with the library at hand (the threaded and the asyncio client share it)."""
     try:  # websockets >= 13 has the new asyncio implementation; Debian 12 has 10.4, whose client is the legacy one
         from websockets.asyncio.client import connect  # type: ignore[import-not-found]
     except ImportError:
-        return await websockets.connect(url, extra_headers=headers, max_size=None)
-    return await connect(url, additional_headers=headers, max_size=None)
+        return await websockets.connect(url, extra_headers=headers, max_size=None, close_timeout=close_timeout)
+    return await connect(url, additional_headers=headers, max_size=None, close_timeout=close_timeout)
+
+
+def refused_status(e: BaseException) -> int:
+    """The HTTP status with which the service refused a socket's upgrade (0: it gave none)."""
+    response = getattr(e, "response", None)
+    return getattr(e, "status_code", None) or getattr(response, "status_code", None) or 0
 
 
 class SocketConsumer:
@@ -213,10 +220,9 @@ class SocketConsumer:
     async def _connect(self) -> None:
         for attempt in range(_RETRIES + 1):
             try:
-                ws = await _open(self._url, self._headers)
+                ws = await open_socket(self._url, self._headers)
             except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as e:
-                response = getattr(e, "response", None)
-                status = getattr(e, "status_code", None) or getattr(response, "status_code", None) or 0
+                status = refused_status(e)
                 if 400 <= status < 500:  # refused (no queue, no right): HTTP will say why
                     self._gone = True
                     raise Unavailable(f"the socket was refused: {e}") from e
