@@ -1,5 +1,6 @@
 // Every documented limit of the service, in one place (docs/limits.md lists the same numbers).
 import type { Limits } from "../core/limits.ts";
+import { GROUP_RETENTION_SECONDS } from "../core/persistence.ts";
 
 export const LIMITS = {
   /** Longest single wait before the answer is `poll_again` (Workers may end incoming requests near 30 s). */
@@ -38,6 +39,13 @@ export const LIMITS = {
   maxItemDepth: 64,
   /** Groups one queue holds at once (live, or drained within the replay window); var MAX_GROUPS. */
   maxGroups: 10_000,
+  /** A group's weight in fair dispatch, and its cap on deliveries in flight (docs/groups.md). */
+  maxGroupWeight: 100,
+  maxGroupInFlight: 100_000,
+  /** How long a drained or cancelled group's status stays readable: a queue's group_retention_seconds. */
+  minGroupRetentionSeconds: 60,
+  defaultGroupRetentionSeconds: GROUP_RETENTION_SECONDS,
+  maxGroupRetentionSeconds: 604_800,
   /** Group names: the queue-name alphabet, 1–64 characters. */
   groupPattern: /^[A-Za-z0-9._-]{1,64}$/,
   /** Calls waiting at once in one queue (get + put + join); var MAX_WAITERS. */

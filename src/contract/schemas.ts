@@ -27,6 +27,42 @@ export const GroupListQuery = z.object({
 
 const seconds = (max: number) => z.number().min(0).max(max);
 
+const Weight = z.number().int().min(1).max(LIMITS.maxGroupWeight);
+const InFlightCap = z.number().int().min(1).max(LIMITS.maxGroupInFlight);
+
+/** A queue's settings for its groups (docs/groups.md), in its configuration and in changes to it. */
+const GroupDispatchFields = {
+  dispatch: z
+    .enum(["fifo", "fair"])
+    .optional()
+    .openapi({
+      description:
+        'Which ready item a get takes: "fifo" (the default) the queue\'s order over all items; "fair" its groups in ' +
+        "turn by weight, the queue's order inside each (ungrouped items are one more group).",
+    }),
+  group_max_in_flight: InFlightCap.nullable()
+    .optional()
+    .openapi({ description: "Deliveries of one group in flight at once; null (the default): no cap." }),
+  group_retention_seconds: z
+    .number()
+    .int()
+    .min(LIMITS.minGroupRetentionSeconds)
+    .max(LIMITS.maxGroupRetentionSeconds)
+    .optional()
+    .openapi({ description: "How long a drained or cancelled group's status stays readable (default 86,400)." }),
+};
+
+/** One group's own settings (PATCH …/groups/{group}). */
+export const GroupConfigBody = z
+  .object({
+    weight: Weight.optional().openapi({ description: "Its share of a fair queue's deliveries (default 1)." }),
+    max_in_flight: InFlightCap.nullable()
+      .optional()
+      .openapi({ description: "Its own cap on deliveries in flight; null: the queue's group_max_in_flight again." }),
+  })
+  .strict()
+  .openapi("GroupConfigChange");
+
 /**
  * Python's `timeout`: seconds to wait, or null/absent for "no limit" (the server still answers poll_again). Its
  * range is checked by `blockingTimeout`: as in CPython, a call that does not block ignores it.
@@ -93,6 +129,7 @@ export const QueueConfigBody = z
         description: "After this many deliveries an item goes to the dead letters; null: never.",
       }),
     push: PushConfig.optional(),
+    ...GroupDispatchFields,
     shards: z
       .number()
       .int()
@@ -231,6 +268,7 @@ export const QueueConfigPatch = z
     lease_seconds: LeaseSeconds.nullable().optional(),
     max_deliveries: QueueConfigBody.shape.max_deliveries.removeDefault().optional(),
     push: PushConfig.nullable().optional().openapi({ description: "null turns push delivery off." }),
+    ...GroupDispatchFields,
   })
   .strict()
   .openapi("QueueConfigChange");
@@ -404,6 +442,9 @@ export const Stats = z
   .object({
     name: z.string(),
     ...ConfigFields,
+    dispatch: z.enum(["fifo", "fair"]),
+    group_max_in_flight: z.number().int().nullable(),
+    group_retention_seconds: z.number().int(),
     qsize: z.number().int(),
     empty: z.boolean(),
     full: z.boolean(),
@@ -448,6 +489,11 @@ export const JoinResult = z
     group: GroupName.optional().openapi({ description: "Present when the join was for one group." }),
     unfinished_tasks: z.number().int(),
     dead_lettered: z.number().int(),
+    cancelled: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Present when the group was cancelled: the items the cancel removed." }),
   })
   .openapi("JoinResult");
 
@@ -459,8 +505,23 @@ export const GroupStats = z
     puts: z.number().int(),
     completed: z.number().int(),
     dead_lettered: z.number().int(),
+    state: z.enum(["open", "drained", "cancelled"]).openapi({
+      description: '"cancelled" once cancelled; else "open" while it has unfinished tasks, "drained" when none.',
+    }),
+    cancelled: z.number().int().openapi({ description: "Its items the cancel removed (0: not cancelled)." }),
+    weight: z.number().int(),
+    max_in_flight: z.number().int().nullable().openapi({ description: "The cap in force: its own, else the queue's." }),
+    first_put_at: z.number().nullable().openapi({ description: "Unix ms of its first put still counted." }),
+    updated_at: z.number().openapi({ description: "Unix ms of its latest put, completion or change." }),
   })
   .openapi("GroupStats");
+export const GroupCancelled = z
+  .object({
+    group: GroupName,
+    cancelled: z.number().int().openapi({ description: "Its waiting and delayed items removed now." }),
+    in_flight: z.number().int().openapi({ description: "Its deliveries still out: they may still finish." }),
+  })
+  .openapi("GroupCancelled");
 export const GroupList = z.object({ groups: z.array(GroupStats), next: GroupName.nullable() }).openapi("GroupList");
 
 const SubscriptionId = z.string().max(LIMITS.maxSubscriptionIdLength);

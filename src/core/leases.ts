@@ -3,14 +3,17 @@
 // its get hands an item over for good.
 import { msAfter } from "./clock.ts";
 import type { Limits } from "./limits.ts";
-import type { QueueState } from "./persistence.ts";
+import type { Persistence, QueueState } from "./persistence.ts";
 import { decodeKey } from "./priority.ts";
 import { formatReceipt, parseReceipt, randomHex } from "./receipt.ts";
 import type { ItemRow, Store } from "./store.ts";
 import { type Delivery, fail, type Outcome, type QueueError } from "./types.ts";
 
-/** An open lease (`row`), a delivery already completed (`acked`), or, for an anonymous task_done, possibly neither. */
-type Lease = { row?: ItemRow; acked?: true };
+/**
+ * An open lease (`row`), a delivery already completed (`acked`: its group, or null), or, for an anonymous task_done,
+ * possibly neither.
+ */
+type Lease = { row?: ItemRow; acked?: string | null };
 
 const GROUPED = fail(
   "conflict",
@@ -23,33 +26,46 @@ export class Leases {
     private readonly store: Store,
     private readonly state: QueueState,
     private readonly limits: Limits,
+    /** Groups' settings and cancels. */
+    private readonly settings: Persistence,
   ) {}
 
-  /** Takes up to `max` visible items, recording each delivery (and its lease) in the same step. */
-  take(max: number, leaseSeconds: number | null, now: number): Delivery[] {
-    return this.store.nextVisible(this.state.config.order, now, max).map((row) => {
-      const deliveries = row.deliveries + 1;
-      this.state.deliveries++;
-      if (deliveries > 1) this.state.redeliveries++;
-      if (leaseSeconds === null && row.group === null) {
-        this.store.take(row.id, deliveries, null, now);
-        return delivery({ ...row, deliveries }, null, null);
-      }
-      // A grouped item taken without a lease is still held with a receipt (a lease that never ends): an anonymous
-      // task_done cannot say which group it completes, so its receipt is the only way to complete it.
-      const token = randomHex(8);
-      const expires = leaseSeconds === null ? null : msAfter(now, leaseSeconds);
-      this.store.take(row.id, deliveries, { token, expires }, now);
-      const receipt = formatReceipt({ tag: this.state.tag, id: row.id, delivery: deliveries, token });
-      return delivery({ ...row, deliveries }, receipt, expires);
-    });
+  private cancelled(group: string): boolean {
+    return this.settings.settingsOf(group)?.cancelled !== undefined;
   }
 
-  /** One task_done: by its receipt, or (none) the oldest open lease or, with none open, an anonymous count. */
-  complete(receipt: string | undefined, now: number): Outcome<{ replayed: boolean }> {
+  /** Takes these items (dispatch.ts picks them, one after the other), recording each delivery in the same step. */
+  take(rows: Iterable<ItemRow>, leaseSeconds: number | null, now: number): Delivery[] {
+    const taken: Delivery[] = [];
+    for (const row of rows) taken.push(this.deliver(row, leaseSeconds, now));
+    return taken;
+  }
+
+  private deliver(row: ItemRow, leaseSeconds: number | null, now: number): Delivery {
+    const deliveries = row.deliveries + 1;
+    this.state.deliveries++;
+    if (deliveries > 1) this.state.redeliveries++;
+    if (leaseSeconds === null && row.group === null) {
+      this.store.take(row.id, deliveries, null, now);
+      return delivery({ ...row, deliveries }, null, null);
+    }
+    // A grouped item taken without a lease is still held with a receipt (a lease that never ends): an anonymous
+    // task_done cannot say which group it completes, so its receipt is the only way to complete it.
+    const token = randomHex(8);
+    const expires = leaseSeconds === null ? null : msAfter(now, leaseSeconds);
+    this.store.take(row.id, deliveries, { token, expires }, now);
+    const receipt = formatReceipt({ tag: this.state.tag, id: row.id, delivery: deliveries, token });
+    return delivery({ ...row, deliveries }, receipt, expires);
+  }
+
+  /**
+   * One task_done: by its receipt, or (none) the oldest open lease or, with none open, an anonymous count. Says the
+   * completed delivery's group when the receipt named one (null: none, or not known).
+   */
+  complete(receipt: string | undefined, now: number): Outcome<{ replayed: boolean; group: string | null }> {
     const lease = receipt === undefined ? { row: this.store.oldestLeased() } : this.find(receipt, now);
     if ("code" in lease) return lease;
-    if (lease.acked) return { ok: true, replayed: true };
+    if (lease.acked !== undefined) return { ok: true, replayed: true, group: lease.acked };
     // An anonymous task_done may not end a grouped delivery, nor stand for a grouped task (only receipts lower a
     // group's count): it needs an open ungrouped lease, or an unfinished task that no group counts.
     if (receipt === undefined && lease.row?.group != null) return GROUPED;
@@ -59,23 +75,23 @@ export class Leases {
     if (lease.row) this.store.complete(lease.row.id, now);
     this.state.unfinished_tasks--;
     this.state.completed++;
-    return { ok: true, replayed: false };
+    return { ok: true, replayed: false, group: lease.row?.group ?? null };
   }
 
-  /** Pushes a lease's expiry to `seconds` from now (a heartbeat for long jobs). */
-  extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number }> {
+  /** Pushes a lease's expiry to `seconds` from now (a heartbeat for long jobs); says the delivery's group. */
+  extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number; group: string | null }> {
     const lease = this.open(receipt, now);
     if ("ok" in lease) return lease;
     const expires = msAfter(now, seconds);
     this.store.extend(lease.row.id, expires);
-    return { ok: true, lease_expires_at: expires };
+    return { ok: true, lease_expires_at: expires, group: lease.row.group };
   }
 
   /** Gives a leased item back (a nack), visible again after `delay` seconds; it counts as a failed delivery. */
   release(receipt: string, delay: number, now: number): Outcome<{ dead_lettered: boolean }> {
     const lease = this.open(receipt, now);
     if ("ok" in lease) return lease;
-    return { ok: true, dead_lettered: this.requeue(lease.row, delay > 0 ? msAfter(now, delay) : 0) };
+    return { ok: true, dead_lettered: this.requeue(lease.row, delay > 0 ? msAfter(now, delay) : 0, now) };
   }
 
   /** Returns expired leases to the queue (or the dead letters). Idempotent: a late or repeated call finds nothing. */
@@ -87,7 +103,7 @@ export class Leases {
         this.store.delete(row.id);
         this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
       } else {
-        this.requeue(row, 0);
+        this.requeue(row, 0, now);
       }
     }
   }
@@ -96,8 +112,17 @@ export class Leases {
     return this.store.deadLetters(limit).map((row) => delivery(row, null, null));
   }
 
-  /** Back to the queue, or to the dead letters once it used up its deliveries (then it counts as done for join). */
-  private requeue(row: ItemRow, visibleAt: number): boolean {
+  /**
+   * Back to the queue, or to the dead letters once it used up its deliveries (then it counts as done for join); a
+   * cancelled group's item is removed instead, counted in its group's cancels.
+   */
+  private requeue(row: ItemRow, visibleAt: number, now: number): boolean {
+    if (row.group !== null && this.cancelled(row.group)) {
+      this.store.delete(row.id);
+      this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
+      this.settings.countCancelled(row.group, 1, now);
+      return false;
+    }
     const { max_deliveries } = this.state.config;
     const dead = max_deliveries !== null && row.deliveries >= max_deliveries;
     this.store.unlease(row.id, dead ? "dead" : "ready", visibleAt);
@@ -115,7 +140,7 @@ export class Leases {
     const row = forgotten ? undefined : found;
     if ((row?.state === "leased" || row?.state === "done") && row.deliveries === r.delivery) {
       if (row.token !== r.token) return fail("invalid_receipt", "this receipt does not match its delivery");
-      return row.state === "leased" ? { row } : { acked: true };
+      return row.state === "leased" ? { row } : { acked: row.group };
     }
     if (!row || r.delivery <= row.deliveries) {
       return fail(

@@ -8,12 +8,13 @@
 
 import type { Limits } from "./limits.ts";
 import { randomHex, SHARD_ID_SPAN } from "./receipt.ts";
-import { T_COMPLETED, T_DEAD, T_LAST, T_LEASED, T_PUTS, T_READY } from "./segment.ts";
+import { earliest, T_COMPLETED, T_DEAD, T_FIRST, T_LAST, T_LEASED, T_PUTS, T_READY } from "./segment.ts";
+import { type Folded, foldTally } from "./segments.ts";
 import type { Store, Totals } from "./store.ts";
-import type { GroupStats, QueueConfig, Stats } from "./types.ts";
+import type { GroupSettings, GroupStats, QueueConfig, Stats } from "./types.ts";
 
-/** A group's puts, completions and latest event that no live segment holds any more: [puts, completed, latest]. */
-export type Folded = Record<string, [number, number, number]>;
+/** How long a group's status is kept after its last change when the queue does not say. */
+export const GROUP_RETENTION_SECONDS = 86_400;
 
 /** The queue's state besides its items and waiters. */
 export interface QueueState {
@@ -35,7 +36,9 @@ export interface QueueState {
   /** When completions, keys and tickets past their time were last deleted. */
   forgot_at: number;
   /** Groups' counts from deleted segments: written only when a segment holding a group is deleted. */
-  groups: Folded;
+  groups: Record<string, Folded>;
+  /** Groups' weights, caps and cancels (types.ts): written only when one changes. */
+  group_settings: Record<string, GroupSettings>;
 }
 
 /** The meta row: each counter less what the live segments count of it. */
@@ -54,7 +57,8 @@ interface StoredMeta {
   puts: number;
   redriven?: number;
   forgot_at: number;
-  groups?: Folded;
+  groups?: Record<string, Folded>;
+  group_settings?: Record<string, GroupSettings>;
 }
 
 /** The state that waking derives from a meta row and the segments as they stand. */
@@ -73,7 +77,8 @@ function derive(m: StoredMeta, t: Totals): QueueState {
     redriven: m.redriven ?? 0,
     next_id,
     forgot_at: m.forgot_at,
-    groups: m.groups ?? {}, // shared with the row as read: `open` takes a copy for the state
+    groups: m.groups ?? {}, // shared with the row as read: `open` takes copies for the state
+    group_settings: m.group_settings ?? {},
   };
 }
 
@@ -92,30 +97,62 @@ function stored(s: QueueState, t: Totals): StoredMeta {
     ...(s.redriven ? { redriven: s.redriven } : {}),
     forgot_at: s.forgot_at,
     ...(Object.keys(s.groups).length ? { groups: structuredClone(s.groups) } : {}),
+    ...(Object.keys(s.group_settings).length ? { group_settings: structuredClone(s.group_settings) } : {}),
   };
 }
 
 export class Persistence {
   /**
-   * Keeps what deleted segments counted of each group, and drops groups drained past the replay window; says
-   * whether anything changed (then the meta row is written: the folded counts change only when segments are deleted).
+   * Keeps what deleted segments counted of each group, and forgets groups past their retention (no item left, no
+   * change since); says whether anything changed (then the meta row is written: the folded counts change only when
+   * segments are deleted).
    */
   private fold(now: number): boolean {
     const folded = this.store.takeFolded();
     const groups = this.state.groups;
-    for (const [g, [puts, completed, last]] of folded) {
-      const f: [number, number, number] = Object.hasOwn(groups, g) ? groups[g]! : [0, 0, 0];
-      groups[g] = [f[0] + puts, f[1] + completed, Math.max(f[2], last)];
-    }
+    for (const [g, f] of folded) groups[g] = Object.hasOwn(groups, g) ? foldTally(groups[g]!, f) : f;
     let changed = folded.size > 0;
     if (!changed && this.state.forgot_at !== now) return false;
-    for (const [g, f] of Object.entries(groups)) {
-      if (!this.store.groups.has(g) && f[2] < now - this.limits.ackKeepMs) {
-        delete groups[g];
-        changed = true;
-      }
+    const settings = this.state.group_settings;
+    for (const g of new Set([...Object.keys(groups), ...Object.keys(settings)])) {
+      if (this.store.groups.has(g) || this.lastChange(g) >= now - this.retentionMs) continue;
+      delete groups[g];
+      delete settings[g];
+      changed = true;
     }
     return changed;
+  }
+
+  /** How long a group's status is kept after its last change. */
+  private get retentionMs(): number {
+    return (this.state.config.group_retention_seconds ?? GROUP_RETENTION_SECONDS) * 1000;
+  }
+
+  /** A group's latest put, completion or change of settings (0: none known). */
+  private lastChange(g: string): number {
+    const f = Object.hasOwn(this.state.groups, g) ? this.state.groups[g] : undefined;
+    const s = Object.hasOwn(this.state.group_settings, g) ? this.state.group_settings[g] : undefined;
+    return Math.max(this.store.groups.get(g)?.[T_LAST] ?? 0, f?.[2] ?? 0, s?.at ?? 0);
+  }
+
+  /** What a group's owner set for it, and its cancel (undefined: nothing). */
+  settingsOf(g: string): GroupSettings | undefined {
+    return Object.hasOwn(this.state.group_settings, g) ? this.state.group_settings[g] : undefined;
+  }
+
+  /** Records `n` more items of a group removed by its cancel (marking it cancelled, if it was not). */
+  countCancelled(g: string, n: number, now: number): void {
+    this.setGroup(g, now, (s) => {
+      s.cancelled = (s.cancelled ?? 0) + n;
+    });
+  }
+
+  /** Changes a group's settings (creating its entry), as of `now`. */
+  setGroup(g: string, now: number, change: (s: GroupSettings) => void): void {
+    const s = this.settingsOf(g) ?? { at: now };
+    change(s);
+    s.at = now;
+    this.state.group_settings[g] = s;
   }
 
   private constructor(
@@ -131,7 +168,9 @@ export class Persistence {
     const meta = store.loadMeta<StoredMeta>();
     if (!meta) return undefined;
     const state = derive(meta, store.totals);
-    state.groups = structuredClone(state.groups); // the state's own: it changes, the row as read does not
+    // The state's own: they change, the row as read does not.
+    state.groups = structuredClone(state.groups);
+    state.group_settings = structuredClone(state.group_settings);
     return new Persistence(store, limits, state, meta);
   }
 
@@ -150,6 +189,7 @@ export class Persistence {
       next_id: 1 + (config.shard ?? 0) * SHARD_ID_SPAN,
       forgot_at: 0,
       groups: {},
+      group_settings: {},
     };
     const persistence = new Persistence(store, limits, state, undefined);
     persistence.save(0); // (at time 0: nothing to forget yet)
@@ -162,6 +202,9 @@ export class Persistence {
     const { ready, leased, dead } = this.store.totals;
     return {
       ...config,
+      dispatch: config.dispatch ?? "fifo",
+      group_max_in_flight: config.group_max_in_flight ?? null,
+      group_retention_seconds: config.group_retention_seconds ?? GROUP_RETENTION_SECONDS,
       qsize: ready,
       empty: ready === 0,
       full: config.maxsize > 0 && ready >= config.maxsize,
@@ -178,41 +221,57 @@ export class Persistence {
   }
 
   /**
-   * One group's counters, or undefined for a group the queue does not know or has forgotten: one drained (nothing
-   * unfinished, no dead letters) whose latest put or completion is older than the replay window.
+   * One group's counters, or undefined for a group the queue does not know or has forgotten: one with no item left
+   * whose last change is older than the queue's group retention.
    */
   group(name: string, now: number): GroupStats | undefined {
     const t = this.store.groups.get(name);
     const f = Object.hasOwn(this.state.groups, name) ? this.state.groups[name] : undefined;
-    if (!t && !f) return undefined;
+    const s = this.settingsOf(name);
+    if (!t && !f && !s) return undefined;
     const [ready, leased, dead] = t ? [t[T_READY], t[T_LEASED], t[T_DEAD]] : [0, 0, 0];
-    const last = Math.max(t?.[T_LAST] ?? 0, f?.[2] ?? 0);
-    if (ready + leased + dead === 0 && last < now - this.limits.ackKeepMs) return undefined;
+    const last = this.lastChange(name);
+    if (ready + leased + dead === 0 && last < now - this.retentionMs) return undefined;
+    const first = earliest(t?.[T_FIRST] ?? 0, f?.[3] ?? 0);
     return {
       group: name,
+      state: s?.cancelled !== undefined ? "cancelled" : ready + leased > 0 ? "open" : "drained",
       unfinished_tasks: ready + leased,
       in_flight: leased,
       puts: (t?.[T_PUTS] ?? 0) + (f?.[0] ?? 0),
       completed: (t?.[T_COMPLETED] ?? 0) + (f?.[1] ?? 0),
       dead_lettered: dead,
+      cancelled: s?.cancelled ?? 0,
+      weight: s?.weight ?? 1,
+      max_in_flight: this.capOf(name),
+      first_put_at: first === 0 ? null : first,
+      updated_at: last,
     };
   }
 
-  /** The names of every group the queue holds (live or drained within the replay window, or not yet swept). */
+  /** The cap on a group's deliveries in flight: its own, else the queue's (null: none). */
+  capOf(group: string): number | null {
+    return this.settingsOf(group)?.max_in_flight ?? this.state.config.group_max_in_flight ?? null;
+  }
+
+  /** The names of every group the queue holds (live, or kept for their retention, or not yet swept). */
   groupNames(): string[] {
     const names = new Set(this.store.groups.keys());
     for (const g of Object.keys(this.state.groups)) names.add(g);
+    for (const g of Object.keys(this.state.group_settings)) names.add(g);
     return [...names];
   }
 
   holds(group: string): boolean {
-    return this.store.groups.has(group) || Object.hasOwn(this.state.groups, group);
+    return this.store.groups.has(group) || Object.hasOwn(this.state.groups, group) || !!this.settingsOf(group);
   }
 
   /** How many groups the queue holds: what the cap counts. */
   get groupCount(): number {
     let n = this.store.groups.size;
     for (const g of Object.keys(this.state.groups)) if (!this.store.groups.has(g)) n++;
+    for (const g of Object.keys(this.state.group_settings))
+      if (!this.store.groups.has(g) && !Object.hasOwn(this.state.groups, g)) n++;
     return n;
   }
 

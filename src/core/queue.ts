@@ -6,6 +6,7 @@
 // timer: every method takes `now` (ms), and `nextDeadline` / `nextDurableDeadline` tell the caller when to call
 // `tick`. Leases are leases.ts; what survives a restart, persistence.ts; the order of items, the store's.
 import { msAfter } from "./clock.ts";
+import { Dispatch } from "./dispatch.ts";
 import { Leases } from "./leases.ts";
 import type { Limits } from "./limits.ts";
 import { Persistence, type QueueState } from "./persistence.ts";
@@ -16,6 +17,7 @@ import {
   type Delivery,
   fail,
   type GetRequest,
+  type GroupSettings,
   type GroupStats,
   type JoinResult,
   type Outcome,
@@ -32,6 +34,7 @@ import { Waiters } from "./waiters.ts";
 export type { Limits } from "./limits.ts";
 
 type Got = Outcome<{ deliveries: Delivery[] }>;
+type TaskDone = { unfinished_tasks: number; replayed: boolean; cancelled?: true };
 
 /** How many items these waiting getters would take. */
 const demand = (getters: { request: GetRequest }[]) => getters.reduce((n, g) => n + (g.request.max ?? 1), 0);
@@ -44,6 +47,7 @@ export class JoinableQueue {
   private readonly waiting: Waiters;
   private readonly meta: QueueState;
   private readonly leases: Leases;
+  private readonly dispatch: Dispatch;
   /** Set by `groupWrites`: steps leave their writes to `flush`, and when the last step ran. */
   private grouped: { steppedAt: number } | undefined;
 
@@ -54,7 +58,8 @@ export class JoinableQueue {
   ) {
     this.meta = saved.state;
     this.waiting = new Waiters(limits);
-    this.leases = new Leases(store, this.meta, limits);
+    this.leases = new Leases(store, this.meta, limits, saved);
+    this.dispatch = new Dispatch(store, saved);
   }
 
   /** The queue stored in `store`, or undefined if none was created there. */
@@ -119,7 +124,7 @@ export class JoinableQueue {
 
   put(request: PutRequest, now: number, reply: (o: Outcome<PutResult>) => void, waiterId?: string): void {
     this.leases.expire(now);
-    const invalid = invalidPut(request, this.meta.config) ?? this.tooManyGroups(request);
+    const invalid = invalidPut(request, this.meta.config) ?? this.tooManyGroups(request) ?? this.cancelledIn(request);
     const replayed = this.replay(request.idempotency_key, now);
     if (replayed) reply(replayed);
     else if (invalid) reply(invalid);
@@ -184,6 +189,11 @@ export class JoinableQueue {
     return group === undefined ? this.store.totals.dead : (this.store.groups.get(group)?.[T_DEAD] ?? 0);
   }
 
+  /** A cancelled group's items its cancel removed (and its deliveries ended since); undefined: not cancelled. */
+  cancelledOf(group: string): number | undefined {
+    return this.saved.settingsOf(group)?.cancelled;
+  }
+
   /** A group's unfinished tasks (none: the queue's): its items ready or leased, counted in their segments. */
   unfinishedOf(group: string | undefined): number {
     if (group === undefined) return this.meta.unfinished_tasks;
@@ -236,11 +246,17 @@ export class JoinableQueue {
    * Completes one task. With a receipt, exactly that delivery, once (a repeat succeeds and changes nothing).
    * Without one, CPython's anonymous task_done, which also closes the oldest open lease so it is not redelivered.
    */
-  taskDone(receipt: string | undefined, now: number): Outcome<{ unfinished_tasks: number; replayed: boolean }> {
+  taskDone(receipt: string | undefined, now: number): Outcome<TaskDone> {
     this.leases.expire(now);
     const done = this.leases.complete(receipt, now);
     this.settle(now);
-    return done.ok ? { ok: true, unfinished_tasks: this.meta.unfinished_tasks, replayed: done.replayed } : done;
+    if (!done.ok) return done;
+    return {
+      ok: true,
+      unfinished_tasks: this.meta.unfinished_tasks,
+      replayed: done.replayed,
+      ...this.told(done.group),
+    };
   }
 
   /**
@@ -282,11 +298,63 @@ export class JoinableQueue {
   }
 
   /** Pushes a lease's expiry to `seconds` from now (a heartbeat for long jobs). */
-  extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number }> {
+  extend(receipt: string, seconds: number, now: number): Outcome<{ lease_expires_at: number; cancelled?: true }> {
     this.leases.expire(now);
     const extended = this.leases.extend(receipt, seconds, now);
     this.stepped(now); // expiring other leases above changed the counts
-    return extended;
+    return extended.ok
+      ? { ok: true, lease_expires_at: extended.lease_expires_at, ...this.told(extended.group) }
+      : extended;
+  }
+
+  /** What the holder of a delivery of `group` is told beside its answer: that the group was cancelled. */
+  private told(group: string | null): { cancelled?: true } {
+    return group !== null && this.cancelledGroup(group) ? { cancelled: true } : {};
+  }
+
+  private cancelledGroup(group: string): boolean {
+    return this.cancelledOf(group) !== undefined;
+  }
+
+  /**
+   * Cancels a group: its waiting and delayed items are removed (each lowering the unfinished count, as an immediate
+   * shutdown does), later puts naming it are refused, and its deliveries in flight may still finish; a release or an
+   * expired lease of one removes it too. Undefined for a group the queue does not hold, unless `evenIfUnknown` (a
+   * sharded queue's shards that hold none of it yet must refuse its puts too).
+   */
+  cancel(
+    group: string,
+    now: number,
+    evenIfUnknown = false,
+  ): { group: string; cancelled: number; in_flight: number } | undefined {
+    this.leases.expire(now);
+    if (!evenIfUnknown && !this.saved.holds(group)) return undefined;
+    const removed = this.store.deleteAll("ready", group);
+    this.meta.unfinished_tasks = Math.max(0, this.meta.unfinished_tasks - removed);
+    this.saved.countCancelled(group, removed, now);
+    this.settle(now);
+    return { group, cancelled: removed, in_flight: this.store.groups.get(group)?.[T_LEASED] ?? 0 };
+  }
+
+  /**
+   * Sets a group's weight and cap (`max_in_flight` null: the queue's again); a group nothing was put to yet may be
+   * set up ahead. A raised cap serves waiting getters at once.
+   */
+  configureGroup(
+    group: string,
+    changes: { weight?: number; max_in_flight?: number | null },
+    now: number,
+  ): Outcome<{ stats: GroupStats }> {
+    this.leases.expire(now);
+    const tooMany = this.saved.holds(group) ? undefined : this.groupCapReached(1);
+    if (tooMany) return tooMany;
+    this.saved.setGroup(group, now, (s: GroupSettings) => {
+      if (changes.weight !== undefined) s.weight = changes.weight;
+      if (changes.max_in_flight === null) delete s.max_in_flight;
+      else if (changes.max_in_flight !== undefined) s.max_in_flight = changes.max_in_flight;
+    });
+    this.settle(now);
+    return { ok: true, stats: this.saved.group(group, now)! };
   }
 
   /** Gives a leased item back (a nack), visible again after `delay` seconds; it counts as a failed delivery. */
@@ -302,8 +370,9 @@ export class JoinableQueue {
   }
 
   /** Puts dead letters back as fresh work: they count in unfinished_tasks again, so join waits for them. */
+  /** (A cancelled group's dead letters stay where they are: purge removes them.) */
   redrive(limit: number, now: number): { ids: number[] } {
-    const ids = this.store.redrive(limit, now);
+    const ids = this.store.redrive(limit, now, (g) => g !== null && this.cancelledGroup(g));
     this.meta.unfinished_tasks += ids.length;
     this.meta.redriven += ids.length;
     this.settle(now);
@@ -352,7 +421,8 @@ export class JoinableQueue {
     for (let progress = true; progress; ) {
       progress = false;
       for (const putter of [...this.waiting.putters]) {
-        if (this.meta.shutdown) this.waiting.answer(this.waiting.putters, putter, SHUTDOWN);
+        const cancelled = this.cancelledIn(putter.request);
+        if (this.meta.shutdown || cancelled) this.waiting.answer(this.waiting.putters, putter, cancelled ?? SHUTDOWN);
         else if (this.fits(putter.request.items.length)) {
           this.waiting.answer(this.waiting.putters, putter, this.insert(putter.request, now));
           progress = true;
@@ -407,23 +477,40 @@ export class JoinableQueue {
   }
 
   private take(request: GetRequest, now: number): Delivery[] {
-    return this.leases.take(request.max ?? 1, request.lease_seconds ?? this.meta.config.lease_seconds, now);
+    const lease = request.lease_seconds ?? this.meta.config.lease_seconds;
+    return this.leases.take(this.dispatch.next(request.max ?? 1, now), lease, now);
   }
 
   private joined(drained: boolean, group?: string): Outcome<JoinResult> {
     if (group === undefined)
       return { ok: true, drained, unfinished_tasks: this.meta.unfinished_tasks, dead_lettered: this.store.totals.dead };
     const t = this.store.groups.get(group);
-    return { ok: true, drained, group, unfinished_tasks: this.unfinishedOf(group), dead_lettered: t ? t[T_DEAD] : 0 };
+    const cancelled = this.cancelledOf(group);
+    return {
+      ...{ ok: true, drained, group, unfinished_tasks: this.unfinishedOf(group), dead_lettered: t ? t[T_DEAD] : 0 },
+      ...(cancelled === undefined ? {} : { cancelled }),
+    };
+  }
+
+  /** A put naming a cancelled group is refused whole. */
+  private cancelledIn(request: PutRequest): QueueError | undefined {
+    const g = request.items.find((i) => i.group !== undefined && this.cancelledGroup(i.group))?.group;
+    return g === undefined
+      ? undefined
+      : fail("group_cancelled", `the group '${g}' was cancelled: it takes no more items`);
   }
 
   /** A put that would make the queue hold more groups than its cap is refused whole. */
   private tooManyGroups(request: PutRequest): QueueError | undefined {
-    const cap = this.limits.maxGroups ?? 10_000;
     const added = new Set(
       request.items.flatMap((i) => (i.group === undefined || this.saved.holds(i.group) ? [] : [i.group])),
     );
-    if (added.size === 0 || this.saved.groupCount + added.size <= cap) return undefined;
+    return added.size === 0 ? undefined : this.groupCapReached(added.size);
+  }
+
+  private groupCapReached(added: number): QueueError | undefined {
+    const cap = this.limits.maxGroups ?? 10_000;
+    if (this.saved.groupCount + added <= cap) return undefined;
     return fail("limit_exceeded", `this queue already holds ${this.saved.groupCount} groups (the cap is ${cap})`);
   }
 }

@@ -34,11 +34,12 @@ export interface Item {
 
 /**
  * One group's items in a segment, by state, and the events it saw there: [ready, leased, dead, done, puts,
- * completed, latest put or completion]. Stored as a column, so a group adds no row: its counts are written with the
- * segment that holds its items.
+ * completed, latest put or completion, earliest put (0: none known)]. Stored as a column, so a group adds no row:
+ * its counts are written with the segment that holds its items. (Rows written before the earliest put was kept have
+ * seven slots: their items' put times stand in for it.)
  */
-export type GroupTally = [number, number, number, number, number, number, number];
-export const EMPTY_TALLY: GroupTally = [0, 0, 0, 0, 0, 0, 0];
+export type GroupTally = [number, number, number, number, number, number, number, number];
+export const EMPTY_TALLY: GroupTally = [0, 0, 0, 0, 0, 0, 0, 0];
 export const T_READY = 0;
 export const T_LEASED = 1;
 export const T_DEAD = 2;
@@ -46,6 +47,10 @@ export const T_DONE = 3;
 export const T_PUTS = 4;
 export const T_COMPLETED = 5;
 export const T_LAST = 6;
+export const T_FIRST = 7;
+
+/** The earlier of two moments, where 0 is none. */
+export const earliest = (a: number, b: number): number => (a === 0 ? b : b === 0 ? a : Math.min(a, b));
 
 /** An item as the store hands it out (a copy: changing it changes nothing stored). */
 export type ItemRow = Item;
@@ -177,7 +182,8 @@ export function summarize(segment: Segment): void {
   const carried = s.groups;
   const groups: Record<string, GroupTally> = {};
   if (carried)
-    for (const [g, t] of Object.entries(carried)) groups[g] = [0, 0, 0, 0, t[T_PUTS], t[T_COMPLETED], t[T_LAST]];
+    for (const [g, t] of Object.entries(carried))
+      groups[g] = [0, 0, 0, 0, t[T_PUTS], t[T_COMPLETED], t[T_LAST], t[T_FIRST] ?? 0];
   for (const item of segment.items) {
     segment.bytes += item.value.length;
     if (item.group !== null) {
@@ -186,6 +192,7 @@ export function summarize(segment: Segment): void {
       const slot = STATE_SLOT[item.state];
       t[slot] = t[slot]! + 1;
       t[T_LAST] = Math.max(t[T_LAST], item.completed_at ?? item.put_at);
+      t[T_FIRST] = earliest(t[T_FIRST], item.put_at);
     }
     if (item.state === "ready") {
       if (s.ready === 0 || item.sort_key < s.head_key) s.head_key = item.sort_key;

@@ -7,6 +7,7 @@ import { insertSegment, readSummary, SEGMENT_COLUMNS, updateSegment } from "./sc
 import {
   changing,
   decodeItems,
+  earliest,
   emptySummary,
   type GroupTally,
   type Item,
@@ -14,6 +15,7 @@ import {
   type Summary,
   summarize,
   T_COMPLETED,
+  T_FIRST,
   T_LAST,
   T_LEASED,
   T_PUTS,
@@ -34,6 +36,17 @@ export interface Totals {
   /** Items with a group, ready or leased: the part of unfinished_tasks that only a receipt may complete. */
   grouped: number;
 }
+
+/** A group's puts, completions, latest event and earliest put that deleted segments counted (0: none known). */
+export type Folded = [number, number, number, number?];
+
+/** Two such counts as one. */
+export const foldTally = (a: Folded, b: Folded): Folded => [
+  a[0] + b[0],
+  a[1] + b[1],
+  Math.max(a[2], b[2]),
+  earliest(a[3] ?? 0, b[3] ?? 0),
+];
 
 const SUMMED = ["ready", "leased", "dead", "deliveries", "redeliveries", "completed"] as const;
 const CACHED = 64;
@@ -71,8 +84,8 @@ export class Segments {
     maxId: 0,
     grouped: 0,
   };
-  /** Each group's puts and completions [puts, completed, latest] counted in segments deleted since last asked. */
-  readonly folded = new Map<string, [number, number, number]>();
+  /** Each group's [puts, completed, latest, earliest put] counted in segments deleted since last asked. */
+  readonly folded = new Map<string, Folded>();
   /** Each group's tallies summed over the live segments (a group with none here is absent). */
   readonly groups = new Map<string, GroupTally & { segments?: number }>();
 
@@ -166,11 +179,12 @@ export class Segments {
     this.totals.maxId = Math.max(this.totals.maxId, s.last_id);
     if (s.groups)
       for (const [g, t] of Object.entries(s.groups)) {
-        const sum = this.groups.get(g) ?? Object.assign([0, 0, 0, 0, 0, 0, 0] as GroupTally, { segments: 0 });
+        const sum = this.groups.get(g) ?? Object.assign([0, 0, 0, 0, 0, 0, 0, 0] as GroupTally, { segments: 0 });
         this.groups.set(g, sum);
         for (let k = 0; k < T_LAST; k++) sum[k]! += t[k]!;
         this.totals.grouped += t[T_READY] + t[T_LEASED];
         sum[T_LAST] = Math.max(sum[T_LAST], t[T_LAST]);
+        sum[T_FIRST] = earliest(sum[T_FIRST], t[T_FIRST] ?? 0);
         sum.segments!++;
       }
     if (s.ready > 0) this.withReady.splice(place(this.withReady, s, before), 0, s);
@@ -184,7 +198,7 @@ export class Segments {
         const sum = this.groups.get(g)!;
         for (let k = 0; k < T_LAST; k++) sum[k]! -= t[k]!;
         this.totals.grouped -= t[T_READY] + t[T_LEASED];
-        // (the latest moment stays as it was: it only grows while any segment holds the group)
+        // (the latest and earliest moments stay as they were: they only move outwards while any segment holds it)
         if (--sum.segments! === 0) this.groups.delete(g);
       }
     if (s.ready > 0) this.withReady.splice(place(this.withReady, s, before), 1);
@@ -195,8 +209,8 @@ export class Segments {
   remove(s: Summary, unwritten = false): void {
     this.detach(s);
     for (const [g, t] of Object.entries(s.groups ?? {})) {
-      const f = this.folded.get(g) ?? [0, 0, 0];
-      this.folded.set(g, [f[0] + t[T_PUTS], f[1] + t[T_COMPLETED], Math.max(f[2], t[T_LAST])]);
+      const f = this.folded.get(g) ?? [0, 0, 0, 0];
+      this.folded.set(g, foldTally(f, [t[T_PUTS], t[T_COMPLETED], t[T_LAST], t[T_FIRST] ?? 0]));
     }
     this.all.splice(
       place(this.all, s, (a, b) => a.id < b.id),

@@ -4,19 +4,24 @@ import { IdempotencyKeys } from "./keys.ts";
 import { MIGRATIONS, SCHEMA } from "./schema.ts";
 import {
   EMPTY_TALLY,
+  earliest,
   type GroupTally,
   type Item,
   type ItemRow,
   mayHaveVisible,
   SEGMENT_BYTES,
   SEGMENT_ITEMS,
+  type Summary,
   spent,
   T_COMPLETED,
+  T_DEAD,
+  T_FIRST,
   T_LAST,
   T_PUTS,
+  T_READY,
   visible,
 } from "./segment.ts";
-import { Segments, type Totals } from "./segments.ts";
+import { type Folded, Segments, type Totals } from "./segments.ts";
 import type { Sql } from "./sql.ts";
 import type { Order } from "./types.ts";
 
@@ -31,6 +36,17 @@ function countPut(s: { groups: Record<string, GroupTally> | null }, group: strin
   s.groups[group] = t;
   t[T_PUTS]++;
   t[T_LAST] = Math.max(t[T_LAST], now);
+  t[T_FIRST] = earliest(t[T_FIRST] ?? 0, now);
+}
+
+/** Whether a segment holds a ready item of a group `only` accepts (null: an item with no group). */
+function readyOf(s: Summary, only: (group: string | null) => boolean): boolean {
+  let grouped = 0;
+  for (const [g, t] of Object.entries(s.groups ?? {})) {
+    if (t[T_READY] > 0 && only(g)) return true;
+    grouped += t[T_READY];
+  }
+  return s.ready > grouped && only(null);
 }
 
 const byKeyAndId = (a: Item, b: Item) => (a.sort_key === b.sort_key ? a.id - b.id : a.sort_key < b.sort_key ? -1 : 1);
@@ -50,7 +66,7 @@ export class Store {
   }
 
   /** Takes what deleted segments counted of each group's puts and completions (they live on in the meta row). */
-  takeFolded(): Map<string, [number, number, number]> {
+  takeFolded(): Map<string, Folded> {
     const folded = new Map(this.segments.folded);
     this.segments.folded.clear();
     return folded;
@@ -97,18 +113,23 @@ export class Store {
 
   // ---- reading
 
-  /** The next `limit` visible items in the queue's order. */
-  nextVisible(order: Order, now: number, limit: number): ItemRow[] {
+  /**
+   * The next `limit` visible items in the queue's order; with `only`, of the groups it accepts (null: ungrouped items).
+   * A segment's group tallies tell whether it holds a ready item `only` accepts, so skipping one reads no items.
+   */
+  nextVisible(order: Order, now: number, limit: number, only?: (group: string | null) => boolean): ItemRow[] {
     const list = this.segments.withReady;
+    const wanted = (item: Item) => visible(item, now) && (only === undefined || only(item.group));
+    const skip = (s: Summary) => !mayHaveVisible(s, now) || (only !== undefined && !readyOf(s, only));
     if (order === "lifo") {
       const found: ItemRow[] = [];
       // One key: the segments by id, backwards, each one's items backwards.
       for (let k = list.length - 1; k >= 0 && found.length < limit; k--) {
         const s = list[k]!;
-        if (!mayHaveVisible(s, now)) continue;
+        if (skip(s)) continue;
         const items = this.segments.load(s).items;
         for (let j = items.length - 1; j >= 0 && found.length < limit; j--) {
-          if (visible(items[j]!, now)) found.push({ ...items[j]! });
+          if (wanted(items[j]!)) found.push({ ...items[j]! });
         }
       }
       return found;
@@ -119,11 +140,11 @@ export class Store {
     for (const s of list) {
       const last = found.length >= limit ? found[limit - 1]! : undefined;
       if (last && (last.sort_key < s.head_key || (last.sort_key === s.head_key && last.id < s.id))) break;
-      if (!mayHaveVisible(s, now)) continue;
+      if (skip(s)) continue;
       const mixed = found.length > 0;
       let atHead = 0; // visible items found here with the head key: once `limit`, no later item here comes before
       for (const item of this.segments.load(s).items) {
-        if (!visible(item, now)) continue;
+        if (!wanted(item)) continue;
         found.push(item);
         if (item.sort_key === s.head_key && ++atHead >= limit) break;
       }
@@ -331,14 +352,17 @@ export class Store {
     this.segments.update(id, () => "remove");
   }
 
-  /** Removes every item in a state and says how many there were. */
-  deleteAll(state: "ready" | "dead"): number {
+  /** Removes every item in a state (of one group only, when `group` is given) and says how many there were. */
+  deleteAll(state: "ready" | "dead", group?: string): number {
+    const slot = state === "ready" ? T_READY : T_DEAD;
+    const held = (s: Summary) => (group === undefined ? s[state] : (s.groups?.[group]?.[slot] ?? 0));
+    const goes = (i: Item) => i.state === state && (group === undefined || i.group === group);
     let n = 0;
-    for (const s of this.segments.all.filter((s) => s[state] > 0)) {
+    for (const s of this.segments.all.filter((s) => held(s) > 0)) {
       const segment = this.segments.load(s);
       this.segments.change(segment, () => {
-        n += s[state];
-        segment.items = segment.items.filter((i) => i.state !== state);
+        n += held(s);
+        segment.items = segment.items.filter((i) => !goes(i));
       });
     }
     return n;
@@ -348,8 +372,11 @@ export class Store {
    * Moves up to `limit` dead letters back into the queue as fresh items; returns their ids. A redrive counts as a
    * put of its item's group, as that group's unfinished count rises again.
    */
-  redrive(limit: number, now: number): number[] {
-    const ids = this.select("dead", limit).map((i) => i.id);
+  redrive(limit: number, now: number, skip: (group: string | null) => boolean): number[] {
+    const ids = this.select("dead")
+      .filter((i) => !skip(i.group))
+      .slice(0, limit)
+      .map((i) => i.id);
     for (const id of ids)
       this.segments.update(id, (item, segment) => {
         Object.assign(item, { state: "ready", deliveries: 0, visible_at: 0 });

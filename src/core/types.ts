@@ -4,6 +4,9 @@ import type { PriorityKey } from "./priority.ts";
 
 export type Order = "fifo" | "lifo" | "priority";
 
+/** Which ready item a get takes: the queue's order over all of them, or its groups' in turn (dispatch.ts). */
+export type Dispatching = "fifo" | "fair";
+
 export interface QueueConfig {
   /** 0 means unbounded, as in Python. */
   maxsize: number;
@@ -14,6 +17,12 @@ export interface QueueConfig {
   max_deliveries: number | null;
   /** Push delivery's settings (contract/queue-config.ts): kept with the queue's, never read by the core. */
   push?: object | null;
+  /** Absent: "fifo" (set only when asked for, so queues made before it have the configuration they had). */
+  dispatch?: Dispatching;
+  /** Deliveries of one group that may be in flight at once (absent or null: no cap); a group may set its own. */
+  group_max_in_flight?: number | null;
+  /** How long a group's status stays readable after its last change (absent: a day). */
+  group_retention_seconds?: number;
   /** A sharded queue: how many objects hold it (absent: one), set when it is created. */
   shards?: number;
   /** A shard's place among them, 0 to shards - 1 (absent on a queue of one object). */
@@ -33,7 +42,8 @@ export type QueueErrorCode =
   | "invalid_request"
   | "not_found"
   | "conflict"
-  | "limit_exceeded";
+  | "limit_exceeded"
+  | "group_cancelled";
 
 export interface QueueError {
   ok: false;
@@ -109,6 +119,20 @@ export interface JoinResult {
   group?: string;
   unfinished_tasks: number;
   dead_lettered: number;
+  /** A cancelled group's items removed by the cancel (absent: the group was not cancelled). */
+  cancelled?: number;
+}
+
+/** What a group's owner set for it, and a cancel: kept in the meta row, written only when they change. */
+export interface GroupSettings {
+  /** Its share of a fair queue's deliveries, 1–100 (absent: 1). */
+  weight?: number;
+  /** Its own cap on deliveries in flight (absent: the queue's group_max_in_flight). */
+  max_in_flight?: number;
+  /** Present once the group is cancelled: the items the cancel (and its deliveries ending since) removed. */
+  cancelled?: number;
+  /** When these last changed. */
+  at: number;
 }
 
 /** One group's counters (a group is what a producer names when it puts items; join can wait for it). */
@@ -120,6 +144,16 @@ export interface GroupStats {
   puts: number;
   completed: number;
   dead_lettered: number;
+  /** "cancelled" once cancelled; else "open" while it has unfinished tasks, "drained" when it has none. */
+  state: "open" | "drained" | "cancelled";
+  cancelled: number;
+  weight: number;
+  /** The cap in force: its own, else the queue's (null: none). */
+  max_in_flight: number | null;
+  /** Unix ms; null when no put of it is still counted. */
+  first_put_at: number | null;
+  /** Unix ms: its latest put, completion or change of settings. */
+  updated_at: number;
 }
 
 export interface Stats extends QueueConfig {

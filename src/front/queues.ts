@@ -184,6 +184,32 @@ class ShardedQueue {
     return known.length === 0 ? all[0]! : { ok: true, stats: addGroups(known) };
   }
 
+  /**
+   * Cancels the group on every shard that holds it, then on the others too (so that they refuse its puts); not_found
+   * only if no shard holds it.
+   */
+  async cancelGroup(...[group]: Args<"cancelGroup">): Of<"cancelGroup"> {
+    const all = await Promise.all(this.all().map((s) => s.cancelGroup(group)));
+    if (!all.some((o) => o.ok)) return all[0]!;
+    const rest = await Promise.all(all.map((o, i) => (o.ok ? o : this.shard(i).cancelGroup(group, true))));
+    const failed = rest.find((o) => !o.ok);
+    if (failed) return failed;
+    const done = rest.flatMap((o) => (o.ok ? [o] : []));
+    return {
+      ok: true,
+      group,
+      cancelled: sum(done.map((o) => o.cancelled)),
+      in_flight: sum(done.map((o) => o.in_flight)),
+    };
+  }
+
+  /** Sets a group's weight and cap on every shard (each dispatches among what it holds); its status added up. */
+  async configureGroup(...args: Args<"configureGroup">): Of<"configureGroup"> {
+    const all = await Promise.all(this.all().map((s) => s.configureGroup(...args)));
+    const failed = all.find((o) => !o.ok);
+    return failed ?? { ok: true, stats: addGroups(all.flatMap((o) => (o.ok ? [o.stats] : []))) };
+  }
+
   /** Each shard's page from `after`, merged in name order; a group on several shards is one, added up. */
   async groups(...[limit, after]: Args<"groups">): Of<"groups"> {
     const all = await Promise.all(this.all().map((s) => s.groups(limit, after)));
@@ -205,12 +231,19 @@ class ShardedQueue {
 
 function addGroups(known: GroupStats[]): GroupStats {
   const total = (f: (g: GroupStats) => number) => sum(known.map(f));
+  const firsts = known.flatMap((g) => (g.first_put_at === null ? [] : [g.first_put_at]));
+  const unfinished_tasks = total((g) => g.unfinished_tasks);
+  const cancelled = known.some((g) => g.state === "cancelled");
   return {
-    group: known[0]!.group,
-    unfinished_tasks: total((g) => g.unfinished_tasks),
+    ...known[0]!, // its settings: every shard has the same (they are set on all of them)
+    state: cancelled ? "cancelled" : unfinished_tasks > 0 ? "open" : "drained",
+    unfinished_tasks,
     in_flight: total((g) => g.in_flight),
     puts: total((g) => g.puts),
     completed: total((g) => g.completed),
     dead_lettered: total((g) => g.dead_lettered),
+    cancelled: total((g) => g.cancelled),
+    first_put_at: firsts.length ? Math.min(...firsts) : null,
+    updated_at: Math.max(...known.map((g) => g.updated_at)),
   };
 }

@@ -238,9 +238,14 @@ function check(m: Model, r: Real): void {
           puts: m.groupPuts.get(g),
           completed: m.groupCompleted.get(g) ?? 0,
           dead_lettered: m.dead.filter((i) => i.group === g).length,
+          state: items.length > 0 ? "open" : "drained",
         }
       : undefined;
-    const haveGroup = r.q.group(g, m.now);
+    const found = r.q.group(g, m.now);
+    const haveGroup = found && {
+      ...{ group: found.group, unfinished_tasks: found.unfinished_tasks, in_flight: found.in_flight },
+      ...{ puts: found.puts, completed: found.completed, dead_lettered: found.dead_lettered, state: found.state },
+    };
     if (JSON.stringify(wantGroup) !== JSON.stringify(haveGroup))
       throw new Error(`group ${g}: expected ${JSON.stringify(wantGroup)}, got ${JSON.stringify(haveGroup)}`);
   }

@@ -154,8 +154,9 @@ it("puts into a group, joins it, and reads its counters", async () => {
     dead_lettered: 0,
   });
   await rpc("taskDone", name, jobs[0].receipt);
-  expect((await rpc("groupStats", name, "g")).stats).toEqual({
+  expect((await rpc("groupStats", name, "g")).stats).toMatchObject({
     group: "g",
+    state: "open",
     unfinished_tasks: 1,
     in_flight: 1,
     puts: 2,
@@ -166,6 +167,15 @@ it("puts into a group, joins it, and reads its counters", async () => {
   expect(await rpc("join", name, { group: "g" })).toMatchObject({ drained: true, group: "g" });
   expect(await refusal(rpc("groupStats", name, "nope"))).toMatchObject({ code: "not_found", status: 404 });
   expect(await refusal(rpc("put", name, 4, { group: "bad/name" }))).toMatchObject({ code: "invalid_request" });
+  // A group's settings and its cancel, by the binding as over HTTP.
+  await rpc("putMany", name, [5, 6], { group: "h" });
+  expect((await rpc("configureGroup", name, "h", { weight: 2, max_in_flight: 1 })).stats).toMatchObject({
+    weight: 2,
+    max_in_flight: 1,
+  });
+  expect(await refusal(rpc("configureGroup", name, "h", { weight: 0 }))).toMatchObject({ code: "invalid_request" });
+  expect(await rpc("cancelGroup", name, "h")).toEqual({ group: "h", cancelled: 2, in_flight: 0 });
+  expect(await refusal(rpc("put", name, 7, { group: "h" }))).toMatchObject({ code: "group_cancelled", status: 410 });
 });
 
 it("completes many deliveries in one call, answering each one's outcome", async () => {

@@ -117,37 +117,41 @@ describe("rows written per operation", () => {
     });
   });
 
-  it("groups add no row: a grouped single-item job and a grouped batch of 100 cost what ungrouped ones do", async () => {
-    const name = await queue();
-    const put = await cost(name, () => call("POST", q(name, "put"), { item: 1, group: "g" }));
-    let receipt = "";
-    const get = await cost(name, async () => {
-      receipt = (await call("POST", q(name, "get"), {})).body!.receipt;
+  for (const [label, config] of [
+    ["fifo dispatch", {}],
+    ["fair dispatch with a cap per group", { dispatch: "fair", group_max_in_flight: 100 }],
+  ] as const)
+    it(`groups add no row (${label}): a grouped single-item job and a grouped batch of 100 cost what ungrouped ones do`, async () => {
+      const name = await queue(config);
+      const put = await cost(name, () => call("POST", q(name, "put"), { item: 1, group: "g" }));
+      let receipt = "";
+      const get = await cost(name, async () => {
+        receipt = (await call("POST", q(name, "get"), {})).body!.receipt;
+      });
+      const done = await cost(name, () => call("POST", q(name, "task_done"), { receipt }));
+      const join = await cost(name, () => call("POST", q(name, "join"), { group: "g" }));
+      const items = Array.from({ length: 100 }, (_, i) => ({ item: i, group: `g${i % 3}` }));
+      const batchPut = await cost(name, () => call("POST", q(name, "put"), { items }));
+      const receipts: string[] = [];
+      const batchGet = await cost(name, async () => {
+        for (const d of (await call("POST", q(name, "get"), { max: 100 })).body!.items) receipts.push(d.receipt);
+      });
+      const batchDone = await cost(name, () => call("POST", q(name, "task_done"), { receipts }));
+      // An hour on, the segment (all 102 items share it) is past its time: one row deleted, plus the meta row, which
+      // takes over what it counted of each group's puts and completions (kept for the groups' retention).
+      const forget = await cost(name, later(name, 61 * 60_000));
+      // The groups' counts travel in the segment's own row (its groups column): no meta row, no groups table.
+      expect({ put, get, done, join, batchPut, batchGet, batchDone, forget }).toEqual({
+        put: { rows: 1, alarms: 0 },
+        get: { rows: 1, alarms: 0 },
+        done: { rows: 1, alarms: 0 },
+        join: { rows: 0, alarms: 0 },
+        batchPut: { rows: 1, alarms: 0 },
+        batchGet: { rows: 1, alarms: 0 },
+        batchDone: { rows: 1, alarms: 0 },
+        forget: { rows: 2, alarms: 0 },
+      });
     });
-    const done = await cost(name, () => call("POST", q(name, "task_done"), { receipt }));
-    const join = await cost(name, () => call("POST", q(name, "join"), { group: "g" }));
-    const items = Array.from({ length: 100 }, (_, i) => ({ item: i, group: `g${i % 3}` }));
-    const batchPut = await cost(name, () => call("POST", q(name, "put"), { items }));
-    const receipts: string[] = [];
-    const batchGet = await cost(name, async () => {
-      for (const d of (await call("POST", q(name, "get"), { max: 100 })).body!.items) receipts.push(d.receipt);
-    });
-    const batchDone = await cost(name, () => call("POST", q(name, "task_done"), { receipts }));
-    // An hour on, the segment (all 102 items share it) is past its time: one row deleted, plus the meta row, which
-    // takes over what it counted of each group's puts and completions (the drained groups are then forgotten).
-    const forget = await cost(name, later(name, 61 * 60_000));
-    // The groups' counts travel in the segment's own row (its groups column): no meta row, no groups table.
-    expect({ put, get, done, join, batchPut, batchGet, batchDone, forget }).toEqual({
-      put: { rows: 1, alarms: 0 },
-      get: { rows: 1, alarms: 0 },
-      done: { rows: 1, alarms: 0 },
-      join: { rows: 0, alarms: 0 },
-      batchPut: { rows: 1, alarms: 0 },
-      batchGet: { rows: 1, alarms: 0 },
-      batchDone: { rows: 1, alarms: 0 },
-      forget: { rows: 2, alarms: 0 },
-    });
-  });
 
   it("without leases (pure CPython): put, get, anonymous task_done", async () => {
     const name = uniqueName("cost");

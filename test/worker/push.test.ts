@@ -297,6 +297,34 @@ describe("join callbacks", () => {
     expect(r.arrivals).toHaveLength(1); // once
   });
 
+  it("a cancelled group's callback fires group.cancelled, with how many were cancelled, once its deliveries end", async () => {
+    const name = await createQueue();
+    const r = receiver(() => 200);
+    await op(name, "put", { items: [{ item: 1 }, { item: 2 }, { item: 3 }], group: "g" });
+    const added = await runInDurableObject(object(name), async (o: QueueObject) => {
+      (o as unknown as Internals).push.send = r.send;
+      const added = await o.addJoinCallback({
+        url: "https://coordinator.test/done",
+        repeat: false,
+        min_backoff_seconds: 0.02,
+        group: "g",
+      });
+      if (added.ok && added.webhook_secret) r.state.secret = added.webhook_secret;
+      return added;
+    });
+    expect(added).toMatchObject({ ok: true });
+    const out = (await op(name, "get", {})).body!;
+    expect((await op(name, "groups/g/cancel")).body).toEqual({ group: "g", cancelled: 2, in_flight: 1 });
+    expect(r.arrivals).toHaveLength(0); // its delivery is still out
+    expect((await op(name, "task_done", { receipt: out.receipt })).body).toMatchObject({ cancelled: true });
+    await until(async () => r.arrivals.length === 1 && (await callbacks(name)).length === 0);
+    expect(r.arrivals[0]!.body).toMatchObject({
+      type: "group.cancelled",
+      data: { queue: name, group: "g", drained: true, unfinished_tasks: 0, dead_lettered: 0, cancelled: 2 },
+    });
+    expect(r.state.bad).toBe(0);
+  });
+
   it("tells a repeating callback every drain", async () => {
     const name = await createQueue();
     const r = receiver(() => 200);

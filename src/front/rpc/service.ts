@@ -226,6 +226,23 @@ export class QueueService extends WorkerEntrypoint<Env> {
     });
   }
 
+  /** Cancels a group: its waiting items are removed, later puts to it refused; its deliveries out may finish. */
+  cancelGroup(name: string, group: string) {
+    return attempt(async () => {
+      const params = valid(S.GroupParams, { name, group });
+      return unwrap(await (await object(this.env, params.name)).cancelGroup(params.group));
+    });
+  }
+
+  /** A group's weight (fair dispatch) and cap on deliveries in flight (null: the queue's); answers its status. */
+  configureGroup(name: string, group: string, changes: { weight?: number; max_in_flight?: number | null }) {
+    return attempt(async () => {
+      const params = valid(S.GroupParams, { name, group });
+      const body = valid(S.GroupConfigBody, changes);
+      return { stats: unwrap(await (await object(this.env, params.name)).configureGroup(params.group, body)).stats };
+    });
+  }
+
   stats(name: string) {
     return attempt(async () => ({ stats: { name, ...unwrap(await (await object(this.env, name)).stats()).stats } }));
   }

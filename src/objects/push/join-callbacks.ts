@@ -13,6 +13,8 @@ import type { CallbackRecord, WebhookState } from "./webhook-state.ts";
 export interface Drains {
   unfinishedOf(group?: string): number;
   deadLetteredOf(group?: string): number;
+  /** A cancelled group's cancelled items (undefined: not cancelled). */
+  cancelledOf(group: string): number | undefined;
 }
 
 export interface CallbackRequest {
@@ -80,6 +82,8 @@ export class JoinCallbacks {
       if (q.unfinishedOf(group) > 0) {
         if (cb.repeat && !cb.armed) next = { ...cb, armed: true, state: cb.pending ? cb.state : "waiting" };
       } else if (cb.armed) {
+        // A cancelled group's drain (its deliveries in flight ended) is told as its cancel, with how many it removed.
+        const cancelled = group === undefined ? undefined : q.cancelledOf(group);
         const data = {
           queue: queueName,
           callback_id: cb.id,
@@ -87,10 +91,12 @@ export class JoinCallbacks {
           drained: true,
           unfinished_tasks: 0,
         };
+        const type =
+          group === undefined ? "queue.drained" : cancelled === undefined ? "group.drained" : "group.cancelled";
         const body = JSON.stringify({
-          type: group === undefined ? "queue.drained" : "group.drained",
+          type,
           timestamp: new Date(now).toISOString(),
-          data: { ...data, dead_lettered: q.deadLetteredOf(group) },
+          data: { ...data, dead_lettered: q.deadLetteredOf(group), ...(cancelled === undefined ? {} : { cancelled }) },
         });
         next = {
           ...cb,

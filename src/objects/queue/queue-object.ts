@@ -322,6 +322,28 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     });
   }
 
+  /**
+   * Cancels a group (the core's `cancel`): not_found for a group the queue does not hold, unless `evenIfUnknown` (a
+   * sharded queue's shard that holds none of it yet, so that it refuses the group's puts too).
+   */
+  cancelGroup(
+    group: string,
+    evenIfUnknown = false,
+  ): Promise<Outcome<{ group: string; cancelled: number; in_flight: number }>> {
+    return this.run((q, now) => {
+      const done = q.cancel(group, now, evenIfUnknown);
+      return done ? { ok: true, ...done } : fail("not_found", `this queue holds no group '${group}'`);
+    });
+  }
+
+  /** A group's weight and cap (the core's `configureGroup`). */
+  configureGroup(
+    group: string,
+    changes: { weight?: number; max_in_flight?: number | null },
+  ): Promise<Outcome<{ stats: GroupStats }>> {
+    return this.run((q, now) => q.configureGroup(group, changes, now));
+  }
+
   private taskDoneNow(receipt: string | undefined): Sync<Outcome<{ unfinished_tasks: number; replayed: boolean }>> {
     if (this.shard && receipt === undefined) return ANONYMOUS;
     const other = this.elsewhere(receipt);

@@ -4,8 +4,10 @@
 // A shard read in a wave watches what it was read for, and reports the next time that reaches 0 on it (or falls
 // back to it). A woken shard reports once, since it forgot what it watched. Between reports the coordinator
 // keeps each target's last verdict: join callbacks and the coordinator's own socket joins read it as the count.
+
 import { fail, type JoinResult, type Outcome } from "../../core/types.ts";
 import { type Counts, mayBeDrained, undrained, verdict, type Wave } from "../../core/waves.ts";
+import type { Drains } from "../push/join-callbacks.ts";
 
 /** What was joined: a group, or (null) the whole queue. */
 export type Target = string | null;
@@ -14,6 +16,8 @@ export type Target = string | null;
 export interface Read {
   counts: Counts[];
   dead: number[];
+  /** Each target's cancelled items on the shard (null: not a cancelled group there). */
+  cancelled?: (number | null)[];
 }
 
 /** A join's answer on a sharded queue: the queue's, plus the puts its drain was proven at (a later drain has more). */
@@ -53,7 +57,7 @@ const RETRY_MS = 500;
 
 export class ShardJoin {
   private pending: Pending[] = [];
-  private readonly verdicts = new Map<string, Wave & { dead: number }>();
+  private readonly verdicts = new Map<string, Wave & { dead: number; cancelled?: number }>();
   /**
    * For each target its last wave did not prove drained, the shards it found something unfinished on: no drain can
    * come before each of them falls to 0, so a report from any other shard starts no wave.
@@ -98,7 +102,7 @@ export class ShardJoin {
   }
 
   /** The count a target's last verdict showed (0 once drained): what callbacks and socket joins read. */
-  view(): { unfinishedOf(group?: string): number; deadLetteredOf(group?: string): number } {
+  view(): Drains {
     const seen = (g?: string) => this.verdicts.get(key(g ?? null));
     return {
       unfinishedOf: (g) => {
@@ -106,6 +110,7 @@ export class ShardJoin {
         return v === undefined ? 1 : v.drained ? 0 : Math.max(1, v.unfinished);
       },
       deadLetteredOf: (g) => seen(g)?.dead ?? 0,
+      cancelledOf: (g) => seen(g)?.cancelled,
     };
   }
 
@@ -167,14 +172,18 @@ export class ShardJoin {
     targets.forEach((target, t) => {
       const s = next.indexOf(target);
       const v = s < 0 ? undrained(column(first, t)) : verdict(column(first, t), column(second, s));
-      const dead = (s < 0 ? first : second).reduce((n, r) => n + r.dead[s < 0 ? t : s]!, 0);
+      const reads = s < 0 ? first : second;
+      const at = s < 0 ? t : s;
+      const dead = reads.reduce((n, r) => n + r.dead[at]!, 0);
+      const cancels = reads.flatMap((r) => (typeof r.cancelled?.[at] === "number" ? [r.cancelled[at]] : []));
+      const cancelled = cancels.length ? cancels.reduce((a, b) => a + b, 0) : undefined;
       const before = this.verdicts.get(key(target));
       // A drain after new work: a repeating callback sees the count rise before it falls to 0 again.
       if (before?.drained && v.drained && v.puts > before.puts) {
         this.verdicts.set(key(target), { ...before, drained: false, unfinished: 1 });
         this.host.changed();
       }
-      this.verdicts.set(key(target), { ...v, dead });
+      this.verdicts.set(key(target), { ...v, dead, ...(cancelled === undefined ? {} : { cancelled }) });
       changed ||= before?.drained !== v.drained || before.puts !== v.puts;
       for (const p of this.pending.filter((p) => p.target === target && v.drained && v.puts >= p.since)) {
         this.end(p, {
@@ -183,6 +192,7 @@ export class ShardJoin {
           ...group(target),
           unfinished_tasks: 0,
           dead_lettered: dead,
+          ...(cancelled === undefined ? {} : { cancelled }),
           puts: v.puts,
         });
       }

@@ -15,7 +15,8 @@ export class ZeroWatch {
     const counts = targets.map((t) => q.counts(t ?? undefined, now));
     for (const [i, t] of targets.entries())
       this.watched.set(t, this.watched.get(t) === true || counts[i]!.unfinished > 0);
-    return { counts, dead: targets.map((t) => q.deadLetteredOf(t ?? undefined)) };
+    const cancelled = targets.map((t) => (t === null ? null : (q.cancelledOf(t) ?? null)));
+    return { counts, dead: targets.map((t) => q.deadLetteredOf(t ?? undefined)), cancelled };
   }
 
   /** After every step. */

@@ -293,7 +293,9 @@ export class Subscriptions {
   private fireJoin(ws: WebSocket, sub: JoinSubscription, q: JoinableQueue): boolean {
     if (!sub.armed || q.unfinishedOf(sub.group) > 0) return false;
     sub.armed = false;
-    const group = sub.group === undefined ? {} : { group: sub.group };
+    const cancelled = sub.group === undefined ? undefined : q.cancelledOf(sub.group);
+    const group =
+      sub.group === undefined ? {} : { group: sub.group, ...(cancelled === undefined ? {} : { cancelled }) };
     send(
       ws,
       { type: "joined", id: sub.id, ...group, unfinished_tasks: 0, dead_lettered: q.deadLetteredOf(sub.group) },

@@ -15,7 +15,11 @@ const Added = z.object({
   replayed: z.boolean(),
 });
 const Delivered = z.union([S.Delivery, z.object({ items: z.array(S.Delivery) })]);
-const Done = z.object({ unfinished_tasks: z.number().int(), replayed: z.boolean() });
+const Cancelled = z
+  .literal(true)
+  .optional()
+  .openapi({ description: "Present when the delivery's group was cancelled: its work may be abandoned." });
+const Done = z.object({ unfinished_tasks: z.number().int(), replayed: z.boolean(), cancelled: Cancelled });
 
 const replayedHeader = z.object({
   "idempotent-replayed": z.literal("true").optional().openapi({ description: "Present on a replayed put." }),
@@ -50,7 +54,7 @@ const extend = route(NEEDS.extend, {
   path: `${queuePath}/extend`,
   summary: "Extend a lease (heartbeat)",
   request: { ...named, ...json(S.ExtendBody, true) },
-  responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number() })) },
+  responses: { 200: ok("Extended", z.object({ lease_expires_at: z.number(), cancelled: Cancelled })) },
 });
 const release = route(NEEDS.release, {
   operationId: "releaseLease",
