@@ -17,6 +17,7 @@ import {
   type Delivery,
   fail,
   type GetRequest,
+  type GroupGauges,
   type GroupSettings,
   type GroupStats,
   type JoinResult,
@@ -106,6 +107,18 @@ export class JoinableQueue {
   /** How many groups the queue holds, as its cap counts them (live, or drained and not yet forgotten). */
   get groupCount(): number {
     return this.saved.groupCount;
+  }
+
+  /** The groups' gauges: a walk over the live groups, for observers (the catalog asks at most once a second). */
+  groupGauges(): GroupGauges {
+    let [open, atCap] = [0, 0];
+    for (const [g, t] of this.store.groups) {
+      if (t[T_READY] + t[T_LEASED] > 0) open++;
+      const cap = this.saved.capOf(g);
+      if (cap !== null && t[T_LEASED] >= cap) atCap++;
+    }
+    const cancelled = Object.values(this.meta.group_settings).filter((s) => s.cancelled !== undefined).length;
+    return { groups: this.groupCount, groups_open: open, groups_at_cap: atCap, groups_cancelled: cancelled };
   }
 
   get isShutdown(): boolean {

@@ -156,6 +156,15 @@ export interface GroupStats {
   updated_at: number;
 }
 
+/** How many groups a queue holds, and how many are open, at their cap, cancelled: gauges, never a series per group. */
+export interface GroupGauges {
+  /** Live, or kept for their retention: what the cap on groups counts. */
+  groups: number;
+  groups_open: number;
+  groups_at_cap: number;
+  groups_cancelled: number;
+}
+
 export interface Stats extends QueueConfig {
   qsize: number;
   empty: boolean;

@@ -153,18 +153,24 @@ describe("GET /v1/metrics", () => {
     }
   });
 
-  it("counts each queue's groups in one gauge, with no series per group", async () => {
-    expect((await api("PUT", "/v1/queues/m-groups", {})).status).toBe(201);
+  it("counts each queue's groups in gauges (all, open, at their cap, cancelled), with no series per group", async () => {
+    expect((await api("PUT", "/v1/queues/m-groups", { group_max_in_flight: 1 })).status).toBe(201);
     const items = ["a", "b", "c"].flatMap((group) => [1, 2].map((item) => ({ item, group: `batch-${group}` })));
     expect((await api("POST", "/v1/queues/m-groups/put", { items })).status).toBe(201);
     const { groups } = (await api("GET", "/v1/queues/m-groups/groups")).json();
     expect(groups).toHaveLength(3);
+    expect((await api("POST", "/v1/queues/m-groups/get", { max: 10 })).json().items).toHaveLength(3); // one each
+    expect((await api("POST", "/v1/queues/m-groups/groups/batch-c/cancel")).status).toBe(200);
     // The queue reports within about a second of its puts: the bound is for a busy machine.
-    await expect
-      .poll(async () => value(parseOpenMetrics((await metrics(null)).text), "groups", "m-groups"), { timeout: 30_000 })
-      .toBe(groups.length);
+    const gauges = async () => {
+      const parsed = parseOpenMetrics((await metrics(null)).text);
+      return ["groups", "groups_open", "groups_at_cap", "groups_cancelled"].map((g) => value(parsed, g, "m-groups"));
+    };
+    // batch-c, cancelled, still has its delivery out: open, at its cap, cancelled.
+    await expect.poll(gauges, { timeout: 30_000 }).toEqual([3, 3, 3, 1]);
     const classic = (await metrics(CLASSIC)).text;
     expect(samples(classic)).toContain('joinable_queues_groups{queue="m-groups"} 3');
+    expect(samples(classic)).toContain('joinable_queues_groups_cancelled{queue="m-groups"} 1');
     expect(samples(classic)).toContain('joinable_queues_groups{queue="m-alpha"} 0');
     expect(classic).toMatch(/^# HELP joinable_queues_groups .+$/m);
     expect(samples(classic).filter((line) => line.includes("batch-"))).toEqual([]); // no group names as labels

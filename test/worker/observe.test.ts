@@ -172,6 +172,9 @@ const zeros = {
   shutdown: false,
   waiting: { getters: 0, putters: 0, joiners: 0 },
   groups: 0,
+  groups_open: 0,
+  groups_at_cap: 0,
+  groups_cancelled: 0,
 };
 
 describe("the catalog feed", () => {

@@ -54,7 +54,10 @@ const GAUGES: Figure[] = [
   ["waiting_joiners", "Calls to join waiting for the queue to drain.", (h) => h.waiting.joiners],
   ["shutdown", "1 once the queue has been shut down.", (h) => (h.shutdown ? 1 : 0)],
   // A count, not a series per group: a queue may hold thousands of groups, and each series costs the scraper.
-  ["groups", "Groups the queue holds (live, or drained and not yet forgotten): what MAX_GROUPS caps.", (h) => h.groups],
+  ["groups", "Groups the queue holds (live, or kept for their retention): what MAX_GROUPS caps.", (h) => h.groups],
+  ["groups_open", "Groups with unfinished tasks.", (h) => h.groups_open],
+  ["groups_at_cap", "Groups whose deliveries in flight are at their cap (max_in_flight).", (h) => h.groups_at_cap],
+  ["groups_cancelled", "Cancelled groups whose status is still kept.", (h) => h.groups_cancelled],
 ];
 
 const COUNTERS: Figure[] = [

@@ -4,7 +4,7 @@
 //
 // Each object reports under the name it was addressed by: a sharded queue's as `name`, `name#1`, … (shards/names.ts).
 // The board keeps each object's last headline, and shows a queue's once it knows all of its objects: added up.
-import type { Outcome, Stats } from "../../core/types.ts";
+import type { GroupGauges, Outcome, Stats } from "../../core/types.ts";
 import { queueNameOf, shardName } from "../shards/names.ts";
 import { type Headline, headline, REPORT_INTERVAL_MS } from "./headlines.ts";
 
@@ -22,7 +22,7 @@ export type Shown = Listed & { headline: Known | null };
  * group count rides beside the stats, not in them: the stats are what GET /v1/queues/{name} answers as they are.
  */
 interface StatsSource {
-  stats(): Promise<Outcome<{ stats: Stats; groups?: number }>>;
+  stats(): Promise<Outcome<{ stats: Stats } & Partial<GroupGauges>>>;
 }
 
 // Reports come at most once a second while a queue changes: a gap longer than this means it was quiet meanwhile,
@@ -45,6 +45,9 @@ const COUNTS = [
   "puts",
   "completed",
   "groups",
+  "groups_open",
+  "groups_at_cap",
+  "groups_cancelled",
 ] as const;
 
 export class HeadlineBoard {
@@ -113,7 +116,9 @@ export class HeadlineBoard {
     try {
       const q = this.env.QUEUES.get(this.env.QUEUES.idFromName(object)) as unknown as StatsSource;
       const outcome = await q.stats();
-      return outcome.ok && this.set(object, headline({ ...outcome.stats, groups: outcome.groups }, at));
+      if (!outcome.ok) return false;
+      const { stats, ok: _, ...gauges } = outcome;
+      return this.set(object, headline({ ...stats, ...gauges }, at));
     } catch {
       return false; // unknown it stays: the object's next report, or the next fill, tells
     } finally {

@@ -19,6 +19,7 @@ import {
   type Delivery,
   fail,
   type GetRequest,
+  type GroupGauges,
   type GroupStats,
   type JoinResult,
   type Outcome,
@@ -76,7 +77,7 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     this.ctx,
     this.env,
     () => this.queue,
-    (q, now) => ({ ...this.statsAt(q, now), groups: q.groupCount }),
+    (q, now) => ({ ...this.statsAt(q, now), ...q.groupGauges() }),
   );
   private readonly limits: Limits;
   /** The meter's counts as steps run (its flushes are the group commit's own count). */
@@ -191,17 +192,17 @@ export class QueueObject extends DurableObject<Env> implements QueueCalls, Shard
     return { ...this.metered, flushes: this.commit.flushes };
   }
 
-  stats(): Promise<Outcome<{ stats: Stats; groups: number }>> {
+  stats(): Promise<Outcome<{ stats: Stats } & GroupGauges>> {
     return this.commit.answer(this.ownStats());
   }
 
   /** A sharded queue's stats, every shard's added up (shards/totals.ts); a queue of one object's own. */
-  async totals(): Promise<Outcome<{ stats: Stats; groups: number }>> {
+  async totals(): Promise<Outcome<{ stats: Stats } & GroupGauges>> {
     return this.shard ? this.shard.totals() : this.stats();
   }
 
-  private ownStats(): Outcome<{ stats: Stats; groups: number }> {
-    return this.apply((q, now) => ({ ok: true, stats: this.statsAt(q, now), groups: q.groupCount }));
+  private ownStats(): Outcome<{ stats: Stats } & GroupGauges> {
+    return this.apply((q, now) => ({ ok: true, stats: this.statsAt(q, now), ...q.groupGauges() }));
   }
 
   /** How many objects hold this queue (the Worker spreads calls over them); 0: there is no such queue. */

@@ -1,5 +1,5 @@
 // A sharded queue's figures as one queue's: its shards' stats added up.
-import type { Outcome, Stats } from "../../core/types.ts";
+import type { GroupGauges, Outcome, Stats } from "../../core/types.ts";
 
 export const sum = (all: number[]) => all.reduce((a, b) => a + b, 0);
 
@@ -32,8 +32,8 @@ export function addStats(all: Stats[]): Stats {
   };
 }
 
-/** A shard's stats, and how many groups it holds. */
-export type ShardStats = Outcome<{ stats: Stats; groups: number }>;
+/** A shard's stats, and its groups' gauges. */
+export type ShardStats = Outcome<{ stats: Stats } & GroupGauges>;
 
 /** Second reads the totals may take to find every shard still. */
 const ROUNDS = 3;
@@ -58,8 +58,12 @@ function once(all: ShardStats[]) {
   const failed = all.find((o) => !o.ok);
   if (failed) return failed;
   const stats = all.map((o) => (o as Extract<ShardStats, { ok: true }>).stats);
-  // A group on several shards counts on each: the catalog's gauge is an upper bound on a sharded queue.
-  const groups = sum(all.map((o) => (o.ok ? o.groups : 0)));
+  // A group on several shards counts on each: the catalog's gauges are upper bounds on a sharded queue.
+  const gauge = (k: keyof GroupGauges) => sum(all.map((o) => (o.ok ? o[k] : 0)));
+  const gauges = {
+    ...{ groups: gauge("groups"), groups_open: gauge("groups_open") },
+    ...{ groups_at_cap: gauge("groups_at_cap"), groups_cancelled: gauge("groups_cancelled") },
+  };
   const key = JSON.stringify(stats.map(({ waiting: _, ...counts }) => counts));
-  return { ok: true as const, key, answer: { ok: true as const, stats: addStats(stats), groups } };
+  return { ok: true as const, key, answer: { ok: true as const, stats: addStats(stats), ...gauges } };
 }
