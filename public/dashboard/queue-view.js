@@ -1,7 +1,7 @@
 // One queue in detail: live counters from its `watch` socket, what join is waiting for (the deliveries in flight,
-// who knows them by id, their deliveries and lease ends), each group's counters, the next ready and delayed items,
-// the dead letters with their items, a chart, and the admin actions. Items are peeked, never taken: looking changes
-// no counter.
+// who knows them by id, their deliveries and lease ends), each group's state, counters, weight and cap, the next
+// ready and delayed items, the dead letters with their items, a chart, and the admin actions. Items are peeked,
+// never taken: looking changes no counter.
 import { api, duration, enc, esc, every, fmt, itemCell, LiveSocket, relative, scheduler } from "./api.js";
 import { Chart, RANGES, sample } from "./chart.js";
 
@@ -177,6 +177,11 @@ export async function queueView(main, name, onError) {
       Maxsize: s.maxsize || "unbounded",
       "Lease (s)": s.lease_seconds ?? "none",
       "Max deliveries": s.max_deliveries ?? "no limit",
+      ...(s.dispatch && {
+        Dispatch: s.dispatch === "fair" ? "fair: groups take turns, by weight" : "fifo: the queue's order",
+        "In flight per group": s.group_max_in_flight ?? "no cap",
+        "Group status kept": duration(s.group_retention_seconds * 1000),
+      }),
       State: s.shutdown ? `shut down${s.immediate ? " (immediate)" : ""}` : "open",
       ...(s.push && {
         "Pushes to": `${s.push.url}${s.push.paused ? " (paused)" : ""}`,
@@ -258,12 +263,17 @@ export async function queueView(main, name, onError) {
 }
 
 const NO_GROUPS = '<p>None: items put with a <code>"group"</code> are counted here by group.</p>';
+// [header, cell HTML]: its state, what its join waits for, its lifetime counters, then its settings.
 const GROUP_COLUMNS = [
-  ["Unfinished", "unfinished_tasks"],
-  ["In flight", "in_flight"],
-  ["Puts", "puts"],
-  ["Completed", "completed"],
-  ["Dead-lettered", "dead_lettered"],
+  ["State", (g) => (g.state === "cancelled" ? '<span class="flag">cancelled</span>' : esc(g.state))],
+  ["Unfinished", (g) => fmt(g.unfinished_tasks)],
+  ["In flight", (g) => fmt(g.in_flight)],
+  ["Puts", (g) => fmt(g.puts)],
+  ["Completed", (g) => fmt(g.completed)],
+  ["Dead-lettered", (g) => fmt(g.dead_lettered)],
+  ["Cancelled", (g) => fmt(g.cancelled)],
+  ["Weight", (g) => fmt(g.weight)],
+  ["Cap", (g) => (g.max_in_flight == null ? "none" : fmt(g.max_in_flight))],
 ];
 
 /** A page of groups, each row headed by its name; on a phone each row is a card (style.css), as a queue's is. */
@@ -271,8 +281,9 @@ function groupsTable(groups, first) {
   if (!groups.length) return first ? NO_GROUPS : "<p>No more groups.</p>";
   const ths = ["Group", ...GROUP_COLUMNS.map(([h]) => h)].map((h) => `<th scope="col">${h}</th>`).join("");
   const trs = groups.map((g) => {
-    const tds = GROUP_COLUMNS.map(([h, key]) => `<td data-label="${h}">${fmt(g[key])}</td>`).join("");
-    return `<tr data-group="${esc(g.group)}"><th scope="row">${esc(g.group)}</th>${tds}</tr>`;
+    const tds = GROUP_COLUMNS.map(([h, cell]) => `<td data-label="${h}">${cell(g)}</td>`).join("");
+    const attrs = `data-group="${esc(g.group)}" title="last change ${duration(Date.now() - g.updated_at)} ago"`;
+    return `<tr ${attrs}><th scope="row">${esc(g.group)}</th>${tds}</tr>`;
   });
   return `<table class="groups"><thead><tr>${ths}</tr></thead><tbody>${trs.join("")}</tbody></table>`;
 }

@@ -94,17 +94,22 @@ it("groups: put --group, stats --group, join --group with its progress line", as
   await json(["create", "cli-groups"]);
   expect(await json(["put", "cli-groups", '"a1"', "--group", "a"])).toEqual({ id: 1 });
   await cli(["put", "cli-groups", "--group", "b"], '"b1"\n"b2"\n');
-  expect((await cli(["stats", "cli-groups", "--group", "b"])).stdout).toBe(
-    "cli-groups group b: join waits for 2 unfinished tasks: 2 queued, 0 in flight · 0 dead-lettered · puts 2 · " +
-      "completed 0\n",
+  expect((await cli(["stats", "cli-groups", "--group", "b"])).stdout).toMatch(
+    new RegExp(
+      "^cli-groups group b: open · weight 1 · no cap\n" +
+        "join waits for 2 unfinished tasks: 2 queued, 0 in flight · 0 dead-lettered\n" +
+        "puts 2 · completed 0 · cancelled 0 · first put \\d+ s ago · last change \\d+ s ago\n$",
+    ),
   );
-  expect(await json(["stats", "cli-groups", "--group", "b"])).toEqual({
+  expect(await json(["stats", "cli-groups", "--group", "b"])).toMatchObject({
     group: "b",
+    state: "open",
     unfinished_tasks: 2,
     in_flight: 0,
     puts: 2,
     completed: 0,
     dead_lettered: 0,
+    cancelled: 0,
   });
   const job = await json(["get", "cli-groups"]);
   expect(job).toMatchObject({ item: "a1", group: "a" });
@@ -120,6 +125,69 @@ it("groups: put --group, stats --group, join --group with its progress line", as
     unfinished_tasks: 0,
     dead_lettered: 0,
   });
+});
+
+it("fair groups: create/config --dispatch and caps, group status, group set, groups table, group cancel", async () => {
+  expect(
+    await cli(["create", "cli-fair", "--lease-seconds", "30", "--dispatch", "fair", "--group-max-in-flight", "2"]),
+  ).toMatchObject({
+    code: 0,
+    stdout:
+      "created cli-fair: fifo · unbounded · lease 30 s · max deliveries 10 · fair dispatch · max 2 in flight per group\n",
+  });
+  expect(await json(["config", "cli-fair", "--group-retention-seconds", "3600"])).toMatchObject({
+    dispatch: "fair",
+    group_max_in_flight: 2,
+    group_retention_seconds: 3600,
+  });
+  await cli(["put", "cli-fair", "--group", "big"], "1\n2\n3\n");
+  expect((await cli(["group", "cli-fair", "big"])).stdout).toMatch(
+    /^cli-fair group big: open · weight 1 · max 2 in flight\njoin waits for 3 unfinished tasks: 3 queued, 0 in flight/,
+  );
+  expect(await json(["group", "set", "cli-fair", "big", "--weight", "3", "--max-in-flight", "1"])).toMatchObject({
+    group: "big",
+    weight: 3,
+    max_in_flight: 1,
+  });
+  expect((await cli(["group", "set", "cli-fair", "big", "--max-in-flight", "none"])).stdout).toMatch(
+    /^cli-fair group big: open · weight 3 · max 2 in flight\n/, // the queue's cap again
+  );
+  const held = await json(["get", "cli-fair"]);
+  expect(held).toMatchObject({ item: 1, group: "big" });
+  await json(["put", "cli-fair", '"s1"', "--group", "small"]);
+  expect(await cli(["group", "cancel", "cli-fair", "big"])).toMatchObject({
+    code: 0,
+    stdout: "cancelled group big of cli-fair: 2 items removed · 1 still in flight\n",
+  });
+  expect(await json(["group", "cancel", "cli-fair", "big"])).toEqual({ group: "big", cancelled: 0, in_flight: 1 });
+  expect(await cli(["put", "cli-fair", "4", "--group", "big"])).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/^joinable-queues: group_cancelled: /),
+  });
+  const status = (await cli(["group", "cli-fair", "big"])).stdout;
+  expect(status).toMatch(/^cli-fair group big: cancelled · weight 3 · max 2 in flight\n/);
+  expect(status).toMatch(/\ncancelled: puts to it fail; its deliveries in flight may still finish\n$/);
+  const table = (await cli(["groups", "cli-fair"])).stdout;
+  expect(table).toMatch(/^GROUP +STATE +UNFINISHED +IN-FLIGHT +PUTS +COMPLETED +DEAD +CANCELLED +WEIGHT +CAP\n/);
+  expect(table).toMatch(/^big +cancelled +1 +1 +3 +0 +0 +2 +3 +2$/m);
+  expect(table).toMatch(/^small +open +1 +0 +1 +0 +0 +0 +1 +2$/m);
+  expect((await json(["groups", "cli-fair", "--limit", "1"])).map((g: { group: string }) => g.group)).toEqual(["big"]);
+  await json(["task-done", "cli-fair", held.receipt]);
+  expect(await json(["join", "cli-fair", "--group", "big"])).toMatchObject({ drained: true, cancelled: 2 });
+  expect(await cli(["group", "cli-fair", "nothing-here"])).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/^joinable-queues: not_found: /),
+  });
+  for (const args of [
+    ["group", "cli-fair"],
+    ["group", "cancel", "cli-fair"],
+    ["group", "set", "cli-fair", "big"],
+    ["config", "cli-fair"],
+  ]) {
+    const ran = await cli(args);
+    expect(ran.code, args.join(" ")).toBe(2);
+    expect(ran.stderr, args.join(" ")).toMatch(/see joinable-queues --help/);
+  }
 });
 
 it("shards: create --shards, put --shard-key (keeps its order), stats sums them, join drained", async () => {
@@ -195,8 +263,8 @@ it("exit codes: 3 for Empty and Full, 2 for usage, 1 for errors", async () => {
     expect(await cli(args)).toMatchObject({
       code: 2,
       stderr:
-        `joinable-queues: unknown command '${args[0]}'; the commands: ls, create, stats, put, get, task-done, join, ` +
-        "watch, dead-letters, redrive, shutdown, delete\n(see joinable-queues --help)\n",
+        `joinable-queues: unknown command '${args[0]}'; the commands: ls, create, config, stats, groups, group, put, ` +
+        "get, task-done, join, watch, dead-letters, redrive, shutdown, delete\n(see joinable-queues --help)\n",
     });
   }
   for (const args of [

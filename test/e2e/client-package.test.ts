@@ -265,6 +265,7 @@ describe("the docs' commands run as written against `npm start`, show what their
     ["docs/observability.md", "peek-demo"],
     ["docs/observability.md", "metrics-demo"],
     ["docs/observability.md", "promtool check metrics"],
+    ["docs/groups.md", "groups-demo"],
   ];
   it.each(blocks)("%s: the block with '%s'", async (page, words) => {
     const { commands, shown } = block(page, words);
@@ -284,7 +285,7 @@ describe("the docs' commands run as written against `npm start`, show what their
   });
 
   it("and leave no queue behind", async () => {
-    const made = /^(readme-curl|jobs|sockets-\d+|push-config|callbacks|pushed|peek-demo|metrics-demo)$/;
+    const made = /^(readme-curl|jobs|sockets-\d+|push-config|callbacks|pushed|peek-demo|metrics-demo|groups-demo)$/;
     const names = [];
     for await (const q of client.listQueues()) names.push(q.name);
     expect(names.filter((n) => made.test(n))).toEqual([]);

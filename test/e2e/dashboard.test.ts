@@ -345,7 +345,7 @@ it("a queue's view shows its dead letters, and redrive from the page puts them b
   await page.close();
 });
 
-it("a queue's view lists its groups with their counters as they change, 50 to a page", async () => {
+it("a queue's view lists its groups with their state, counters, weight and cap as they change, 50 to a page", async () => {
   await api("PUT", "/v1/queues/dash-groups", { lease_seconds: 120 });
   const { page } = await open("/dashboard/#/queue/dash-groups");
   await expect.poll(() => page.locator("#groups").innerText(), EVENT).toMatch(/^None: items put with a "group"/);
@@ -354,17 +354,33 @@ it("a queue's view lists its groups with their counters as they change, 50 to a 
   await api("POST", "/v1/queues/dash-groups/put", { items: [{ item: 4 }, { item: 5 }], group: "req-b" });
   const { items } = await api("POST", "/v1/queues/dash-groups/get", { max: 3 }); // req-a's three, in FIFO order
   for (const d of items.slice(0, 2)) await api("POST", "/v1/queues/dash-groups/task_done", { receipt: d.receipt });
-  // Group, unfinished, in flight, puts, completed, dead-lettered: the page's figures are the API's.
+  // Group, state, unfinished, in flight, puts, completed, dead-lettered, cancelled, weight, cap: the API's figures.
   const cells = (group: string) => page.locator(`#groups tr[data-group="${group}"] :is(th, td)`).allInnerTexts();
   const figures = async (group: string) => {
     const g = await api("GET", `/v1/queues/dash-groups/groups/${group}`);
-    return [g.group, g.unfinished_tasks, g.in_flight, g.puts, g.completed, g.dead_lettered].map(String);
+    const counts = [g.unfinished_tasks, g.in_flight, g.puts, g.completed, g.dead_lettered, g.cancelled, g.weight];
+    return [g.group, g.state, ...counts, g.max_in_flight ?? "none"].map(String);
   };
-  await expect.poll(() => cells("req-a"), EVENT).toEqual(["req-a", "1", "1", "3", "2", "0"]);
+  await expect.poll(() => cells("req-a"), EVENT).toEqual(["req-a", "open", "1", "1", "3", "2", "0", "0", "1", "none"]);
   expect(await cells("req-a")).toEqual(await figures("req-a"));
-  expect(await cells("req-b")).toEqual(["req-b", "2", "0", "2", "0", "0"]);
+  expect(await cells("req-b")).toEqual(["req-b", "open", "2", "0", "2", "0", "0", "0", "1", "none"]);
   expect(await cells("req-b")).toEqual(await figures("req-b"));
   expect(await page.locator("#groups-pager").isHidden()).toBe(true); // one page: no pager
+  // A weight and a cap for one group, then the other cancelled: its two waiting items leave the queue, and the
+  // counters' change brings both rows up to date.
+  await api("PATCH", "/v1/queues/dash-groups/groups/req-a", { weight: 4, max_in_flight: 2 });
+  expect(await api("POST", "/v1/queues/dash-groups/groups/req-b/cancel")).toEqual({
+    group: "req-b",
+    cancelled: 2,
+    in_flight: 0,
+  });
+  await expect
+    .poll(() => cells("req-b"), EVENT)
+    .toEqual(["req-b", "cancelled", "0", "0", "2", "0", "0", "2", "1", "none"]);
+  expect(await cells("req-b")).toEqual(await figures("req-b"));
+  expect(await cells("req-a")).toEqual(["req-a", "open", "1", "1", "3", "2", "0", "0", "4", "2"]);
+  expect(await cells("req-a")).toEqual(await figures("req-a"));
+  expect(await page.locator("#config").innerText()).toMatch(/Dispatch\s+fifo/);
   // 57 groups: 50 to a page in name order, the next page read with `after`.
   const bulk = Array.from({ length: 55 }, (_, i) => ({ item: i, group: `bulk-${String(i).padStart(2, "0")}` }));
   await api("POST", "/v1/queues/dash-groups/put", { items: bulk });

@@ -30,6 +30,9 @@ export type QueueStats = {
   order: "fifo" | "lifo" | "priority";
   lease_seconds: number | null;
   max_deliveries: number | null;
+  dispatch: "fifo" | "fair";
+  group_max_in_flight: number | null;
+  group_retention_seconds: number;
   qsize: number;
   empty: boolean;
   full: boolean;
@@ -104,6 +107,12 @@ export type QueueConfig = {
   /** After this many deliveries an item goes to the dead letters; null: never. */
   max_deliveries?: number | null;
   push?: PushConfig;
+  /** Which ready item a get takes: "fifo" (the default) the queue's order over all items; "fair" its groups in turn by weight, the queue's order inside each (ungrouped items are one more group). */
+  dispatch?: "fifo" | "fair";
+  /** Deliveries of one group in flight at once; null (the default): no cap. */
+  group_max_in_flight?: number | null;
+  /** How long a drained or cancelled group's status stays readable (default 86,400). */
+  group_retention_seconds?: number;
   /** Objects the queue is spread over (docs/shards.md), fixed when it is created; 1 (the default) is one. A sharded queue keeps order per shard and per shard_key, is unbounded, has leases and does not push. */
   shards?: number;
 };
@@ -136,6 +145,12 @@ export type QueueConfigChange = {
     /** Stops pushing; items stay in the queue. */
     paused?: boolean;
   } | null;
+  /** Which ready item a get takes: "fifo" (the default) the queue's order over all items; "fair" its groups in turn by weight, the queue's order inside each (ungrouped items are one more group). */
+  dispatch?: "fifo" | "fair";
+  /** Deliveries of one group in flight at once; null (the default): no cap. */
+  group_max_in_flight?: number | null;
+  /** How long a drained or cancelled group's status stays readable (default 86,400). */
+  group_retention_seconds?: number;
 };
 
 export type ShutdownRequest = {
@@ -255,6 +270,8 @@ export type JoinResult = {
   group?: string;
   unfinished_tasks: number;
   dead_lettered: number;
+  /** Present when the group was cancelled: the items the cancel removed. */
+  cancelled?: number;
 };
 
 export type JoinRequest = {
@@ -273,6 +290,32 @@ export type GroupStats = {
   puts: number;
   completed: number;
   dead_lettered: number;
+  /** "cancelled" once cancelled; else "open" while it has unfinished tasks, "drained" when none. */
+  state: "open" | "drained" | "cancelled";
+  /** Its items the cancel removed (0: not cancelled). */
+  cancelled: number;
+  weight: number;
+  /** The cap in force: its own, else the queue's. */
+  max_in_flight: number | null;
+  /** Unix ms of its first put still counted. */
+  first_put_at: number | null;
+  /** Unix ms of its latest put, completion or change. */
+  updated_at: number;
+};
+
+export type GroupConfigChange = {
+  /** Its share of a fair queue's deliveries (default 1). */
+  weight?: number;
+  /** Its own cap on deliveries in flight; null: the queue's group_max_in_flight again. */
+  max_in_flight?: number | null;
+};
+
+export type GroupCancelled = {
+  group: string;
+  /** Its waiting and delayed items removed now. */
+  cancelled: number;
+  /** Its deliveries still out: they may still finish. */
+  in_flight: number;
 };
 
 export type GroupList = {
@@ -418,6 +461,8 @@ export interface Operations {
       | {
           unfinished_tasks: number;
           replayed: boolean;
+          /** Present when the delivery's group was cancelled: its work may be abandoned. */
+          cancelled?: true;
         }
       | TaskDoneResults;
   };
@@ -426,6 +471,8 @@ export interface Operations {
     body: ExtendRequest;
     answer: {
       lease_expires_at: number;
+      /** Present when the delivery's group was cancelled: its work may be abandoned. */
+      cancelled?: true;
     };
   };
   /** POST /v1/queues/{name}/release */
@@ -464,6 +511,15 @@ export interface Operations {
   /** GET /v1/queues/{name}/groups/{group} */
   getGroup: {
     answer: GroupStats;
+  };
+  /** PATCH /v1/queues/{name}/groups/{group} */
+  configureGroup: {
+    body: GroupConfigChange;
+    answer: GroupStats;
+  };
+  /** POST /v1/queues/{name}/groups/{group}/cancel */
+  cancelGroup: {
+    answer: GroupCancelled;
   };
   /** GET /v1/queues/{name}/groups */
   listGroups: {

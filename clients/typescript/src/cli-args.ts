@@ -6,7 +6,13 @@ export const USAGE = `usage: joinable-queues [--url URL] [--token TOKEN] [--retr
   ls                                   list queues: settings, shards, groups
   create NAME [--maxsize N] [--order fifo|lifo|priority] [--lease-seconds N|none] [--max-deliveries N|none]
         [--shards N]                   N objects (1-64) hold the queue: see docs/shards.md
+        [--dispatch fifo|fair] [--group-max-in-flight N|none] [--group-retention-seconds S]
+  config NAME [FLAGS]                  change settings: create's flags but --order and --shards
   stats NAME [--group G]               settings and exact counters: what join waits for (of group G with --group)
+  groups NAME [--limit N]              the queue's groups: state, counters, weight and cap, in name order
+  group NAME GROUP                     one group: its state, counters and settings
+  group cancel NAME GROUP              remove its waiting items and refuse later puts to it
+  group set NAME GROUP [--weight N] [--max-in-flight N|none]   its share under fair dispatch, its own cap
   put NAME [ITEM]                      put one JSON value; without ITEM, one JSON value per line of stdin
         [--priority KEY] [--delay S] [--timeout S] [--nowait] [--group G] [--shard-key K]
   get NAME [--timeout S] [--lease-seconds N] [--max N] [--nowait]
@@ -28,7 +34,10 @@ exit codes: 0 ok, 1 error, 2 usage, 3 Empty / Full / timeout`;
 export const COMMANDS = [
   "ls",
   "create",
+  "config",
   "stats",
+  "groups",
+  "group",
   "put",
   "get",
   "task-done",
@@ -64,6 +73,11 @@ export const OPTIONS = {
   group: { type: "string" },
   shards: { type: "string" },
   "shard-key": { type: "string" },
+  dispatch: { type: "string" },
+  "group-max-in-flight": { type: "string" },
+  "group-retention-seconds": { type: "string" },
+  weight: { type: "string" },
+  "max-in-flight": { type: "string" },
 } as const;
 
 export type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -78,8 +92,10 @@ export function number(flags: Flags, name: keyof Flags): number | undefined {
 }
 
 /** `none` for a setting that can be off (Python's None), else a number. */
-export const nullable = (flags: Flags, name: "lease-seconds" | "max-deliveries") =>
-  flags[name] === "none" ? null : number(flags, name);
+export const nullable = (
+  flags: Flags,
+  name: "lease-seconds" | "max-deliveries" | "group-max-in-flight" | "max-in-flight",
+) => (flags[name] === "none" ? null : number(flags, name));
 
 export function json(text: string, what: string): unknown {
   try {

@@ -18,12 +18,22 @@ import {
   USAGE,
   Usage,
 } from "./cli-args.ts";
-import { delivery, groupText, settings, statsText, table, waitsFor, watchLine } from "./cli-format.ts";
+import {
+  cancelText,
+  delivery,
+  groupsTable,
+  groupText,
+  settings,
+  statsText,
+  table,
+  waitsFor,
+  watchLine,
+} from "./cli-format.ts";
 import { QueueClient } from "./client.ts";
 import { Empty, Full, QueueError } from "./errors.ts";
 import { eta, Progress, rate } from "./progress.ts";
 import { BATCH, type PutManyOptions, type Queue } from "./queue.ts";
-import type { QueueConfig, QueueInfo } from "./types.ts";
+import type { GroupStats, QueueConfig, QueueConfigChange, QueueInfo } from "./types.ts";
 
 async function putLines(q: Queue, flags: Flags, options: PutManyOptions): Promise<void> {
   const size = fstatSync(0).isFile() ? fstatSync(0).size : undefined;
@@ -138,6 +148,54 @@ async function countGroups(q: Queue): Promise<number | null> {
   }
 }
 
+/** The settings of groups that `create` and `config` take alike (undefined: not given). */
+const groupSettings = (flags: Flags) => ({
+  dispatch: flags.dispatch as QueueConfig["dispatch"],
+  group_max_in_flight: nullable(flags, "group-max-in-flight"),
+  group_retention_seconds: number(flags, "group-retention-seconds"),
+});
+
+/** Drops what was not given, so that the server's defaults (or the queue's settings) stand. */
+const given = <T extends object>(o: T): T => JSON.parse(JSON.stringify(o));
+
+/** `groups NAME`: every group (or the first `--limit`), a page of 1,000 at a time, in name order. */
+async function groups(q: Queue, flags: Flags): Promise<number> {
+  const limit = number(flags, "limit") ?? Infinity;
+  const all: GroupStats[] = [];
+  for (let after: string | undefined; all.length < limit; ) {
+    const page = await q.groups({ limit: Math.min(1000, limit - all.length), after });
+    all.push(...page.groups);
+    if (page.next === null) break;
+    after = page.next;
+  }
+  print(flags, all, () => (all.length === 0 ? `no groups in ${q.name}` : groupsTable(all)));
+  return EXIT.ok;
+}
+
+/** `group [cancel|set] NAME GROUP`: one group's status, or an action on it (`cancel` and `set` are never names). */
+async function group(client: QueueClient, args: string[], flags: Flags): Promise<number> {
+  const action = args[0] === "cancel" || args[0] === "set" ? args[0] : "status";
+  const [name, groupName, extra] = action === "status" ? args : args.slice(1);
+  if (name === undefined || groupName === undefined || extra !== undefined)
+    throw new Usage(`'group${action === "status" ? "" : ` ${action}`}' needs a queue NAME and a GROUP`);
+  const g = client.queue(name).group(groupName);
+  if (action === "cancel") {
+    const answer = await g.cancel();
+    print(flags, answer, () => cancelText(name, answer));
+    return EXIT.ok;
+  }
+  if (action === "set") {
+    const changes = given({ weight: number(flags, "weight"), max_in_flight: nullable(flags, "max-in-flight") });
+    if (Object.keys(changes).length === 0) throw new Usage("'group set' needs --weight N or --max-in-flight N|none");
+    const stats = await g.configure(changes);
+    print(flags, stats, () => groupText(name, stats));
+    return EXIT.ok;
+  }
+  const stats = await g.stats();
+  print(flags, stats, () => groupText(name, stats));
+  return EXIT.ok;
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parseArgs({
     args: argv,
@@ -159,22 +217,39 @@ async function run(argv: string[]): Promise<number> {
     retries: retries(flags.retries ?? process.env.JOINABLE_QUEUES_RETRIES),
   });
   if (command === "ls") return ls(client, flags);
+  if (command === "group") return group(client, positionals.slice(1), flags);
   if (name === undefined) throw new Usage(`'${command}' needs a queue NAME`);
   const q = client.queue(name);
   switch (command) {
     case "create": {
-      const config: Partial<QueueConfig> = {
+      const config: QueueConfig = {
         maxsize: number(flags, "maxsize"),
         order: flags.order as QueueConfig["order"],
         shards: number(flags, "shards"),
+        lease_seconds: nullable(flags, "lease-seconds"),
+        max_deliveries: nullable(flags, "max-deliveries"),
+        ...groupSettings(flags),
       };
-      config.lease_seconds = nullable(flags, "lease-seconds");
-      config.max_deliveries = nullable(flags, "max-deliveries");
-      await client.createQueue(name, JSON.parse(JSON.stringify(config)));
+      await client.createQueue(name, given(config));
       const stats = await q.stats();
       print(flags, stats, () => `created ${name}: ${settings(stats)}`);
       return EXIT.ok;
     }
+    case "config": {
+      const changes: QueueConfigChange = given({
+        maxsize: number(flags, "maxsize"),
+        lease_seconds: nullable(flags, "lease-seconds"),
+        max_deliveries: nullable(flags, "max-deliveries"),
+        ...groupSettings(flags),
+      });
+      if (Object.keys(changes).length === 0)
+        throw new Usage("'config' needs a setting to change: --maxsize, --lease-seconds, --dispatch, …");
+      const stats = await q.configure(changes);
+      print(flags, stats, () => `configured ${name}: ${settings(stats)}`);
+      return EXIT.ok;
+    }
+    case "groups":
+      return groups(q, flags);
     case "stats": {
       if (flags.group === undefined) {
         const stats = await q.stats();

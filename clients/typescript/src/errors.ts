@@ -33,6 +33,8 @@ export class Empty extends QueueError {}
 export class Full extends QueueError {}
 /** Python's queue.ShutDown (3.13): the queue was shut down. */
 export class ShutDown extends QueueError {}
+/** 410: a put named a group that was cancelled (`q.group(g).cancel()`); nothing of the put was stored. */
+export class GroupCancelled extends QueueError {}
 /** Python's ValueError from task_done(): more task_done calls than items. */
 export class TaskDoneTooMany extends QueueError {}
 /** The receipt's lease passed (the item went to another consumer) or it was released: nothing changed. */
@@ -55,6 +57,7 @@ const CLASSES: Record<string, new (problem: Problem) => QueueError> = {
   empty: Empty,
   full: Full,
   shutdown: ShutDown,
+  group_cancelled: GroupCancelled,
   task_done_too_many: TaskDoneTooMany,
   stale_receipt: StaleReceipt,
   invalid_receipt: InvalidReceipt,

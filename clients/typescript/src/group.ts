@@ -1,7 +1,8 @@
-// One group of a queue: the items a producer put under one name, which join can wait for apart from the rest.
+// One group of a queue: the items a producer put under one name, which join can wait for apart from the rest, and
+// which can be weighted, capped, cancelled and read on its own.
 import type { PutManyOptions, PutOptions, WaitOptions } from "./options.ts";
 import type { Transport } from "./transport.ts";
-import type { GroupStats, JoinResult } from "./types.ts";
+import type { GroupCancelResult, GroupConfig, GroupStats, JoinResult } from "./types.ts";
 
 /** What a group needs of its queue (structural, so that queue.ts can offer `group` without an import cycle). */
 export interface GroupHost<T> {
@@ -21,7 +22,11 @@ export class Group<T = unknown> {
     this.name = name;
   }
 
-  /** Puts an item into this group (as `queue.put(item, { group })`). */
+  private get path(): string {
+    return `/v1/queues/${encodeURIComponent(this.queue.name)}/groups/${encodeURIComponent(this.name)}`;
+  }
+
+  /** Puts an item into this group (as `queue.put(item, { group })`); GroupCancelled once the group is cancelled. */
   put(item: T, options: Omit<PutOptions, "group"> = {}): Promise<number> {
     return this.queue.put(item, { ...options, group: this.name });
   }
@@ -30,14 +35,37 @@ export class Group<T = unknown> {
     return this.queue.putMany(items, { ...options, group: this.name });
   }
 
-  /** Waits until every item of this group is done (or dead-lettered), or `timeout` passes. */
+  /**
+   * Waits until every item of this group is done (or dead-lettered), or `timeout` passes. A cancelled group is
+   * drained once its deliveries in flight end; the answer then carries `cancelled`, the items cancel removed.
+   */
   join(options: Omit<WaitOptions, "block"> = {}): Promise<JoinResult> {
     return this.queue.join({ ...options, group: this.name });
   }
 
-  /** Its counters; throws NotFound for a group the queue does not know or has forgotten. */
+  /**
+   * Its state (`open`, `drained` or `cancelled`), counters and settings, readable for the queue's
+   * `group_retention_seconds` after its last change; NotFound for a group the queue does not know or has forgotten.
+   */
   stats(options: { signal?: AbortSignal } = {}): Promise<GroupStats> {
-    const path = `/v1/queues/${encodeURIComponent(this.queue.name)}/groups/${encodeURIComponent(this.name)}`;
-    return this.queue.transport.request("GET", path, options);
+    return this.queue.transport.request("GET", this.path, options);
+  }
+
+  /**
+   * Sets its weight (1-100: its share of gets under fair dispatch) and its own cap on deliveries in flight
+   * (`max_in_flight: null` removes it: the queue's `group_max_in_flight` applies again). Answers its stats.
+   */
+  configure(changes: GroupConfig, options: { signal?: AbortSignal } = {}): Promise<GroupStats> {
+    return this.queue.transport.request("PATCH", this.path, { body: changes, signal: options.signal });
+  }
+
+  /**
+   * Cancels the group: its waiting and delayed items are removed (`cancelled`), later puts to it throw
+   * GroupCancelled, and its deliveries still out (`in_flight`) may finish. A repeat changes nothing (it answers
+   * `cancelled: 0`), so it is retried as any call: a retry after a lost answer reports 0 removed. NotFound for a
+   * group the queue does not know.
+   */
+  cancel(options: { signal?: AbortSignal } = {}): Promise<GroupCancelResult> {
+    return this.queue.transport.request("POST", `${this.path}/cancel`, { body: {}, signal: options.signal });
   }
 }

@@ -8,6 +8,9 @@ export { type ConsumeOptions, QueueSocket } from "./socket.ts";
 export type { SubscribeOptions } from "./subscribe.ts";
 export type { ClientOptions } from "./transport.ts";
 export type {
+  Dispatch,
+  GroupCancelResult,
+  GroupConfig,
   GroupStats,
   Job,
   JoinResult,

@@ -126,16 +126,18 @@ export class Queue<T = unknown> {
    * Without: Python's anonymous task_done, which names nothing a repeat could be told apart by, so it is retried
    * only after failures that show the service did nothing (no connection made, 429).
    */
-  taskDone(
-    job?: Pick<Job, "receipt">,
+  async taskDone(
+    job?: Pick<Job, "receipt" | "cancelled">,
     options: { signal?: AbortSignal } = {},
   ): Promise<Extract<Answer<"taskDone">, { replayed: boolean }>> {
     const receipt = job?.receipt ?? undefined;
-    return this.transport.request("POST", `${this.path}/task_done`, {
-      body: { receipt },
-      signal: options.signal,
-      retry: receipt === undefined ? "unsent" : "any",
-    });
+    const answer = await this.transport.request<Extract<Answer<"taskDone">, { replayed: boolean }>>(
+      "POST",
+      `${this.path}/task_done`,
+      { body: { receipt }, signal: options.signal, retry: receipt === undefined ? "unsent" : "any" },
+    );
+    if (job && answer.cancelled) job.cancelled = true;
+    return answer;
   }
 
   /**
@@ -170,33 +172,38 @@ export class Queue<T = unknown> {
     return this.transport.request("POST", `${this.path}/release`, { body, signal: options.signal });
   }
 
-  /** A heartbeat: the lease now ends `seconds` from now; answers (and updates on the job) the new expiry. */
+  /**
+   * A heartbeat: the lease now ends `seconds` from now; answers (and updates on the job) the new expiry. When the
+   * job's group was cancelled, the lease is still extended and `job.cancelled` becomes true: the work may stop.
+   */
   async extend(
-    job: Pick<Job, "receipt" | "leaseExpiresAt">,
+    job: Pick<Job, "receipt" | "leaseExpiresAt" | "cancelled">,
     seconds: number,
     options: { signal?: AbortSignal } = {},
   ): Promise<number> {
     const body = { receipt: receiptOf(job), lease_seconds: seconds };
     const call = { body, signal: options.signal };
-    const { lease_expires_at } = await this.transport.request<Answer<"extendLease">>(
+    const { lease_expires_at, cancelled } = await this.transport.request<Answer<"extendLease">>(
       "POST",
       `${this.path}/extend`,
       call,
     );
     job.leaseExpiresAt = lease_expires_at;
+    if (cancelled) job.cancelled = true;
     return lease_expires_at;
   }
 
   /**
    * Python's join: waits until every item put has been task_done'd (or dead-lettered), or `timeout` passes. With
-   * `group`, waits for that group's items only (a group with nothing unfinished is drained at once).
+   * `group`, waits for that group's items only (a group with nothing unfinished is drained at once; a cancelled one
+   * once its deliveries in flight end, answering `cancelled`: the items its cancel removed).
    */
   join(options: Omit<WaitOptions, "block"> & { group?: string } = {}): Promise<JoinResult> {
     const { group, ...wait } = options;
     return this.poll<Answer<"join">>("join", group === undefined ? {} : { group }, wait);
   }
 
-  /** One group of this queue: put into it, join it, read its counters. */
+  /** One group of this queue: put into it, join it, read its status, weight or cap it, cancel it. */
   group(name: string): Group<T> {
     return new Group<T>(this, name);
   }
@@ -224,7 +231,10 @@ export class Queue<T = unknown> {
     return (await this.stats()).full;
   }
 
-  /** Changes maxsize, lease_seconds, max_deliveries or push (a grown maxsize releases waiting putters). */
+  /**
+   * Changes maxsize, lease_seconds, max_deliveries, push, dispatch (`"fifo"` or `"fair"`), group_max_in_flight or
+   * group_retention_seconds (a grown maxsize releases waiting putters).
+   */
   configure(changes: QueueConfigChange): Promise<Answer<"configureQueue">> {
     return this.transport.request("PATCH", this.path, { body: changes });
   }

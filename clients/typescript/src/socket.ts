@@ -67,6 +67,7 @@ export class QueueSocket<T = unknown> {
   async extend(job: Job, seconds: number): Promise<number> {
     const answer = await this.request("extend", { receipt: receiptOf(job), lease_seconds: seconds });
     job.leaseExpiresAt = answer.lease_expires_at as number;
+    if (answer.cancelled === true) job.cancelled = true; // its group was cancelled: the work may stop
     return job.leaseExpiresAt;
   }
 

@@ -10,7 +10,7 @@ export interface SubscribeOptions {
 }
 
 type Frame =
-  | { type: "joined"; unfinished_tasks: number; dead_lettered: number }
+  | { type: "joined"; unfinished_tasks: number; dead_lettered: number; cancelled?: number }
   | { type: "stats" | "shutdown" | "deleted"; stats: Stats }
   | ({ type: "error" } & Problem);
 
@@ -32,7 +32,14 @@ export async function* subscribeJoin(
   const group = options.group === undefined ? {} : { group: options.group };
   for await (const frame of frames(q, { op: "join", repeat: options.repeat ?? false, ...group }, options.signal)) {
     if (frame.type === "joined") {
-      yield { drained: true, ...group, unfinished_tasks: frame.unfinished_tasks, dead_lettered: frame.dead_lettered };
+      const { unfinished_tasks, dead_lettered, cancelled } = frame;
+      yield {
+        drained: true,
+        ...group,
+        unfinished_tasks,
+        dead_lettered,
+        ...(cancelled === undefined ? {} : { cancelled }),
+      };
       if (!options.repeat) return;
     } else if (frame.type === "shutdown") {
       throw new ShutDown({ status: 410, code: "shutdown", detail: `the queue '${q.name}' was shut down` });

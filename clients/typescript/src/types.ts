@@ -3,6 +3,8 @@
 import type * as Api from "./api.gen.ts";
 
 export type Order = NonNullable<Api.QueueConfig["order"]>;
+/** How gets choose among groups: the queue's own order over all items, or each group in turn by weight. */
+export type Dispatch = NonNullable<Api.QueueConfig["dispatch"]>;
 /** Python's priorities: a number, a string, or an array of them (a tuple), compared as Python compares them. */
 export type PriorityKey = NonNullable<Api.PutRequest["priority"]>;
 
@@ -22,8 +24,12 @@ export type TaskDoneResult = Api.TaskDoneResults["results"][number];
 export type JoinResult = Api.JoinResult;
 /** A delivery as the service answers it (HTTP and WebSocket alike). */
 export type Delivery = Api.Delivery;
-/** One group's counters: what `q.group(name).stats()` answers. */
+/** One group's state, counters and settings: what `q.group(name).stats()` and `.configure()` answer. */
 export type GroupStats = Api.GroupStats;
+/** What `q.group(name).configure()` may change: its weight, and its own cap (null: the queue's applies again). */
+export type GroupConfig = Body<"configureGroup">;
+/** What `q.group(name).cancel()` answers: the items removed now, and its deliveries still out. */
+export type GroupCancelResult = Answer<"cancelGroup">;
 
 /** What an operation (by its operationId in the OpenAPI document) takes, and answers on success. */
 export type Body<Op extends keyof Api.Operations> = Api.Operations[Op] extends { body: infer B } ? B : never;
@@ -42,6 +48,11 @@ export interface Job<T = unknown> {
   receipt: Delivery["receipt"];
   /** Unix ms (the server's clock); null without a lease. */
   leaseExpiresAt: Delivery["lease_expires_at"];
+  /**
+   * Set to true once a heartbeat (`extend`) or `taskDone` of this job answers that its group was cancelled: the
+   * work may stop (completing it still counts; a release removes it rather than delivering it again).
+   */
+  cancelled?: boolean;
 }
 
 export const toJob = <T>(d: Delivery): Job<T> => ({
