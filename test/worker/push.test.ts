@@ -227,10 +227,17 @@ describe("push delivery", () => {
 });
 
 describe("join callbacks", () => {
-  const register = (name: string, r: ReturnType<typeof receiver>, repeat = false, min_backoff_seconds = 0.02) =>
+  const register = (
+    name: string,
+    r: ReturnType<typeof receiver>,
+    repeat = false,
+    min_backoff_seconds = 0.02,
+    group?: string,
+  ) =>
     runInDurableObject(object(name), async (o: QueueObject) => {
       (o as unknown as Internals).push.send = r.send;
-      const added = await o.addJoinCallback({ url: "https://coordinator.test/done", repeat, min_backoff_seconds });
+      const url = "https://coordinator.test/done";
+      const added = await o.addJoinCallback({ url, repeat, min_backoff_seconds, ...(group ? { group } : {}) });
       if (added.ok && added.webhook_secret) r.state.secret = added.webhook_secret;
       return added;
     });
@@ -269,17 +276,7 @@ describe("join callbacks", () => {
     const r = receiver(() => 200);
     await op(name, "put", { items: [{ item: 1 }, { item: 2 }], group: "g" });
     await op(name, "put", { item: "other", group: "h" });
-    const added = await runInDurableObject(object(name), async (o: QueueObject) => {
-      (o as unknown as Internals).push.send = r.send;
-      const added = await o.addJoinCallback({
-        url: "https://coordinator.test/done",
-        repeat: false,
-        min_backoff_seconds: 0.02,
-        group: "g",
-      });
-      if (added.ok && added.webhook_secret) r.state.secret = added.webhook_secret;
-      return added;
-    });
+    const added = await register(name, r, false, 0.02, "g");
     expect(added).toMatchObject({ ok: true, callback: { group: "g", state: "waiting" } });
     const got = (await op(name, "get", { max: 3 })).body!.items;
     await op(name, "task_done", { receipt: got[0].receipt });
@@ -301,17 +298,7 @@ describe("join callbacks", () => {
     const name = await createQueue();
     const r = receiver(() => 200);
     await op(name, "put", { items: [{ item: 1 }, { item: 2 }, { item: 3 }], group: "g" });
-    const added = await runInDurableObject(object(name), async (o: QueueObject) => {
-      (o as unknown as Internals).push.send = r.send;
-      const added = await o.addJoinCallback({
-        url: "https://coordinator.test/done",
-        repeat: false,
-        min_backoff_seconds: 0.02,
-        group: "g",
-      });
-      if (added.ok && added.webhook_secret) r.state.secret = added.webhook_secret;
-      return added;
-    });
+    const added = await register(name, r, false, 0.02, "g");
     expect(added).toMatchObject({ ok: true });
     const out = (await op(name, "get", {})).body!;
     expect((await op(name, "groups/g/cancel")).body).toEqual({ group: "g", cancelled: 2, in_flight: 1 });
