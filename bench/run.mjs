@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, wr
 import { createServer } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
+import { fair } from "./fair.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const BIG = Number(process.env.BENCH_BIG ?? 1_000_000);
@@ -583,6 +584,7 @@ async function main() {
   });
 
   await scenario("shards", shards);
+  await scenario("fair", () => fair({ call, send, q, base, item, row, goal, results, quiesce, median }));
 
   console.log("\ngoals (ratios, same run):");
   for (const g of results.goals)

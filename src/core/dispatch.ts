@@ -43,8 +43,14 @@ export class Dispatch {
     }
   }
 
+  /** Whether a get could take an item now: one visible, of a group under its cap (or of none). */
+  anyEligible(now: number): boolean {
+    const eligible = (g: Key) => g === null || this.underCap(g);
+    return this.store.nextVisible(this.saved.state.config.order, now, 1, eligible).length > 0;
+  }
+
   /** Whether any group has a cap (else fifo dispatch is the queue's plain order, taken in one walk). */
-  private capped(): boolean {
+  capped(): boolean {
     if ((this.saved.state.config.group_max_in_flight ?? null) !== null) return true;
     return Object.values(this.saved.state.group_settings).some((s) => s.max_in_flight !== undefined);
   }
@@ -54,35 +60,43 @@ export class Dispatch {
     return cap === null || (this.store.groups.get(group)?.[T_LEASED] ?? 0) < cap;
   }
 
-  /** The next visible item of the eligible group with the lowest pass (a group whose items are all delayed is passed over). */
+  /**
+   * The next visible item of the eligible group with the lowest pass; among equals, ungrouped items, then groups by
+   * name. A group whose ready items are all delayed is passed over. One walk over the groups per try.
+   */
   private fairly(now: number, eligible: (g: Key) => boolean): ItemRow | undefined {
     const { order } = this.saved.state.config;
-    const candidates = this.ready().filter(eligible);
-    const pass = (g: Key) => Math.max(this.passes.get(g) ?? 0, this.now);
-    // Lowest pass first; among equals, ungrouped items, then groups by name: a deterministic turn.
-    candidates.sort((a, b) => pass(a) - pass(b) || (a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0));
-    for (const g of candidates) {
-      const row = this.store.nextVisible(order, now, 1, (x) => x === g)[0];
-      if (!row) continue;
-      this.now = pass(g);
+    const passed = new Set<Key>();
+    for (;;) {
+      let best: { g: Key; pass: number } | undefined;
+      let grouped = 0;
+      for (const [g, t] of this.store.groups) {
+        if (t[T_READY] === 0) continue;
+        grouped += t[T_READY];
+        if (passed.has(g) || !eligible(g)) continue;
+        const pass = this.pass(g);
+        if (!best || pass < best.pass || (pass === best.pass && best.g !== null && g < best.g)) best = { g, pass };
+      }
+      if (this.store.totals.ready > grouped && !passed.has(null) && (!best || this.pass(null) <= best.pass)) {
+        best = { g: null, pass: this.pass(null) };
+      }
+      if (!best) return undefined;
+      const g = best.g;
+      const row = this.store.nextVisible(order, now, 1, g ?? ((x) => x === null))[0];
+      if (!row) {
+        passed.add(g);
+        continue;
+      }
+      this.now = best.pass;
       this.passes.set(g, this.now + 1 / (g === null ? 1 : (this.saved.settingsOf(g)?.weight ?? 1)));
       this.forgetGone();
       return row;
     }
-    return undefined;
   }
 
-  /** The groups with ready items (delayed ones included), and null when ungrouped items are ready. */
-  private ready(): Key[] {
-    const keys: Key[] = [];
-    let grouped = 0;
-    for (const [g, t] of this.store.groups) {
-      if (t[T_READY] === 0) continue;
-      keys.push(g);
-      grouped += t[T_READY];
-    }
-    if (this.store.totals.ready > grouped) keys.push(null);
-    return keys;
+  /** A group's pass as it stands: one that was idle starts at the latest delivery's. */
+  private pass(g: Key): number {
+    return Math.max(this.passes.get(g) ?? 0, this.now);
   }
 
   /** Drops the passes of groups the queue no longer holds, now and then, so memory follows the live groups. */

@@ -250,9 +250,13 @@ export class JoinableQueue {
     return { lease_seconds, count: demand(alike) };
   }
 
-  /** Items a get could take now: ready and not delayed. */
+  /**
+   * Items a get could take now: ready and not delayed; 0 when every one is of a group at its cap (a sharded queue's
+   * shard then asks its siblings for items, and tells them it has some when a slot frees).
+   */
   visible(now: number): number {
-    return this.qsize - this.store.countDelayed(now);
+    const n = this.qsize - this.store.countDelayed(now);
+    return n > 0 && this.dispatch.capped() && !this.dispatch.anyEligible(now) ? 0 : n;
   }
 
   /**

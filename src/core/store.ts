@@ -39,8 +39,12 @@ function countPut(s: { groups: Record<string, GroupTally> | null }, group: strin
   t[T_FIRST] = earliest(t[T_FIRST] ?? 0, now);
 }
 
+/** Which items a walk takes: of the groups a function accepts (null: no group), or of one group by name. */
+export type Only = ((group: string | null) => boolean) | string;
+
 /** Whether a segment holds a ready item of a group `only` accepts (null: an item with no group). */
-function readyOf(s: Summary, only: (group: string | null) => boolean): boolean {
+function readyOf(s: Summary, only: Only): boolean {
+  if (typeof only === "string") return (s.groups?.[only]?.[T_READY] ?? 0) > 0;
   let grouped = 0;
   for (const [g, t] of Object.entries(s.groups ?? {})) {
     if (t[T_READY] > 0 && only(g)) return true;
@@ -114,12 +118,14 @@ export class Store {
   // ---- reading
 
   /**
-   * The next `limit` visible items in the queue's order; with `only`, of the groups it accepts (null: ungrouped items).
-   * A segment's group tallies tell whether it holds a ready item `only` accepts, so skipping one reads no items.
+   * The next `limit` visible items in the queue's order; with `only`, of the groups it accepts (null: ungrouped items),
+   * or of the one group it names. A segment's group tallies tell whether it holds a ready item `only` accepts, so
+   * skipping one reads no items.
    */
-  nextVisible(order: Order, now: number, limit: number, only?: (group: string | null) => boolean): ItemRow[] {
+  nextVisible(order: Order, now: number, limit: number, only?: Only): ItemRow[] {
     const list = this.segments.withReady;
-    const wanted = (item: Item) => visible(item, now) && (only === undefined || only(item.group));
+    const accepts = typeof only === "string" ? (g: string | null) => g === only : only;
+    const wanted = (item: Item) => visible(item, now) && (accepts === undefined || accepts(item.group));
     const skip = (s: Summary) => !mayHaveVisible(s, now) || (only !== undefined && !readyOf(s, only));
     if (order === "lifo") {
       const found: ItemRow[] = [];

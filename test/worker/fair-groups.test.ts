@@ -1,6 +1,9 @@
 // Fair groups through the real Worker: the queue's dispatch and caps, a group's settings and cancel, their problems,
 // and a sharded queue's cancel reaching every shard.
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { homeOf } from "../../src/objects/shards/shards.ts";
+import { shardObject } from "../../src/objects/stubs.ts";
 import { call, createQueue, expectProblem, op, raw, stats } from "./helpers.ts";
 
 const groupPath = (name: string, group: string) => `/v1/queues/${name}/groups/${group}`;
@@ -110,6 +113,21 @@ describe("fair groups over HTTP", () => {
     expect((await call("GET", groupPath(name, "g"))).body).toMatchObject({ state: "cancelled", cancelled: 40 });
     expect((await op(name, "join", { group: "g" })).body).toMatchObject({ drained: true, cancelled: 40 });
     expect((await stats(name)).unfinished_tasks).toBe(0);
+  });
+
+  it("a shard whose visible items are all of groups at their cap takes a sibling's eligible item, not nothing", async () => {
+    const name = await createQueue({ shards: 2, group_max_in_flight: 1 });
+    // Both of g's items on one shard, an ungrouped item on the other.
+    const key = (i: number) => ["a", "b", "c", "d", "e", "f"].find((k) => homeOf({ shard_key: k }, 2) === i)!;
+    const capped = homeOf({ shard_key: "a" }, 2)!;
+    await op(name, "put", { items: [{ item: 1 }, { item: 2 }], group: "g", shard_key: "a" });
+    await op(name, "put", { item: "free", shard_key: key(1 - capped) });
+    const shard = shardObject(env, name, capped);
+    const first = await shard.get({ block: false, max: 1 });
+    expect(first).toMatchObject({ ok: true, deliveries: [{ group: "g" }] });
+    // g is at its cap here: this shard has nothing a get may take, so it takes its sibling's item.
+    expect(await shard.get({ block: false, max: 1 })).toMatchObject({ ok: true, deliveries: [{ json: '"free"' }] });
+    expect(await shard.get({ block: false, max: 1 })).toMatchObject({ ok: false, code: "empty" });
   });
 });
 
