@@ -1,18 +1,36 @@
 // Which ready item a get takes next: the queue's order over all its items (fifo dispatch, CPython's), or its groups
 // in turn (fair dispatch) — and never one of a group whose deliveries in flight are at its cap.
 //
-// Fair dispatch is stride scheduling: each group (ungrouped items are one more) has a pass, which grows by
-// 1 / weight with each delivery of it; a get takes from the eligible group with the lowest pass, in the queue's order
-// inside that group. A group that had nothing ready (or was at its cap) starts again at the pass of the last
-// delivery, so waiting earns no burst. The passes live in memory only: a restart starts every group level, and no
-// row is ever written for fairness. A cap is counted from the group's leased items, so a lease that ends frees its
-// slot in the same step, however it ends.
+// Fair dispatch shares the workers: a get takes from the eligible group (ungrouped items are one more) holding the
+// smallest share of the deliveries in flight — its count in flight divided by its weight, as SQS's fair queues serve
+// a tenant with too large a share of in-flight work after the others — so a group put behind a big one is served as
+// its workers free up, whatever the big one's backlog. Among equal shares it is stride scheduling: each group's pass
+// grows by 1 / weight with each delivery of it, and the lowest pass goes first; a group that had nothing ready (or
+// was at its cap) starts again at the pass of the last delivery, so waiting earns no burst. Inside a group, the
+// queue's order. The passes live in memory only: a restart starts every group level, and no row is ever written for
+// fairness. Shares and caps are counted from the leases the store holds, so a lease that ends frees its slot in the
+// same step, however it ends.
 import type { Persistence } from "./persistence.ts";
 import { T_LEASED, T_READY } from "./segment.ts";
 import type { ItemRow, Store } from "./store.ts";
 
 /** A group as dispatch sees it: its name, or null for the items with none. */
 type Key = string | null;
+
+/** A group a fair get may take from: its share of the deliveries in flight (count ÷ weight), and its pass. */
+interface Candidate {
+  g: Key;
+  share: number;
+  pass: number;
+}
+
+/** Whether `a` goes before `b`: the smaller share, then the lower pass, then ungrouped items, then by name. */
+function first(a: Candidate, b: Candidate | undefined): boolean {
+  if (!b) return true;
+  if (a.share !== b.share) return a.share < b.share;
+  if (a.pass !== b.pass) return a.pass < b.pass;
+  return a.g === null ? b.g !== null : b.g !== null && a.g < b.g;
+}
 
 export class Dispatch {
   private readonly passes = new Map<Key, number>();
@@ -61,25 +79,26 @@ export class Dispatch {
   }
 
   /**
-   * The next visible item of the eligible group with the lowest pass; among equals, ungrouped items, then groups by
-   * name. A group whose ready items are all delayed is passed over. One walk over the groups per try.
+   * The next visible item of the eligible group with the smallest share in flight, then the lowest pass; then
+   * ungrouped items, then groups by name. A group whose ready items are all delayed is passed over. One walk over the
+   * groups per try.
    */
   private fairly(now: number, eligible: (g: Key) => boolean): ItemRow | undefined {
     const { order } = this.saved.state.config;
     const passed = new Set<Key>();
     for (;;) {
-      let best: { g: Key; pass: number } | undefined;
-      let grouped = 0;
+      let best: Candidate | undefined;
+      let [ready, leased] = [0, 0];
       for (const [g, t] of this.store.groups) {
+        leased += t[T_LEASED];
         if (t[T_READY] === 0) continue;
-        grouped += t[T_READY];
+        ready += t[T_READY];
         if (passed.has(g) || !eligible(g)) continue;
-        const pass = this.pass(g);
-        if (!best || pass < best.pass || (pass === best.pass && best.g !== null && g < best.g)) best = { g, pass };
+        const c = { g, share: t[T_LEASED] / this.weight(g), pass: this.pass(g) };
+        if (first(c, best)) best = c;
       }
-      if (this.store.totals.ready > grouped && !passed.has(null) && (!best || this.pass(null) <= best.pass)) {
-        best = { g: null, pass: this.pass(null) };
-      }
+      const ungrouped = { g: null, share: this.store.totals.leased - leased, pass: this.pass(null) };
+      if (this.store.totals.ready > ready && !passed.has(null) && first(ungrouped, best)) best = ungrouped;
       if (!best) return undefined;
       const g = best.g;
       const row = this.store.nextVisible(order, now, 1, g ?? ((x) => x === null))[0];
@@ -88,10 +107,14 @@ export class Dispatch {
         continue;
       }
       this.now = best.pass;
-      this.passes.set(g, this.now + 1 / (g === null ? 1 : (this.saved.settingsOf(g)?.weight ?? 1)));
+      this.passes.set(g, this.now + 1 / this.weight(g));
       this.forgetGone();
       return row;
     }
+  }
+
+  private weight(g: Key): number {
+    return g === null ? 1 : (this.saved.settingsOf(g)?.weight ?? 1);
   }
 
   /** A group's pass as it stands: one that was idle starts at the latest delivery's. */

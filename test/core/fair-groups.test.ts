@@ -60,9 +60,25 @@ describe("fair dispatch", () => {
   it("a group that waited earns no burst: it starts at the current turn", () => {
     const { q } = newQueue({ ...LEASED, dispatch: "fair" });
     put(q, T0, "a", 50);
-    get(q, T0, 40); // only a is ready: its pass moves on alone
+    for (const d of get(q, T0, 40)) q.taskDone(d.receipt!, T0); // only a was ready: its pass moved on alone
     put(q, T0, "b", 50);
     expect(groupsOf(get(q, T0, 6))).toMatch(/^(ab|ba){3}$/);
+  });
+
+  it("the group with the smaller share of deliveries in flight goes first (count ÷ weight), as workers free up", () => {
+    const { q } = newQueue({ ...LEASED, dispatch: "fair" });
+    put(q, T0, "big", 100);
+    const held = get(q, T0, 8); // 8 workers all busy with big
+    put(q, T0 + 1, "small", 10);
+    // As each worker frees up (from a big job) and asks again, small goes first until both hold four: then each
+    // freed worker goes back to big, keeping the shares level.
+    const taken: Delivery[] = [];
+    for (const d of held) {
+      q.taskDone(d.receipt!, T0 + 2);
+      taken.push(...get(q, T0 + 2));
+    }
+    expect(taken.map((d) => d.group)).toEqual(["small", "small", "small", "small", "big", "big", "big", "big"]);
+    expect(q.group("small", T0 + 2)?.in_flight).toBe(4);
   });
 
   it("passes over a group whose items are all delayed", () => {
