@@ -1,4 +1,4 @@
-"""The joins waiting on one event loop, after aio.py's one-step check found work unfinished.
+"""The joins waiting on one event loop, once what the loop sent before them has been answered (aio.py).
 
 Joins that begin in the same step share one generation: one socket join subscription (the service's "joined" comes
 the moment the count is 0), or without a socket, one HTTP long poll. A generation is asked for after its joins began,

@@ -1,12 +1,13 @@
 """The asyncio Queue's part that is per event loop and per process, a base of aio.Queue: its sessions (one per loop
-that used it), the deliveries this process holds, and the synchronous round trips, counted against the loop they
-hold. Sync methods may be called from any thread: each session is touched on its own loop only."""
+that used it) and the deliveries this process holds. Sync methods may be called from any thread: each session is
+touched on its own loop only, and a call where no loop runs is the threaded client's (one round trip, in that
+thread)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ._aio_session import Session
 from ._deliveries import Job
@@ -17,11 +18,13 @@ Held = Tuple[Job, Optional[Session]]  # a delivery taken and not task_done'd, an
 class PerLoop:
     _q: Any  # the threaded queue (aio.Queue sets it): creation, items, and the synchronous HTTP calls
 
-    def _begin_loops(self) -> None:
+    def _begin_loops(self, stats: Dict[str, Any]) -> None:
+        self._known = stats  # the last stats a session took (a new session's view starts from them)
         self._shut = False  # seen shut down (by this client's shutdown, an answer or a frame): for good
         self._lock = threading.Lock()
         self._sessions: Dict[asyncio.AbstractEventLoop, Session] = {}
         self._held: List[Held] = []  # oldest first
+        self._cancelled: Set[str] = set()  # groups this process saw cancelled: a put to one raises at once
 
     # ---- sessions
 
@@ -34,6 +37,11 @@ class PerLoop:
                     del self._sessions[old]
                 session = self._sessions[loop] = Session(self, loop)  # type: ignore[arg-type]
         return session
+
+    def _here(self) -> Optional[Session]:
+        """This thread's running loop's session (made on first use), or None where no loop runs: the call is then
+        the threaded client's, a round trip that holds nothing but this thread."""
+        return self._session() if self._current_loop() is not None else None
 
     def _current(self) -> Optional[Session]:
         loop = self._current_loop()
@@ -62,15 +70,9 @@ class PerLoop:
             self._on(session, fn)
 
     def _shutdown_seen(self) -> None:
+        """The service said the queue is shut down."""
         self._shut = True
         self._each(lambda s: s.shut())
-
-    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """One synchronous round trip (what asyncio does in one step), counted against the loop it holds."""
-        session = self._current()
-        if session is not None:
-            session.hold()
-        return fn(*args, **kwargs)
 
     # ---- deliveries held
 
@@ -104,18 +106,31 @@ class PerLoop:
                 self._held.remove(entry)
         return entry
 
-    def _end(self, entry: Held, op: str, extra: Dict[str, Any]) -> Any:
-        """task_done or release of a delivery over HTTP; the socket that holds it lowers its credit first."""
+    def _end(self, entry: Held, op: str, delay: float = 0) -> None:
+        """task_done or release of a delivery: on a loop, sent in the background by its outbox, else over HTTP now.
+        The socket that holds it lowers its credit first, so that the credit it frees brings nothing unasked."""
+        here = self._here()
+        if here is not None:
+            here.outbox.check()  # a failure of something sent before is raised instead
         job, session = entry
         self._forget(job)
         if session is not None:
             self._on(session, lambda s: s.finished(job.receipt))
-        body = {"receipt": job.receipt, **extra}
-        return self._call(self._q._http.request, "POST", f"{self._q._path}/{op}", body,
-                          landed=("stale_receipt",) if op == "release" else ())
+        if here is None:
+            body = {"receipt": job.receipt, **({"delay": delay} if op == "release" else {})}
+            landed = ("stale_receipt",) if op == "release" else ()
+            self._q._http.request("POST", f"{self._q._path}/{op}", body, landed=landed)
+        elif op == "release":
+            here.outbox.release(job.receipt, delay)  # type: ignore[arg-type]
+        else:
+            here.outbox.task_done(job.receipt)  # type: ignore[arg-type]
+
+    def _entry(self, job: Job) -> Held:
+        with self._lock:
+            return next((e for e in self._held if e[0] is job), (job, None))
 
     def _complete(self, job: Job) -> None:  # Job.done()
-        self._end(self._forget(job) or (job, None), "task_done", {})
+        self._end(self._entry(job), "task_done")
 
     def _release(self, job: Job, delay: float) -> None:  # Job.release()
-        self._end(self._forget(job) or (job, None), "release", {"delay": delay})
+        self._end(self._entry(job), "release", delay)

@@ -4,7 +4,8 @@ Waiters are futures, as in asyncio's queues.py: a get waits until a delivery is 
 room. What wakes them comes from the network, never from a thread: the queue's socket (one consumer whose credit is
 what the waiting gets want, and a stats watch while puts wait) or, without one, HTTP over asyncio streams (a long poll
 asking for as many items as gets wait, a stats poll while puts wait). A delivery handed to a get that was cancelled
-goes to the next get or straight back, so nothing is lost. What asyncio does in one step, aio.py does in one step.
+goes to the next get or straight back, so nothing is lost. What the loop's calls send without waiting goes out through
+the session's outbox (_aio_outbox.py); what they read without asking is its view (_aio_view.py).
 """
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Set, Tuple
 
 from ._aio_joins import Joins
+from ._aio_outbox import Outbox
+from ._aio_room import Room
 from ._aio_socket import AioSocket
-from ._aio_tasks import OnLoop
+from ._aio_view import View
 from ._errors import QueueError
 
 if TYPE_CHECKING:  # for annotations only: aio imports this module
@@ -30,7 +33,7 @@ LINGER = 1.0
 Got = Tuple[Dict[str, Any], bool]  # a delivery, and whether the socket holds it
 
 
-class Session(OnLoop):
+class Session(Room):
     def __init__(self, queue: "Queue", loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(queue, loop)
         self.getters: Deque[asyncio.Future] = deque()  # result: a Got, or None: "ask again" (a shutdown, a close)
@@ -41,10 +44,14 @@ class Session(OnLoop):
         self.consuming = queue._lease is not None  # without leases a delivery has no receipt to count credit by
         self.sock_held: Set[str] = set()  # receipts the service counts against the socket's consumer
         self.sent = 0  # the prefetch the consumer has (0: none)
+        self.credit, self.credit_soon = 0, False  # the prefetch to send at the end of this step
         self.watching = False
         self.pump_need = 0  # waiting gets the socket does not serve: HTTP long polls ask for them
         self.extending: Dict[int, Any] = {}  # extend frames not answered yet: frame id -> its Job
         self.joins = Joins(self)
+        self.view = View(queue._known)
+        self.outbox = Outbox(self)
+        self.received = 0  # deliveries that reached this loop
 
     # ---- gets
 
@@ -54,7 +61,7 @@ class Session(OnLoop):
             got = self.ready.popleft()
             self.demand()
             return got
-        if self.q._shut or self.closed:
+        if self.q._shut or self.view.shutdown or self.closed:
             return None
         waiter = self.loop.create_future()
         self.getters.append(waiter)
@@ -77,7 +84,7 @@ class Session(OnLoop):
         if self.closed:
             return
         waiting = sum(1 for g in self.getters if not g.done())
-        want = max(0, max(waiting, 0 if self.q._shut else self.q._prefetch) - len(self.ready))
+        want = max(0, max(waiting, 0 if self.view.shutdown else self.q._prefetch) - len(self.ready))
         by_socket = 0
         if self.sock is not None and self.consuming and not self.sock.gone:
             if self.sock.open:
@@ -86,19 +93,32 @@ class Session(OnLoop):
             elif want:
                 self.sock.connect(self.reconnected)
                 by_socket = want  # the gets wait for the socket; if it cannot open, reconnected() asks again
-        self.pump_need = waiting - len(self.ready) - by_socket
+        self.pump_need = want - by_socket  # (over HTTP too, prefetch keeps items ready)
         if self.pump_need > 0:
             self.start("pump", self._pump)
 
     def _credit(self, prefetch: int) -> None:
-        if prefetch != self.sent:
-            frame = {"op": "consume", "prefetch": prefetch} if prefetch else {"op": "cancel"}
-            if self.sock is not None and self.sock.send({**frame, "id": CONSUMER}):
-                self.sent = prefetch
+        """The consumer's credit is sent once a step, when the step is over: a task_done and the next get of the
+        same task (a worker's loop) make no frame at all, where each would make one, a frame the queue must read."""
+        self.credit = prefetch
+        if not self.credit_soon:
+            self.credit_soon = True
+            self.loop.call_soon(self.send_credit)
+
+    def send_credit(self) -> None:
+        """Sends the credit now, if it changed: before anything that frees some (a release), and before the outbox
+        sends a task_done (scheduled after it), so that the credit it frees brings nothing nobody asked for."""
+        self.credit_soon = False
+        if self.credit != self.sent and self.sock is not None and self.sock.open:
+            frame = {"op": "consume", "prefetch": self.credit} if self.credit else {"op": "cancel"}
+            if self.sock.send({**frame, "id": CONSUMER}):
+                self.sent = self.credit
 
     def arrived(self, delivery: Dict[str, Any], by_socket: bool) -> None:
         """An item left the queue for this loop: to the oldest waiting get, kept ready, or given back. A put
         waiting for room may now find some."""
+        self.received += 1
+        self.view.taken()
         self.hand(delivery, by_socket)
         self.wake(self.putters, 1)
         self.demand()
@@ -128,8 +148,11 @@ class Session(OnLoop):
 
     def give_back(self, delivery: Dict[str, Any], by_socket: bool) -> None:
         receipt = delivery.get("receipt")
+        if receipt:
+            self.view.returned()
         if by_socket and receipt in self.sock_held:
             self.finished(receipt)  # first lower the credit, so that the release brings nothing back
+            self.send_credit()
             self.sock.send({"op": "release", "id": self.sock.next_id(), "receipt": receipt})  # type: ignore[union-attr]
         elif receipt:  # (a socket that closed has given back what it held)
             body = {"receipt": receipt, "delay": 0}
@@ -151,7 +174,7 @@ class Session(OnLoop):
                 if e.code == "poll_again":
                     continue  # the service's 20 s cap: nothing happened
                 if e.code == "shutdown":
-                    self.q._shutdown_seen()  # the gets ask again, over HTTP, and raise QueueShutDown
+                    self.q._shutdown_seen()  # the gets ask again and raise QueueShutDown
                     return
                 for waiter in self.getters:
                     if not waiter.done():
@@ -160,56 +183,6 @@ class Session(OnLoop):
             for delivery in answer["items"]:
                 self.arrived(delivery, False)
             self.demand()
-
-    # ---- puts
-
-    async def room(self) -> None:
-        """Waits until there may be room (a get of this loop took an item, or the stats say so): the put tries again."""
-        waiter = self.loop.create_future()
-        self.putters.append(waiter)
-        self.watch_room()
-        try:
-            await waiter
-        except BaseException:
-            if not waiter.cancel() and not waiter.cancelled():
-                self.wake(self.putters, 1)  # woken but leaving: the next put may use the room
-            if waiter in self.putters:
-                self.putters.remove(waiter)
-            raise
-        finally:
-            self.loop.call_soon(self.watch_room)  # after the put tried again, and perhaps waits again
-
-    def watch_room(self) -> None:
-        waiting = any(not p.done() for p in self.putters) and not self.closed
-        if self.sock is not None and not self.sock.gone:
-            if waiting and not self.watching:
-                if self.sock.open:
-                    self.watching = self.sock.send({"op": "watch"})
-                else:
-                    self.sock.connect(self.reconnected)
-            elif not waiting and self.watching:
-                self.watching = not self.sock.send({"op": "unwatch"})
-        elif waiting:
-            self.start("room", self._poll_room)
-
-    async def _poll_room(self) -> None:
-        """Without a socket: the stats, read now and then while puts wait (sooner after they changed)."""
-        delay = 0.05
-        while any(not p.done() for p in self.putters) and not self.closed:
-            await asyncio.sleep(delay)
-            try:
-                woke = self.on_stats(await self.http.request("GET", self.path))
-            except QueueError:
-                woke = False
-            delay = 0.05 if woke else min(1.0, delay * 2)
-
-    def on_stats(self, stats: Dict[str, Any]) -> bool:
-        if stats.get("shutdown"):
-            self.q._shutdown_seen()
-            return True
-        maxsize = int(stats.get("maxsize") or 0)
-        free = len(self.putters) if maxsize <= 0 else maxsize - int(stats.get("qsize") or 0)
-        return self.wake(self.putters, free) > 0
 
     # ---- what the socket reads, and its close
 
@@ -220,16 +193,20 @@ class Session(OnLoop):
                 self.sock_held.add(frame["receipt"])
             self.arrived(frame, True)
         elif kind == "stats":
-            self.on_stats(frame.get("stats") or {})
+            self.on_stats(frame.get("stats") or {}, True)  # in order with the deliveries: quiet if nothing was sent
+            self.watch_room()  # (stops watching if it was only for a refresh)
         elif kind == "extend" and frame_id in self.extending:
-            self.extending.pop(frame_id).lease_expires_at = frame.get("lease_expires_at")
+            job = self.extending.pop(frame_id)
+            job.lease_expires_at = frame.get("lease_expires_at")
+            job.cancelled = job.cancelled or bool(frame.get("cancelled"))  # its group was cancelled
         elif kind == "joined":
             self.joins.joined(frame_id)
         elif kind == "shutdown":
-            self.q._shutdown_seen()
+            stats = frame.get("stats")  # the counts it shut down with, in order with the deliveries
+            self.on_stats({**stats, "shutdown": True} if stats else {"shutdown": True}, bool(stats))
         elif kind == "deleted":
             self.sock.gone = True  # type: ignore[union-attr]
-            self.shut()  # the gets ask again, over HTTP, which says not_found
+            self.wake_all()  # the gets ask again, over HTTP, which says not_found
         elif kind == "error" and frame_id == CONSUMER:
             if frame.get("code") == "shutdown":
                 self.q._shutdown_seen()  # shut down and empty
@@ -273,23 +250,37 @@ class Session(OnLoop):
         self.extending[frame_id] = job
         return True
 
+    async def last_words(self) -> None:
+        await self.outbox.flush()
+        while self.outbox.failures:  # never raised: told as asyncio tells of a task's exception nobody retrieved
+            failure = self.outbox.failures.popleft()
+            self.loop.call_exception_handler({"message": f"joinable_queues: {self.q.name}: {failure}",
+                                              "exception": failure})
+
     def ended(self) -> None:
         if self.sock is not None:
             self.sock.abort()
 
     def shut(self) -> None:
-        """Every waiting get and put tries again: a put raises QueueShutDown, a get asks over HTTP."""
+        """The queue is shut down (the service said so, or this loop asked): a waiting put raises QueueShutDown, a
+        waiting get asks again once what this loop sent before has been answered."""
+        self.view.shutdown = True
+        self.wake_all()
+
+    def wake_all(self) -> None:
+        """Every waiting get and put tries again."""
         self.wake(self.getters, len(self.getters))
         self.wake(self.putters, len(self.putters))
         self.demand()
 
     async def aclose(self) -> None:
-        """Gives back what is prefetched, stops consuming and closes the socket and connections; waiting gets and
-        puts try again (on a new session)."""
+        """Sends what the loop's calls left to send, gives back what is prefetched, stops consuming and closes the
+        socket and connections; waiting gets and puts try again (on a new session)."""
+        await self.outbox.flush()
         while self.ready:
             self.give_back(*self.ready.popleft())
         self.closed = True
-        self.shut()
+        self.wake_all()
         self.joins.close()
         if self.sock is not None:
             await self.sock.close()  # after the releases just written: the service reads a socket's frames in order

@@ -12,7 +12,7 @@ import random
 from typing import Any, Callable, Dict, Optional
 
 from ._http import BASE_DELAY, MAX_DELAY, RETRIES
-from ._socket import open_socket, refused_status, websockets
+from ._socket import open_socket, read_frames, refused_status, websockets
 
 GONE = (4001, 4004)  # closed because the queue shut down (and this socket had no consumer), or was deleted
 
@@ -101,15 +101,7 @@ class AioSocket:
 
     async def _read(self, ws: Any) -> None:
         try:
-            async for message in ws:
-                try:
-                    frame = json.loads(message)
-                except ValueError:
-                    continue  # "pong"
-                if isinstance(frame, dict):
-                    self._on_frame(frame)
-        except websockets.exceptions.ConnectionClosed:
-            pass
+            await read_frames(ws, self._on_frame)
         except asyncio.CancelledError:
             self.abort()  # the loop is ending (asyncio.run cancels every task): no closing handshake to wait for
             raise

@@ -1,10 +1,11 @@
 """A queue's part on one event loop that is about the loop itself, a base of the session (_aio_session.py): tasks
-that end with the loop, the lease heartbeat, and how long the client's synchronous round trips have held the loop."""
+that end with the loop (the last of which sends what the loop's calls left to send), and the lease heartbeat."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Deque, Dict, Optional, Set
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Deque, Dict, Set
 
 from ._aio_http import AsyncTransport
 from ._errors import QueueError
@@ -12,12 +13,8 @@ from ._errors import QueueError
 if TYPE_CHECKING:  # for annotations only: aio imports the session, which imports this module
     from .aio import Queue
 
-# The longest the client's own round trips hold the loop before an awaited call lets it run: a producer putting a
-# thousand items into an unbounded queue never suspends in asyncio (each put has room), which is harmless in memory
-# and starves every other task for minutes over a network (the lease heartbeat; the socket's reader, whose library
-# closes a socket whose pong it has not read within 20 s). It then suspends for a fifth of that: long enough for work
-# that takes several steps (frames read, round trips) to go forward, not a single step as sleep(0) gives.
-HOLD = 0.5
+# How long the end of the loop waits for what its calls left to send (a service out of reach is retried meanwhile).
+LAST_SEND_SECONDS = 60.0
 EXTENDING = 8  # lease extensions under way at once (each on a connection of its own)
 
 
@@ -28,24 +25,7 @@ class OnLoop:
         self.tasks: Dict[str, asyncio.Task] = {}
         self.spawned: Set[asyncio.Future] = set()
         self.closed = False
-        self.holding: Optional[float] = None  # since when this client's round trips hold the loop (None: it turned)
         self.start("ward", self._ward)
-
-    # ---- the loop held by synchronous round trips
-
-    def hold(self) -> None:
-        """A round trip is about to hold the loop; the first since the loop last turned starts the count."""
-        if self.holding is None:
-            self.holding = time.monotonic()
-            self.loop.call_soon(self._turned)
-
-    def _turned(self) -> None:
-        self.holding = None
-
-    async def turn(self) -> None:
-        """Lets the loop run a while if this client's round trips have held it for HOLD seconds without a turn."""
-        if self.holding is not None and time.monotonic() - self.holding > HOLD:
-            await asyncio.sleep(HOLD / 5)
 
     # ---- tasks
 
@@ -62,15 +42,21 @@ class OnLoop:
         task.add_done_callback(lambda t: (self.spawned.discard(t), t.cancelled() or t.exception()))
 
     async def _ward(self) -> None:
-        """Waits as long as the loop runs: when it ends (asyncio.run cancels every task), the socket and connections
-        close at once, instead of being left to the garbage collector."""
+        """Waits as long as the loop runs: when it ends (asyncio.run cancels every task), what the loop's calls left to
+        send is sent, then the socket and connections close at once, instead of being left to the garbage collector.
+        (The socket closes last: a task_done still to send for a delivery it holds would otherwise find it gone.)"""
         try:
             await self.loop.create_future()
         finally:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self.last_words(), LAST_SEND_SECONDS)
             self.closed = True
             self.ended()
             for _, writer in self.http._idle:
                 writer.close()
+
+    async def last_words(self) -> None:
+        """The loop is ending: what the subclass must still send."""
 
     def ended(self) -> None:
         """The loop is ending: what the subclass must close at once."""
@@ -115,7 +101,9 @@ class OnLoop:
     async def _extend(self, job: Any, lease: int) -> None:
         try:
             body = {"receipt": job.receipt, "lease_seconds": lease}
-            job.lease_expires_at = (await self.http.request("POST", f"{self.path}/extend", body))["lease_expires_at"]
+            answer = await self.http.request("POST", f"{self.path}/extend", body)
+            job.lease_expires_at = answer["lease_expires_at"]
+            job.cancelled = job.cancelled or bool(answer.get("cancelled"))  # its group was cancelled
         except QueueError as e:
             if not (e.status == 0 or e.status >= 500 or e.status in (408, 429)):
                 self.q._forget(job)  # completed meanwhile, or lost: nothing left to keep alive

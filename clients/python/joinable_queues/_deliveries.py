@@ -13,7 +13,9 @@ from ._errors import QueueError
 
 @dataclass
 class Job:
-    """One delivery of an item: ``done()`` completes exactly it; ``release()`` gives it back."""
+    """One delivery of an item: ``done()`` completes exactly it; ``release()`` gives it back. ``cancelled`` turns
+    True when the service says its group was cancelled (the lease heartbeat's answer, or done()'s): the work may stop
+    there, and done() still ends the delivery."""
 
     item: Any
     id: int
@@ -24,6 +26,7 @@ class Job:
     _queue: "Deliveries" = field(repr=False, compare=False)
     _thread: int = field(default=0, repr=False, compare=False)
     group: Optional[str] = None
+    cancelled: bool = False
 
     def done(self) -> None:
         self._queue._complete(self)
@@ -64,10 +67,12 @@ class Deliveries:
 
     def _complete(self, job: Job) -> None:
         self._forget(job)
-        if self._over_socket("task_done", job.receipt) is None:
+        answer = self._over_socket("task_done", job.receipt)
+        if answer is None:
             # By receipt a repeat answers "replayed"; without one (a queue without leases) it would be a second call.
             receipt = {"receipt": job.receipt} if job.receipt else {}
-            self._http.request("POST", f"{self._path}/task_done", receipt, safe=bool(job.receipt))
+            answer = self._http.request("POST", f"{self._path}/task_done", receipt, safe=bool(job.receipt))
+        job.cancelled = job.cancelled or bool((answer or {}).get("cancelled"))
 
     def _release(self, job: Job, delay: float) -> None:
         self._forget(job)
@@ -114,6 +119,7 @@ class Deliveries:
                         answer = self._over_socket("extend", job.receipt, lease_seconds=self._lease) or \
                             self._http.request("POST", f"{self._path}/extend", extend)
                         job.lease_expires_at = answer["lease_expires_at"]
+                        job.cancelled = job.cancelled or bool(answer.get("cancelled"))  # its group was cancelled
                     except QueueError as e:
                         if e.status == 0 or e.status >= 500 or e.status in (408, 429):
                             continue  # the service is out of reach after the retries: try again on the next beat

@@ -13,7 +13,8 @@ from ._deliveries import Job
 from ._http import Transport
 
 # What a process that unpickles a queue, or a forked child, starts anew (as multiprocessing's queues do after fork).
-_PER_PROCESS = ("_lock", "_held", "_heartbeat", "_socket", "_closed", "_putting", "_flushed", "_join_cancelled")
+_PER_PROCESS = ("_lock", "_held", "_heartbeat", "_socket", "_closed", "_putting", "_flushed", "_join_cancelled",
+                "_opened")
 _live: "weakref.WeakSet[PerProcess]" = weakref.WeakSet()
 _orphans: List[Any] = []  # a forked child's copies of its parent's sockets: kept, never closed, never used
 

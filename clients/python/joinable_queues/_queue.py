@@ -31,6 +31,10 @@ class Queue(Deliveries, PerProcess):
     qsize). ``sockets=False`` stays on HTTP; ``sockets=True`` insists on the library. ``shards=n`` creates the
     queue over n objects (docs/shards.md): unbounded, ordered per shard and per ``put(shard_key=...)``.
 
+    ``dispatch="fair"`` serves the groups in turn, by weight, instead of in the queue's order;
+    ``group_max_in_flight=n`` caps each group's deliveries out at once; ``group_retention_seconds`` is how long a
+    drained or cancelled group's stats stay readable. A queue opened by name is checked against what was given.
+
     ``retries``: how many times a call is retried after a transient failure (a network error, 408, 429, 5xx), with
     exponential backoff and full jitter; default JOINABLE_QUEUES_RETRIES, else 4. A call that waits counts the
     failures in a row: each answer of the service starts the count again."""
@@ -52,6 +56,9 @@ class Queue(Deliveries, PerProcess):
         sockets: Optional[bool] = None,
         shards: int = 1,
         retries: Optional[int] = None,
+        dispatch: str = _UNSET,
+        group_max_in_flight: Optional[int] = _UNSET,
+        group_retention_seconds: int = _UNSET,
     ) -> None:
         if sockets and not _socket.AVAILABLE:
             raise ImportError('sockets=True needs the websockets library: pip install "joinable-queues[sockets]"')
@@ -64,22 +71,25 @@ class Queue(Deliveries, PerProcess):
         self._begin()
         explicit = maxsize is not _UNSET
         maxsize = max(0, maxsize) if explicit else 0  # as in CPython, any maxsize <= 0 is unbounded
-        config = {"maxsize": maxsize, "order": self._order, "lease_seconds": lease_seconds,
-                  "max_deliveries": max_deliveries, **({"shards": shards} if shards != 1 else {})}
-        try:
-            stats = self._http.request("GET", self._path)
+        # What was asked: the queue is created with it, or, opened by name, must have it (as far as it was given).
+        asked = {"order": self._order, "maxsize": maxsize if explicit else _UNSET, "shards": shards if shards != 1
+                 else _UNSET, "dispatch": dispatch, "group_max_in_flight": group_max_in_flight,
+                 "group_retention_seconds": group_retention_seconds}
+        asked = {k: v for k, v in asked.items() if v is not _UNSET}
+        config = {"maxsize": maxsize, "lease_seconds": lease_seconds, "max_deliveries": max_deliveries, **asked}
+        try:  # a fresh name is created at once: one round trip
+            stats = self._http.request("PUT" if name is None else "GET", self._path, config if name is None else None)
         except QueueError as e:
             if e.code != "not_found":
                 raise
             stats = self._http.request("PUT", self._path, config)
-        other_shards = shards != 1 and stats.get("shards", 1) != shards  # 1, the default, opens any
-        if stats["order"] != self._order or (explicit and stats["maxsize"] != maxsize) or other_shards:
-            raise ValueError(
-                f"the queue {self.name!r} exists as order={stats['order']!r}, maxsize={stats['maxsize']}, "
-                f"shards={stats.get('shards', 1)}; asked for order={self._order!r}"
-                + (f", maxsize={maxsize}" if explicit else "") + (f", shards={shards}" if shards != 1 else "")
-            )
+        differ = [k for k, v in asked.items() if stats.get(k, 1 if k == "shards" else None) != v]
+        if differ:
+            raise ValueError(f"the queue {self.name!r} exists as "
+                             + ", ".join(f"{k}={stats.get(k, 1 if k == 'shards' else None)!r}" for k in differ)
+                             + "; asked for " + ", ".join(f"{k}={asked[k]!r}" for k in differ))
         self._lease = stats["lease_seconds"]
+        self._opened = stats  # what the service answered here (the asyncio client's view starts from it)
 
     # ---- queue.Queue's interface
 

@@ -18,7 +18,7 @@ import random
 import threading
 import time
 from collections import deque
-from typing import Any, Deque, Dict, Optional, Set
+from typing import Any, Callable, Deque, Dict, Optional, Set
 
 from ._errors import Empty, error_for
 
@@ -46,6 +46,21 @@ async def open_socket(url: str, headers: Dict[str, str], close_timeout: float = 
     except ImportError:
         return await websockets.connect(url, extra_headers=headers, max_size=None, close_timeout=close_timeout)
     return await connect(url, additional_headers=headers, max_size=None, close_timeout=close_timeout)
+
+
+async def read_frames(ws: Any, on_frame: Callable[[Dict[str, Any]], None]) -> None:
+    """Hands each JSON object a queue's socket reads to ``on_frame`` (a "pong" is skipped) until the socket closes
+    (the threaded and the asyncio client share it)."""
+    try:
+        async for message in ws:
+            try:
+                frame = json.loads(message)
+            except ValueError:
+                continue  # "pong"
+            if isinstance(frame, dict):
+                on_frame(frame)
+    except websockets.exceptions.ConnectionClosed:
+        pass
 
 
 def refused_status(e: BaseException) -> int:
@@ -236,14 +251,7 @@ class SocketConsumer:
 
     async def _read(self, ws: Any) -> None:
         try:
-            async for message in ws:
-                try:
-                    frame = json.loads(message)
-                except ValueError:
-                    continue  # "pong"
-                self._received(frame)
-        except websockets.exceptions.ConnectionClosed:
-            pass
+            await read_frames(ws, self._received)
         finally:
             await self._dropped(ws)
 

@@ -2,9 +2,9 @@
 waiting task, and the waiting costs one WebSocket (and at most one HTTP long poll) and no thread. The program runs in
 a process of its own, which counts its own threads, the WebSockets it opens and its TCP connections to the service.
 
-Its 1,000 puts are as many round trips (half a minute on a busy machine), so it runs only when asked, with the number
-of tasks: JOINABLE_QUEUES_WAITERS=1000 python3 -m unittest aio_waiters (test/e2e/python-asyncio.test.ts does). Its
-name keeps the suite's discovery (test*.py) from finding it, so it is never counted as skipped there."""
+It runs only when asked, with the number of tasks: JOINABLE_QUEUES_WAITERS=1000 python3 -m unittest aio_waiters
+(test/e2e/python-asyncio.test.ts does). Its name keeps the suite's discovery (test*.py) from finding it, so it is
+never counted as skipped there."""
 import json
 import os
 import subprocess
@@ -63,7 +63,7 @@ async def main(n):
 
     tasks = [asyncio.create_task(waiter()) for _ in range(n)]
     # The socket's consumer (its credit, the service's cap of 100, counts as 100 gets) and one long poll beyond it.
-    while q.stats()["waiting"]["getters"] < 101:
+    while (await q.stats())["waiting"]["getters"] < 101:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # anything more the waiting gets would open
     waiting = {"waiting": len(q._getters), **counts()}
@@ -78,7 +78,7 @@ async def main(n):
     await asyncio.wait_for(asyncio.gather(*tasks), 300)
     seconds = {"puts": round(put, 1), "all got": round(time.monotonic() - started, 1)}
     print(json.dumps({"while waiting": waiting, "got each once": sorted(got) == list(range(n)), "after": counts(),
-                      "seconds": seconds, "redeliveries": q.stats()["redeliveries"]}))
+                      "seconds": seconds, "redeliveries": (await q.stats())["redeliveries"]}))
 
 asyncio.run(main(int(sys.argv[2])))
 """
@@ -102,7 +102,7 @@ class ThousandWaitersTest(unittest.TestCase):
         waiting = seen["while waiting"]
         self.assertEqual(waiting["waiting"], WAITERS)
         self.assertTrue(seen["got each once"])
-        # One WebSocket; besides it, the kept-alive connection of the synchronous calls and the long poll's.
+        # One WebSocket; besides it, the loop's kept-alive connection (its calls, the stats) and the long poll's.
         self.assertEqual((waiting["websockets"], seen["after"]["websockets"]), (1, 1))
         self.assertLessEqual(waiting["tcp"], 3 if WAITERS > 100 else 2)
         for counts in (waiting, seen["after"]):

@@ -286,8 +286,10 @@ class GroupTest(unittest.TestCase):
             q.put(f"b{i}", group="caller-b")
         self.assertIsNone(b.join())
         self.assertTrue(q.join(timeout=10, group="caller-a"))
-        self.assertEqual(a.stats(), {"group": "caller-a", "unfinished_tasks": 0, "in_flight": 0, "puts": 5,
-                                     "completed": 5, "dead_lettered": 0})
+        counts = {"group": "caller-a", "unfinished_tasks": 0, "in_flight": 0, "puts": 5, "completed": 5,
+                  "dead_lettered": 0}
+        stats = a.stats()  # (with the fair groups' fields: state, weight, max_in_flight, cancelled, ...)
+        self.assertEqual({k: stats[k] for k in counts}, counts)
         self.assertEqual(b.unfinished_tasks, 0)
         self.assertTrue(q.join(timeout=1))
         q.shutdown()
@@ -313,6 +315,67 @@ class GroupTest(unittest.TestCase):
         with self.assertRaises(jq.QueueError) as e:
             q.put(1, group="not a name")
         self.assertEqual(e.exception.code, "invalid_request")
+
+    def test_a_cancelled_group_takes_no_more_items_and_its_join_waits_for_what_is_out(self):
+        q = jq.Queue()
+        self.addCleanup(q.delete)
+        g = q.group("g")
+        g.put_many(list(range(10)))
+        q.put("other")
+        first, second = q.get_job(timeout=5), q.get_job(timeout=5)
+        self.assertEqual(g.cancel(), {"group": "g", "cancelled": 8, "in_flight": 2})
+        with self.assertRaises(jq.GroupCancelled) as refused:
+            g.put("late")
+        self.assertEqual((refused.exception.code, refused.exception.status), ("group_cancelled", 410))
+        self.assertIsInstance(refused.exception, jq.QueueError)
+        self.assertFalse(g.join(timeout=0.2))  # its two deliveries are still out
+        first.done()
+        self.assertTrue(first.cancelled)  # (the completion's answer says so)
+        second.done()
+        self.assertTrue(g.join(timeout=5))
+        stats = g.stats()
+        self.assertEqual({k: stats[k] for k in ("state", "cancelled", "completed", "unfinished_tasks", "in_flight")},
+                         {"state": "cancelled", "cancelled": 8, "completed": 2, "unfinished_tasks": 0, "in_flight": 0})
+        self.assertEqual((q.unfinished_tasks, q.get(timeout=5)), (1, "other"))  # the rest of the queue goes on
+        q.task_done()
+        self.assertEqual(g.cancel()["cancelled"], 0)  # a repeat
+        with self.assertRaises(jq.QueueError) as unknown:
+            q.group("unknown").cancel()
+        self.assertEqual(unknown.exception.code, "not_found")
+
+    def test_the_heartbeat_tells_a_job_its_group_was_cancelled(self):
+        q = jq.Queue(lease_seconds=2)
+        self.addCleanup(q.delete)
+        q.put("slow", group="h")
+        job = q.get_job(timeout=5)
+        q.group("h").cancel()
+        deadline = time.monotonic() + 10
+        while not job.cancelled and time.monotonic() < deadline:
+            time.sleep(0.05)  # the heartbeat extends the lease before half of it passes: its answer says cancelled
+        self.assertTrue(job.cancelled)
+        job.done()
+        self.assertTrue(q.join(timeout=5, group="h"))
+
+    def test_fair_dispatch_and_a_groups_settings(self):
+        q = jq.Queue(dispatch="fair", group_max_in_flight=1, group_retention_seconds=3600)
+        self.addCleanup(q.delete)
+        stats = q.stats()
+        self.assertEqual((stats["dispatch"], stats["group_max_in_flight"], stats["group_retention_seconds"]),
+                         ("fair", 1, 3600))
+        q.group("a").put_many(["a1", "a2", "a3"])
+        q.group("b").put_many(["b1", "b2"])
+        taken = [q.get_job(block=False), q.get_job(block=False)]
+        self.assertEqual(sorted(job.item for job in taken), ["a1", "b1"])  # in turn, one each: the cap is 1
+        with self.assertRaises(jq.Empty):
+            q.get(block=False)
+        settings = q.group("a").configure(weight=3, max_in_flight=2)
+        self.assertEqual((settings["weight"], settings["max_in_flight"], settings["state"]), (3, 2, "open"))
+        self.assertEqual(q.get_job(block=False).item, "a2")
+        self.assertEqual(q.group("a").configure(max_in_flight=None)["max_in_flight"], 1)  # the queue's cap again
+        self.assertEqual(q.group("a").stats()["weight"], 3)
+        jq.Queue(name=q.name, dispatch="fair")  # opens it: as asked
+        with self.assertRaisesRegex(ValueError, "dispatch='fair'.*asked for dispatch='fifo'"):
+            jq.Queue(name=q.name, dispatch="fifo")
 
 
 if __name__ == "__main__":
