@@ -118,6 +118,16 @@ it("every operation's real answers validate against the served document", async 
   expect((await call("GET", `${q}/groups/unknown`)).status).toBe(404);
   await call("POST", `${q}/task_done`, { receipt: grouped.receipt });
   await call("POST", `${q}/get`, {}).then((d) => call("POST", `${q}/task_done`, { receipt: d.body.receipt }));
+  // A group's settings, its cancel with a delivery out (told to its heartbeat and task_done), its 410 put and join.
+  expect((await call("PATCH", `${q}/groups/c`, { weight: 2, max_in_flight: 1 })).body.weight).toBe(2);
+  await call("POST", `${q}/put`, { items: [{ item: 7 }, { item: 8 }], group: "c" });
+  const held = (await call("POST", `${q}/get`, {})).body;
+  expect((await call("POST", `${q}/groups/c/cancel`)).body).toMatchObject({ cancelled: 1, in_flight: 1 });
+  expect((await call("POST", `${q}/put`, { item: 9, group: "c" })).status).toBe(410);
+  expect((await call("POST", `${q}/extend`, { receipt: held.receipt, lease_seconds: 30 })).body.cancelled).toBe(true);
+  expect((await call("POST", `${q}/task_done`, { receipt: held.receipt })).body.cancelled).toBe(true);
+  expect((await call("POST", `${q}/join`, { group: "c" })).body.cancelled).toBe(1);
+  expect((await call("PATCH", q, { dispatch: "fair", group_max_in_flight: 3 })).body.dispatch).toBe("fair");
   await call("GET", `${q}/ws`);
   const ticket = (await call("POST", `${q}/ws-ticket`)).body;
   const socket = new WebSocket(`${server.url.replace(/^http/, "ws")}${ticket.url}`);
@@ -155,8 +165,10 @@ it("every operation's real answers validate against the served document", async 
   await call("GET", `${sharded}/items?state=leased`);
   await call("GET", `${sharded}/groups`);
   await call("GET", `${sharded}/groups/g`);
+  await call("PATCH", `${sharded}/groups/g`, { weight: 3 });
   await call("POST", `${sharded}/task_done`, { receipt: job.receipt });
   await call("POST", `${sharded}/join`, { timeout: 0 });
+  await call("POST", `${sharded}/groups/g/cancel`);
   await call("GET", sharded);
   await call("DELETE", sharded);
   const missing = Object.values(doc.paths)
