@@ -178,7 +178,7 @@ export async function queueView(main, name, onError) {
       "Lease (s)": s.lease_seconds ?? "none",
       "Max deliveries": s.max_deliveries ?? "no limit",
       ...(s.dispatch && {
-        Dispatch: s.dispatch === "fair" ? "fair: groups take turns, by weight" : "fifo: the queue's order",
+        Dispatch: s.dispatch === "fair" ? "fair: groups share the workers, by weight" : "fifo: the queue's order",
         "In flight per group": s.group_max_in_flight ?? "no cap",
         "Group status kept": duration(s.group_retention_seconds * 1000),
       }),
