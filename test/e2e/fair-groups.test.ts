@@ -9,9 +9,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { serve } from "./server.ts";
+import { type Body, callJson, serve } from "./server.ts";
 
-type Body = Record<string, any>;
 type Delivery = { id: number; item: string; group: string; receipt: string; deliveries: number };
 
 let server: Awaited<ReturnType<typeof serve>>;
@@ -29,19 +28,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function call(path: string, body?: unknown, method = "POST"): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${base}/${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: text ? JSON.parse(text) : {} };
-  } catch {
-    return { status: res.status, body: { text } }; // not the Worker's answer (wrangler's own error page)
-  }
-}
+const call = (path: string, body?: unknown, method = "POST") => callJson(base, path, body, method);
 
 /** Waits until `check` holds, polling; fails with `what` after `seconds`. */
 async function until(what: string, check: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {

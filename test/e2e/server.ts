@@ -80,3 +80,20 @@ export async function serve(how: "npm start" | "plain" = "npm start", vars: Reco
     },
   };
 }
+
+export type Body = Record<string, any>;
+
+/** A JSON call under `base`: its status and parsed body (wrangler's own error page, if that answered, as `text`). */
+export async function callJson(base: string, path: string, body?: unknown, method = "POST") {
+  const res = await fetch(`${base}/${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Body };
+  } catch {
+    return { status: res.status, body: { text } as Body };
+  }
+}

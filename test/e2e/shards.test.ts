@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort, kill, start } from "./server.ts";
+import { type Body, callJson, freePort, kill, start } from "./server.ts";
 
 const persist = mkdtempSync(join(tmpdir(), "jq-shards-"));
 let server: ChildProcess | undefined;
@@ -33,21 +33,7 @@ afterAll(async () => {
   rmSync(persist, { recursive: true, force: true });
 });
 
-type Body = Record<string, any>;
-
-async function call(path: string, body?: unknown, method = "POST"): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${base}/${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: text ? JSON.parse(text) : {} };
-  } catch {
-    return { status: res.status, body: { text } }; // not the Worker's answer (wrangler's own error page)
-  }
-}
+const call = (path: string, body?: unknown, method = "POST") => callJson(base, path, body, method);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
