@@ -123,6 +123,14 @@ export class Persistence {
     return changed;
   }
 
+  /** Whether a group's settings or cancel changed since the meta row was last written. */
+  private settingsChanged = false;
+
+  /** A group's counts from deleted segments (undefined: none). */
+  private foldedOf(g: string): Folded | undefined {
+    return Object.hasOwn(this.state.groups, g) ? this.state.groups[g] : undefined;
+  }
+
   /** How long a group's status is kept after its last change. */
   private get retentionMs(): number {
     return (this.state.config.group_retention_seconds ?? GROUP_RETENTION_SECONDS) * 1000;
@@ -130,14 +138,17 @@ export class Persistence {
 
   /** A group's latest put, completion or change of settings (0: none known). */
   private lastChange(g: string): number {
-    const f = Object.hasOwn(this.state.groups, g) ? this.state.groups[g] : undefined;
-    const s = Object.hasOwn(this.state.group_settings, g) ? this.state.group_settings[g] : undefined;
-    return Math.max(this.store.groups.get(g)?.[T_LAST] ?? 0, f?.[2] ?? 0, s?.at ?? 0);
+    return Math.max(this.store.groups.get(g)?.[T_LAST] ?? 0, this.foldedOf(g)?.[2] ?? 0, this.settingsOf(g)?.at ?? 0);
   }
 
   /** What a group's owner set for it, and its cancel (undefined: nothing). */
   settingsOf(g: string): GroupSettings | undefined {
     return Object.hasOwn(this.state.group_settings, g) ? this.state.group_settings[g] : undefined;
+  }
+
+  /** A cancelled group's items its cancel removed (and its deliveries ended since); undefined: not cancelled. */
+  cancelledOf(g: string): number | undefined {
+    return this.settingsOf(g)?.cancelled;
   }
 
   /** Records `n` more items of a group removed by its cancel (marking it cancelled, if it was not). */
@@ -153,6 +164,7 @@ export class Persistence {
     change(s);
     s.at = now;
     this.state.group_settings[g] = s;
+    this.settingsChanged = true;
   }
 
   private constructor(
@@ -226,7 +238,7 @@ export class Persistence {
    */
   group(name: string, now: number): GroupStats | undefined {
     const t = this.store.groups.get(name);
-    const f = Object.hasOwn(this.state.groups, name) ? this.state.groups[name] : undefined;
+    const f = this.foldedOf(name);
     const s = this.settingsOf(name);
     if (!t && !f && !s) return undefined;
     const [ready, leased, dead] = t ? [t[T_READY], t[T_LEASED], t[T_DEAD]] : [0, 0, 0];
@@ -263,7 +275,7 @@ export class Persistence {
   }
 
   holds(group: string): boolean {
-    return this.store.groups.has(group) || Object.hasOwn(this.state.groups, group) || !!this.settingsOf(group);
+    return this.store.groups.has(group) || !!this.foldedOf(group) || !!this.settingsOf(group);
   }
 
   /** How many groups the queue holds: what the cap counts. */
@@ -286,11 +298,14 @@ export class Persistence {
       this.state.forgot_at = now;
     }
     this.store.commit();
-    const folded = this.fold(now);
-    // The groups' folded counts are compared by `fold`, not re-encoded on every step (there may be thousands).
-    const json = JSON.stringify({ ...this.state, groups: null });
-    const same = () => JSON.stringify({ ...derive(this.saved!, this.store.totals), groups: null }) === json;
+    const folded = this.fold(now) || this.settingsChanged;
+    // The groups' folded counts and settings are tracked by `fold` and `setGroup`, not re-encoded on every step
+    // (there may be thousands).
+    const json = JSON.stringify({ ...this.state, groups: null, group_settings: null });
+    const same = () =>
+      JSON.stringify({ ...derive(this.saved!, this.store.totals), groups: null, group_settings: null }) === json;
     if (this.saved && !folded && same()) return;
+    this.settingsChanged = false;
     this.saved = stored(this.state, this.store.totals);
     this.store.saveMeta(JSON.stringify(this.saved));
   }
