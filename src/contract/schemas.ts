@@ -37,8 +37,9 @@ const GroupDispatchFields = {
     .optional()
     .openapi({
       description:
-        'Which ready item a get takes: "fifo" (the default) the queue\'s order over all items; "fair" its groups in ' +
-        "turn by weight, the queue's order inside each (ungrouped items are one more group).",
+        'Which ready item a get takes: "fifo" (the default) the queue\'s order over all items; "fair" from the group ' +
+        "with the smallest share of deliveries in flight by weight, the queue's order inside each (ungrouped items " +
+        "are one more group).",
     }),
   group_max_in_flight: InFlightCap.nullable()
     .optional()

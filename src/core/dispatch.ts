@@ -53,9 +53,8 @@ export class Dispatch {
       yield* this.store.nextVisible(order, now, max);
       return;
     }
-    const eligible = (g: Key) => g === null || this.underCap(g);
     for (let n = 0; n < max; n++) {
-      const row = fair ? this.fairly(now, eligible) : this.store.nextVisible(order, now, 1, eligible)[0];
+      const row = fair ? this.fairly(now) : this.store.nextVisible(order, now, 1, this.eligible)[0];
       if (!row) return;
       yield row;
     }
@@ -63,9 +62,11 @@ export class Dispatch {
 
   /** Whether a get could take an item now: one visible, of a group under its cap (or of none). */
   anyEligible(now: number): boolean {
-    const eligible = (g: Key) => g === null || this.underCap(g);
-    return this.store.nextVisible(this.saved.state.config.order, now, 1, eligible).length > 0;
+    return this.store.nextVisible(this.saved.state.config.order, now, 1, this.eligible).length > 0;
   }
+
+  /** Ungrouped items, and a group's under its cap, may be taken. */
+  private readonly eligible = (g: Key): boolean => g === null || this.underCap(g);
 
   /** Whether any group has a cap (else fifo dispatch is the queue's plain order, taken in one walk). */
   capped(): boolean {
@@ -83,7 +84,7 @@ export class Dispatch {
    * ungrouped items, then groups by name. A group whose ready items are all delayed is passed over. One walk over the
    * groups per try.
    */
-  private fairly(now: number, eligible: (g: Key) => boolean): ItemRow | undefined {
+  private fairly(now: number): ItemRow | undefined {
     const { order } = this.saved.state.config;
     const passed = new Set<Key>();
     for (;;) {
@@ -93,7 +94,7 @@ export class Dispatch {
         leased += t[T_LEASED];
         if (t[T_READY] === 0) continue;
         ready += t[T_READY];
-        if (passed.has(g) || !eligible(g)) continue;
+        if (passed.has(g) || !this.eligible(g)) continue;
         const c = { g, share: t[T_LEASED] / this.weight(g), pass: this.pass(g) };
         if (first(c, best)) best = c;
       }

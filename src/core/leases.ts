@@ -30,10 +30,6 @@ export class Leases {
     private readonly settings: Persistence,
   ) {}
 
-  private cancelled(group: string): boolean {
-    return this.settings.settingsOf(group)?.cancelled !== undefined;
-  }
-
   /** Takes these items (dispatch.ts picks them, one after the other), recording each delivery in the same step. */
   take(rows: Iterable<ItemRow>, leaseSeconds: number | null, now: number): Delivery[] {
     const taken: Delivery[] = [];
@@ -100,8 +96,7 @@ export class Leases {
     for (const row of this.store.expiredLeases(now)) {
       if (this.state.immediate) {
         // An immediate shutdown discards what is not being worked on; an abandoned item counts as drained.
-        this.store.delete(row.id);
-        this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
+        this.discard(row);
       } else {
         this.requeue(row, 0, now);
       }
@@ -117,9 +112,8 @@ export class Leases {
    * cancelled group's item is removed instead, counted in its group's cancels.
    */
   private requeue(row: ItemRow, visibleAt: number, now: number): boolean {
-    if (row.group !== null && this.cancelled(row.group)) {
-      this.store.delete(row.id);
-      this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
+    if (row.group !== null && this.settings.cancelledOf(row.group) !== undefined) {
+      this.discard(row);
       this.settings.countCancelled(row.group, 1, now);
       return false;
     }
@@ -128,6 +122,12 @@ export class Leases {
     this.store.unlease(row.id, dead ? "dead" : "ready", visibleAt);
     if (dead) this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
     return dead;
+  }
+
+  /** Removes an item for good, as done for join (never below zero). */
+  private discard(row: ItemRow): void {
+    this.store.delete(row.id);
+    this.state.unfinished_tasks = Math.max(0, this.state.unfinished_tasks - 1);
   }
 
   /** The open lease a receipt names, or that delivery's completion (for idempotent repeats), or why neither. */

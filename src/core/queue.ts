@@ -204,7 +204,7 @@ export class JoinableQueue {
 
   /** A cancelled group's items its cancel removed (and its deliveries ended since); undefined: not cancelled. */
   cancelledOf(group: string): number | undefined {
-    return this.saved.settingsOf(group)?.cancelled;
+    return this.saved.cancelledOf(group);
   }
 
   /** A group's unfinished tasks (none: the queue's): its items ready or leased, counted in their segments. */
@@ -326,11 +326,7 @@ export class JoinableQueue {
 
   /** What the holder of a delivery of `group` is told beside its answer: that the group was cancelled. */
   private told(group: string | null): { cancelled?: true } {
-    return group !== null && this.cancelledGroup(group) ? { cancelled: true } : {};
-  }
-
-  private cancelledGroup(group: string): boolean {
-    return this.cancelledOf(group) !== undefined;
+    return group !== null && this.cancelledOf(group) !== undefined ? { cancelled: true } : {};
   }
 
   /**
@@ -386,10 +382,12 @@ export class JoinableQueue {
     return this.leases.deadLetters(limit);
   }
 
-  /** Puts dead letters back as fresh work: they count in unfinished_tasks again, so join waits for them. */
-  /** (A cancelled group's dead letters stay where they are: purge removes them.) */
+  /**
+   * Puts dead letters back as fresh work: they count in unfinished_tasks again, so join waits for them. A cancelled
+   * group's dead letters stay where they are (purge removes them).
+   */
   redrive(limit: number, now: number): { ids: number[] } {
-    const ids = this.store.redrive(limit, now, (g) => g !== null && this.cancelledGroup(g));
+    const ids = this.store.redrive(limit, now, (g) => g !== null && this.cancelledOf(g) !== undefined);
     this.meta.unfinished_tasks += ids.length;
     this.meta.redriven += ids.length;
     this.settle(now);
@@ -511,7 +509,7 @@ export class JoinableQueue {
 
   /** A put naming a cancelled group is refused whole. */
   private cancelledIn(request: PutRequest): QueueError | undefined {
-    const g = request.items.find((i) => i.group !== undefined && this.cancelledGroup(i.group))?.group;
+    const g = request.items.find((i) => i.group !== undefined && this.cancelledOf(i.group) !== undefined)?.group;
     return g === undefined
       ? undefined
       : fail("group_cancelled", `the group '${g}' was cancelled: it takes no more items`);

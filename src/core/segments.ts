@@ -7,6 +7,7 @@ import { insertSegment, readSummary, SEGMENT_COLUMNS, updateSegment } from "./sc
 import {
   changing,
   decodeItems,
+  EMPTY_TALLY,
   earliest,
   emptySummary,
   type GroupTally,
@@ -179,7 +180,7 @@ export class Segments {
     this.totals.maxId = Math.max(this.totals.maxId, s.last_id);
     if (s.groups)
       for (const [g, t] of Object.entries(s.groups)) {
-        const sum = this.groups.get(g) ?? Object.assign([0, 0, 0, 0, 0, 0, 0, 0] as GroupTally, { segments: 0 });
+        const sum = this.groups.get(g) ?? Object.assign([...EMPTY_TALLY] as GroupTally, { segments: 0 });
         this.groups.set(g, sum);
         for (let k = 0; k < T_LAST; k++) sum[k]! += t[k]!;
         this.totals.grouped += t[T_READY] + t[T_LEASED];

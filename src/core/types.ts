@@ -165,6 +165,18 @@ export interface GroupGauges {
   groups_cancelled: number;
 }
 
+/** The gauges' names, for what adds them up or copies them. */
+export const GROUP_GAUGES = [
+  "groups",
+  "groups_open",
+  "groups_at_cap",
+  "groups_cancelled",
+] as const satisfies readonly (keyof GroupGauges)[];
+
+/** Each gauge of `of` (0 where absent). */
+export const groupGauges = (of: (k: keyof GroupGauges) => number | undefined): GroupGauges =>
+  Object.fromEntries(GROUP_GAUGES.map((k) => [k, of(k) ?? 0])) as unknown as GroupGauges;
+
 export interface Stats extends QueueConfig {
   qsize: number;
   empty: boolean;

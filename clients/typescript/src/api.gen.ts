@@ -107,7 +107,7 @@ export type QueueConfig = {
   /** After this many deliveries an item goes to the dead letters; null: never. */
   max_deliveries?: number | null;
   push?: PushConfig;
-  /** Which ready item a get takes: "fifo" (the default) the queue's order over all items; "fair" its groups in turn by weight, the queue's order inside each (ungrouped items are one more group). */
+  /** Which ready item a get takes: "fifo" (the default) the queue's order over all items; "fair" from the group with the smallest share of deliveries in flight by weight, the queue's order inside each (ungrouped items are one more group). */
   dispatch?: "fifo" | "fair";
   /** Deliveries of one group in flight at once; null (the default): no cap. */
   group_max_in_flight?: number | null;
@@ -145,7 +145,7 @@ export type QueueConfigChange = {
     /** Stops pushing; items stay in the queue. */
     paused?: boolean;
   } | null;
-  /** Which ready item a get takes: "fifo" (the default) the queue's order over all items; "fair" its groups in turn by weight, the queue's order inside each (ungrouped items are one more group). */
+  /** Which ready item a get takes: "fifo" (the default) the queue's order over all items; "fair" from the group with the smallest share of deliveries in flight by weight, the queue's order inside each (ungrouped items are one more group). */
   dispatch?: "fifo" | "fair";
   /** Deliveries of one group in flight at once; null (the default): no cap. */
   group_max_in_flight?: number | null;

@@ -4,7 +4,7 @@
 //
 // Each object reports under the name it was addressed by: a sharded queue's as `name`, `name#1`, … (shards/names.ts).
 // The board keeps each object's last headline, and shows a queue's once it knows all of its objects: added up.
-import type { GroupGauges, Outcome, Stats } from "../../core/types.ts";
+import { GROUP_GAUGES, type GroupGauges, type Outcome, type Stats } from "../../core/types.ts";
 import { queueNameOf, shardName } from "../shards/names.ts";
 import { type Headline, headline, REPORT_INTERVAL_MS } from "./headlines.ts";
 
@@ -44,10 +44,7 @@ const COUNTS = [
   "redeliveries",
   "puts",
   "completed",
-  "groups",
-  "groups_open",
-  "groups_at_cap",
-  "groups_cancelled",
+  ...GROUP_GAUGES,
 ] as const;
 
 export class HeadlineBoard {

@@ -4,7 +4,7 @@
 // fire-and-forget RPC made at most once a second and only when a counter changed: it writes no row, sets no
 // alarm, and its failure never reaches the queue operation that caused it (the next change reports again).
 import type { JoinableQueue } from "../../core/queue.ts";
-import type { GroupGauges, Stats } from "../../core/types.ts";
+import { type GroupGauges, groupGauges, type Stats } from "../../core/types.ts";
 import type { PushStats } from "../push/push.ts";
 
 /** The counters an operator watches across every queue, as measured by the queue at `at` (Unix ms). */
@@ -22,16 +22,12 @@ export type Headline = Pick<
   | "completed"
   | "shutdown"
   | "waiting"
-> & {
-  at: number;
-  /** Groups the queue holds, as its cap counts them, and how many are open, at their cap, cancelled: gauges only. */
-  groups: number;
-  groups_open: number;
-  groups_at_cap: number;
-  groups_cancelled: number;
-  /** Where the queue pushes: deliveries awaiting an answer, failures ever, the last error, the next retry. */
-  push?: Pick<PushStats, "in_flight" | "failures" | "last_error" | "next_retry_at">;
-};
+> &
+  GroupGauges & {
+    at: number;
+    /** Where the queue pushes: deliveries awaiting an answer, failures ever, the last error, the next retry. */
+    push?: Pick<PushStats, "in_flight" | "failures" | "last_error" | "next_retry_at">;
+  };
 
 /** What the queue object reports from: its stats, with its groups' gauges (absent: none). */
 export type Reported = Stats & Partial<GroupGauges>;
@@ -63,10 +59,7 @@ export function headline(s: Reported, at: number): Headline {
     shutdown: s.shutdown,
     waiting: { ...s.waiting },
     at,
-    groups: s.groups ?? 0,
-    groups_open: s.groups_open ?? 0,
-    groups_at_cap: s.groups_at_cap ?? 0,
-    groups_cancelled: s.groups_cancelled ?? 0,
+    ...groupGauges((k) => s[k]),
     // The object's stats carry push state where the queue pushes (push.ts), not just its configuration.
     ...(s.push ? { push: pushHeadline(s.push as PushStats) } : {}),
   };

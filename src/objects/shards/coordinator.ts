@@ -8,6 +8,7 @@
 import { fail, type JoinResult, type Outcome } from "../../core/types.ts";
 import { type Counts, mayBeDrained, undrained, verdict, type Wave } from "../../core/waves.ts";
 import type { Drains } from "../push/join-callbacks.ts";
+import { sum } from "./totals.ts";
 
 /** What was joined: a group, or (null) the whole queue. */
 export type Target = string | null;
@@ -176,7 +177,7 @@ export class ShardJoin {
       const at = s < 0 ? t : s;
       const dead = reads.reduce((n, r) => n + r.dead[at]!, 0);
       const cancels = reads.flatMap((r) => (typeof r.cancelled?.[at] === "number" ? [r.cancelled[at]] : []));
-      const cancelled = cancels.length ? cancels.reduce((a, b) => a + b, 0) : undefined;
+      const cancelled = cancels.length ? sum(cancels) : undefined;
       const before = this.verdicts.get(key(target));
       // A drain after new work: a repeating callback sees the count rise before it falls to 0 again.
       if (before?.drained && v.drained && v.puts > before.puts) {

@@ -1,5 +1,5 @@
 // A sharded queue's figures as one queue's: its shards' stats added up.
-import type { GroupGauges, Outcome, Stats } from "../../core/types.ts";
+import { type GroupGauges, groupGauges, type Outcome, type Stats } from "../../core/types.ts";
 
 export const sum = (all: number[]) => all.reduce((a, b) => a + b, 0);
 
@@ -59,11 +59,7 @@ function once(all: ShardStats[]) {
   if (failed) return failed;
   const stats = all.map((o) => (o as Extract<ShardStats, { ok: true }>).stats);
   // A group on several shards counts on each: the catalog's gauges are upper bounds on a sharded queue.
-  const gauge = (k: keyof GroupGauges) => sum(all.map((o) => (o.ok ? o[k] : 0)));
-  const gauges = {
-    ...{ groups: gauge("groups"), groups_open: gauge("groups_open") },
-    ...{ groups_at_cap: gauge("groups_at_cap"), groups_cancelled: gauge("groups_cancelled") },
-  };
+  const gauges = groupGauges((k) => sum(all.map((o) => (o.ok ? o[k] : 0))));
   const key = JSON.stringify(stats.map(({ waiting: _, ...counts }) => counts));
   return { ok: true as const, key, answer: { ok: true as const, stats: addStats(stats), ...gauges } };
 }
