@@ -15,13 +15,17 @@ await q.stats().catch((e) => {
   process.exit(1);
 });
 const done = new AbortController();
+let watched;
+const firstStats = new Promise((resolve) => (watched = resolve));
 
 const watching = (async () => {
   for await (const stats of q.watch({ signal: done.signal })) {
     console.log(`stats: qsize=${stats.qsize} unfinished_tasks=${stats.unfinished_tasks} in_flight=${stats.in_flight}`);
+    watched();
   }
 })().catch((e) => e.name === "AbortError" || Promise.reject(e));
 
+await firstStats; // the stats as they stand first, then the join (each on its own socket, so either may come first)
 for await (const joined of q.subscribeJoin()) console.log(`joined: all work on '${name}' is done`, joined);
 done.abort();
 await watching;
